@@ -1,0 +1,73 @@
+/*
+ * kv_api.h -- what a service operation handler sees and answers.
+ *
+ * The gateway turns an HTTP request into a bus request whose body is
+ *   {"params": {"id": "12"}, "query": {"page": "2"}, "body": <JSON or null>}
+ * (path parameters and query values always strings, exactly as sent).  A
+ * handler is a pure function of that request and its connection state: it
+ * fills a kv_rep_t with a status and a complete response envelope
+ *   {"success": true, "data": ..., "meta": ...}
+ *   {"success": false, "message": "...", "errors": {"field": ["..."]}}
+ * which the gateway passes to the client byte for byte.
+ */
+#ifndef KV_API_H
+#define KV_API_H
+
+#include <stdint.h>
+#include <jansson.h>
+
+#include "kv_bus.h"
+
+typedef struct {
+    const kv_hdr_t *hdr;     /* request id, op, tenant context, deadline */
+    json_t *params;          /* borrowed; object, never NULL */
+    json_t *query;           /* borrowed; object, never NULL */
+    json_t *body;            /* borrowed; any JSON value or NULL (no body) */
+} kv_req_t;
+
+typedef struct {
+    int status;              /* KV_ST_*; preset to 500 before the handler runs */
+    json_t *body;            /* owned; the whole envelope */
+} kv_rep_t;
+
+/* Shortcuts for the common fields of a request. */
+#define KV_RID(req)    ((req)->hdr->id)
+#define KV_TENANT(req) ((req)->hdr->tenant_id)
+
+/* Fill rep with a success envelope.  Steals data and meta (meta may be
+ * NULL: no "meta" key). */
+void kv_reply_ok(kv_rep_t *rep, int status, json_t *data, json_t *meta);
+/* Fill rep with an error envelope.  Steals errors (may be NULL: no
+ * "errors" key). */
+void kv_reply_error(kv_rep_t *rep, int status, const char *message, json_t *errors);
+/* 404 with "<what> not found." */
+void kv_reply_not_found(kv_rep_t *rep, const char *what);
+/* 422 with message "The given data was invalid." and the errors object,
+ * which it steals. */
+void kv_reply_invalid(kv_rep_t *rep, json_t *errors);
+/* 500 "Internal server error." (the details go to the log, not the client). */
+void kv_reply_internal(kv_rep_t *rep);
+/* 503 "Service temporarily unavailable." (e.g. database down). */
+void kv_reply_unavailable(kv_rep_t *rep);
+
+/* The standard list meta {"page","per_page","total"}.  New reference. */
+json_t *kv_meta_page(int page, int per_page, long long total);
+
+/* Adds msg to errors[field] (creating the list).  errors must be an object. */
+void kv_errors_add(json_t *errors, const char *field, const char *msg);
+
+/* Reads page and per_page from query: absent means 1 and def_per_page;
+ * page must be an integer >= 1, per_page an integer 1..max_per_page.
+ * Anything else adds a message to errors["page"] / errors["per_page"].
+ * Returns 0 when both are valid. */
+int kv_query_page(json_t *query, int def_per_page, int max_per_page,
+                  int *page, int *per_page, json_t *errors);
+
+/* The string value of query[key] or params[key], or NULL when absent. */
+const char *kv_query_str(json_t *query, const char *key);
+
+/* The path parameter "id" as a positive 64-bit integer, or 0 when absent
+ * or not a positive integer (the gateway only routes digits). */
+int64_t kv_param_id(const kv_req_t *req, const char *key);
+
+#endif

@@ -1,0 +1,41 @@
+/*
+ * kv_client.h -- synchronous bus client: one service asking another.
+ *
+ * A kv_client_t is a DEALER socket to the broker, owned by one thread.
+ * kv_client_call() sends a REQUEST and waits for the matching REPLY until
+ * the deadline; stale replies of earlier, timed-out calls are discarded.
+ */
+#ifndef KV_CLIENT_H
+#define KV_CLIENT_H
+
+#include <stdint.h>
+#include <jansson.h>
+
+#include "kv_bus.h"
+
+typedef struct kv_client kv_client_t;
+
+/* zmq_ctx is the process's zmq context.  Connects to KAIVOX_BUS_ENDPOINT
+ * (default tcp://127.0.0.1:7700).  Caller owns the result. */
+kv_client_t *kv_client_new(void *zmq_ctx);
+void kv_client_destroy(kv_client_t **pc);
+
+/* Calls service.op with the tenant context and request id of parent (may
+ * be NULL for a system call: then tenant 0 and a fresh id) and the bus
+ * body {"params": params, "query": {}, "body": body} (params, body
+ * borrowed, either may be NULL).  Waits at most timeout_ms, and never past
+ * parent's deadline.  Returns the reply status (KV_ST_*, 504 on timeout,
+ * 503 when the broker cannot be reached) and sets *out to the parsed reply
+ * envelope (caller owns it; NULL when none). */
+int kv_client_call(kv_client_t *c, const kv_hdr_t *parent, const char *service,
+                   const char *op, json_t *params, json_t *body,
+                   int timeout_ms, json_t **out);
+
+/* As kv_client_call for a system operation with tenant_id given
+ * explicitly (0 for none). */
+int kv_client_call_tenant(kv_client_t *c, const char *req_id, int64_t tenant_id,
+                          const char *service, const char *op,
+                          json_t *params, json_t *body, int timeout_ms,
+                          json_t **out);
+
+#endif

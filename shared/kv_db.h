@@ -1,0 +1,89 @@
+/*
+ * kv_db.h -- one PostgreSQL connection of one service, with its prepared
+ * statements, reconnection, and the migration runner.
+ *
+ * A service connects as its own role (kaivox_<service>) with search_path
+ * "<service>, public": it sees its own schema and the extensions, nobody
+ * else's tables.  Every statement is named and prepared at connect time from
+ * a static table; handlers run them by name with $n parameters only.  A
+ * kv_db_t belongs to one thread.
+ */
+#ifndef KV_DB_H
+#define KV_DB_H
+
+#include <libpq-fe.h>
+
+typedef struct {
+    const char *name;   /* e.g. "services_list" */
+    const char *sql;    /* with $1..$n placeholders */
+} kv_stmt_t;
+
+typedef struct kv_db kv_db_t;
+
+/* A connection for service (role kaivox_<service>, schema <service>) to
+ * KAIVOX_DATABASE_URL (default postgresql://127.0.0.1:54320/kaivox).  The
+ * password is KAIVOX_<SERVICE>_DB_PASSWORD when set.  stmts ends with a
+ * {NULL, NULL} entry and must outlive the connection.  Does not connect yet.
+ * Caller owns the result. */
+kv_db_t *kv_db_new(const char *service, const kv_stmt_t *stmts);
+void kv_db_destroy(kv_db_t **pdb);
+
+/* Connects (or reconnects after a failure) and prepares every statement.
+ * Cheap when already connected.  0 or -1 (logged). */
+int kv_db_ensure(kv_db_t *db);
+
+/* Runs the named prepared statement with n text parameters (NULL = SQL
+ * NULL).  Returns the result on PGRES_COMMAND_OK / PGRES_TUPLES_OK: the
+ * caller owns it (PQclear).  Returns NULL on any error, after logging every
+ * diagnostic field PostgreSQL gave, with req_id; kv_db_sqlstate() then tells
+ * which.  When the connection was lost outside a transaction, reconnects and
+ * retries once. */
+PGresult *kv_db_exec(kv_db_t *db, const char *req_id, const char *stmt,
+                     int n, const char *const *params);
+
+/* Like kv_db_exec but for statements that return nothing of interest:
+ * 0 or -1. */
+int kv_db_run(kv_db_t *db, const char *req_id, const char *stmt,
+              int n, const char *const *params);
+
+/* Transactions.  0 or -1.  kv_db_rollback is safe to call when no
+ * transaction is open. */
+int kv_db_begin(kv_db_t *db, const char *req_id);
+int kv_db_commit(kv_db_t *db, const char *req_id);
+void kv_db_rollback(kv_db_t *db, const char *req_id);
+
+/* SQLSTATE of the last failed statement ("" if none, "08006" and friends
+ * for connection trouble). */
+const char *kv_db_sqlstate(const kv_db_t *db);
+/* Name of the constraint the last failure violated ("" if none). */
+const char *kv_db_constraint(const kv_db_t *db);
+/* True when the last failure was a lost connection / server shutdown. */
+int kv_db_conn_error(const kv_db_t *db);
+
+/* The service name given to kv_db_new (e.g. "scheduling"). */
+const char *kv_db_service(const kv_db_t *db);
+
+/* The raw connection (for the migration runner and PQescape-free
+ * utilities); NULL when not connected. */
+PGconn *kv_db_conn(kv_db_t *db);
+
+/* Applies sql/<service>/NNN_*.sql files that are not yet recorded in
+ * <service>.schema_migrations, in name order, each in its own transaction,
+ * holding a session advisory lock so that two instances starting together
+ * apply each file once.  The directory is $KAIVOX_SQL_DIR/<service>
+ * (default ./sql/<service>).  0 or -1 (logged).  Call it before the first
+ * kv_db_ensure on a fresh database: it connects by itself without
+ * preparing the statements (whose tables it creates); the next
+ * kv_db_ensure prepares them. */
+int kv_db_migrate(kv_db_t *db);
+
+/* Convenience accessors for result cells. */
+const char *kv_db_str(const PGresult *r, int row, int col);   /* NULL if SQL NULL */
+long long kv_db_i64(const PGresult *r, int row, int col);     /* 0 if NULL */
+
+#define KV_SQLSTATE_UNIQUE      "23505"
+#define KV_SQLSTATE_EXCLUSION   "23P01"
+#define KV_SQLSTATE_FOREIGN_KEY "23503"
+#define KV_SQLSTATE_CHECK       "23514"
+
+#endif

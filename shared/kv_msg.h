@@ -1,0 +1,39 @@
+/*
+ * kv_msg.h -- a multipart ZeroMQ message as an owned list of frames.
+ *
+ * The bus code builds, inspects and sends messages through this class only,
+ * so the framing rules of proto/bus.md live in one place (kv_bus.c).
+ */
+#ifndef KV_MSG_H
+#define KV_MSG_H
+
+#include <stddef.h>
+
+typedef struct kv_msg kv_msg_t;
+
+kv_msg_t *kv_msg_new(void);
+/* Frees the message and sets *pm to NULL.  Safe on NULL and twice. */
+void kv_msg_destroy(kv_msg_t **pm);
+
+/* Appends a copy of data[0..len) as a new last frame. */
+void kv_msg_add(kv_msg_t *m, const void *data, size_t len);
+void kv_msg_addstr(kv_msg_t *m, const char *s);
+/* Inserts a copy as the new first frame. */
+void kv_msg_push(kv_msg_t *m, const void *data, size_t len);
+/* Removes the first frame; the caller owns *data (free()) and gets its size. */
+int kv_msg_pop(kv_msg_t *m, void **data, size_t *len);
+
+size_t kv_msg_size(const kv_msg_t *m);
+/* Frame i's bytes and length; NULL past the end.  Valid until the message
+ * is changed or destroyed.  Frames are always NUL-terminated one byte past
+ * their length so text frames can be read as C strings. */
+const char *kv_msg_data(const kv_msg_t *m, size_t i, size_t *len);
+
+/* Receives one whole multipart message from sock, waiting at most
+ * timeout_ms (-1 forever, 0 not at all).  Returns NULL on timeout or error
+ * (errno set by zmq).  Caller owns the result. */
+kv_msg_t *kv_msg_recv(void *sock, int timeout_ms);
+/* Sends every frame; the message is left intact.  0 or -1. */
+int kv_msg_send(const kv_msg_t *m, void *sock);
+
+#endif

@@ -1,0 +1,58 @@
+/*
+ * kv_outbox.h -- the transactional outbox shared by every event producer.
+ *
+ * A producer's schema holds (sql/<service>/ migrations, identical shape):
+ *   outbox_seq(id int primary key check (id = 1), last bigint not null)
+ *   outbox(seq bigint primary key, id uuid unique, tenant_id bigint,
+ *          type text, payload jsonb, created_at timestamptz)
+ * kv_outbox_add() takes the next sequence number by updating the single
+ * outbox_seq row, which holds a row lock until the transaction ends: so
+ * numbers are gapless and committed in order, and a consumer that asks for
+ * "events after N" can never skip one that commits later.
+ *
+ * After COMMIT the handler calls kv_outbox_publish() with what add()
+ * returned: the PUB fast path.  A consumer that missed it catches up with
+ * the events.since operation, which kv_service answers for producers.
+ */
+#ifndef KV_OUTBOX_H
+#define KV_OUTBOX_H
+
+#include <jansson.h>
+
+#include "kv_service.h"
+
+/* The statements kv_outbox needs, to be listed in the producer's stmts
+ * table (KV_OUTBOX_STMTS expands to the entries, with trailing comma). */
+#define KV_OUTBOX_STMTS \
+    { "kv_outbox_next", "UPDATE outbox_seq SET last = last + 1 WHERE id = 1 RETURNING last" }, \
+    { "kv_outbox_insert", "INSERT INTO outbox (seq, id, tenant_id, type, payload, created_at) " \
+      "VALUES ($1, gen_random_uuid(), $2, $3, $4::jsonb, now()) " \
+      "RETURNING id::text, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')" }, \
+    { "kv_outbox_since", "SELECT seq, id::text, tenant_id, type, payload::text, " \
+      "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') " \
+      "FROM outbox WHERE seq > $1 ORDER BY seq LIMIT $2" },
+
+/* A recorded, not yet published event.  Owned by the caller. */
+typedef struct {
+    kv_event_hdr_t hdr;
+    char *payload;           /* JSON text; free with kv_outbox_event_clear */
+} kv_outbox_event_t;
+
+/* Inside an open transaction on ctx->db: records event type for tenant with
+ * payload (borrowed).  Fills *ev (caller must kv_outbox_event_clear it).
+ * 0 or -1 (the caller then rolls back). */
+int kv_outbox_add(kv_ctx_t *ctx, const char *req_id, int64_t tenant_id,
+                  const char *type, json_t *payload, kv_outbox_event_t *ev);
+
+/* After COMMIT: publishes ev on the event bus (best effort; loss is healed
+ * by catch-up). */
+void kv_outbox_publish(kv_ctx_t *ctx, const kv_outbox_event_t *ev);
+
+void kv_outbox_event_clear(kv_outbox_event_t *ev);
+
+/* Handler of the system operation events.since: body {"after": N,
+ * "limit": M (1..1000, default 500)} -> data: list of
+ * {"seq","id","tenant_id","type","created_at","payload"}. */
+void kv_outbox_since_op(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep);
+
+#endif

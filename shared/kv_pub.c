@@ -1,0 +1,53 @@
+/*
+ * kv_pub.c -- a producer's PUB socket towards the gateway's event proxy.
+ *
+ * PUB never blocks: when the proxy is unreachable or slow, messages are
+ * dropped at the high-water mark.  That is acceptable by design: every event
+ * is in the producer's outbox first, and consumers catch up from there.
+ */
+#include <zmq.h>
+
+#include "kv_pub.h"
+#include "kv_env.h"
+#include "kv_log.h"
+#include "kv_mem.h"
+
+struct kv_pub {
+    void *sock;      /* ZMQ_PUB, connected to KAIVOX_EVENTS_IN_ENDPOINT */
+};
+
+kv_pub_t *kv_pub_new(void *zmq_ctx)
+{
+    const char *ep = kv_env_str("KAIVOX_EVENTS_IN_ENDPOINT", "tcp://127.0.0.1:7701");
+    kv_pub_t *p = kv_calloc(1, sizeof *p);
+    p->sock = zmq_socket(zmq_ctx, ZMQ_PUB);
+    int linger = 0, hwm = 10000;
+    zmq_setsockopt(p->sock, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(p->sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    if (zmq_connect(p->sock, ep) != 0) {
+        kv_error(NULL, "cannot connect event publisher to %s: %s", ep, zmq_strerror(zmq_errno()));
+        zmq_close(p->sock);
+        free(p);
+        return NULL;
+    }
+    return p;
+}
+
+void kv_pub_destroy(kv_pub_t **pp)
+{
+    if (!pp || !*pp)
+        return;
+    zmq_close((*pp)->sock);
+    free(*pp);
+    *pp = NULL;
+}
+
+int kv_pub_send(kv_pub_t *p, const kv_event_hdr_t *h, const char *payload, size_t len)
+{
+    if (!p)
+        return -1;
+    kv_msg_t *m = kv_event_msg(h, payload, len);
+    int rc = kv_msg_send(m, p->sock);
+    kv_msg_destroy(&m);
+    return rc;
+}
