@@ -1,0 +1,164 @@
+/*
+ * kv_api.c -- response envelopes, validation error lists and the common
+ * request readers (pagination, path ids, query strings).
+ *
+ * Every reply a handler produces goes through kv_reply_*, so the envelope
+ * shape of the API reference lives here only:
+ *   {"success":true,"data":...[,"meta":{...}]}
+ *   {"success":false,"message":"..."[,"errors":{"field":["..."]}]}
+ * Query and path values arrive as JSON strings exactly as the client sent
+ * them; a value of any other JSON type is treated as invalid input.
+ */
+#include "kv_api.h"
+#include "kv_valid.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Largest page number accepted: keeps (page - 1) * per_page far from
+ * integer overflow in every caller's OFFSET arithmetic. */
+#define KV_PAGE_MAX 10000000
+
+/* Replaces rep->body with body (stolen). */
+static void s_set(kv_rep_t *rep, int status, json_t *body)
+{
+    if (rep->body)
+        json_decref(rep->body);
+    rep->status = status;
+    rep->body = body;
+}
+
+void kv_reply_ok(kv_rep_t *rep, int status, json_t *data, json_t *meta)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "success", json_true());
+    json_object_set_new(o, "data", data ? data : json_null());
+    if (meta)
+        json_object_set_new(o, "meta", meta);
+    s_set(rep, status, o);
+}
+
+void kv_reply_error(kv_rep_t *rep, int status, const char *message, json_t *errors)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "success", json_false());
+    json_object_set_new(o, "message", json_string(message ? message : "Error."));
+    if (errors)
+        json_object_set_new(o, "errors", errors);
+    s_set(rep, status, o);
+}
+
+void kv_reply_not_found(kv_rep_t *rep, const char *what)
+{
+    char msg[160];
+    snprintf(msg, sizeof msg, "%s not found.", what ? what : "Resource");
+    kv_reply_error(rep, KV_ST_NOT_FOUND, msg, NULL);
+}
+
+void kv_reply_invalid(kv_rep_t *rep, json_t *errors)
+{
+    kv_reply_error(rep, KV_ST_UNPROCESSABLE, "The given data was invalid.",
+                   errors ? errors : json_object());
+}
+
+void kv_reply_internal(kv_rep_t *rep)
+{
+    kv_reply_error(rep, KV_ST_INTERNAL, "Internal server error.", NULL);
+}
+
+void kv_reply_unavailable(kv_rep_t *rep)
+{
+    kv_reply_error(rep, KV_ST_UNAVAILABLE, "Service temporarily unavailable.", NULL);
+}
+
+json_t *kv_meta_page(int page, int per_page, long long total)
+{
+    json_t *m = json_object();
+    json_object_set_new(m, "page", json_integer(page));
+    json_object_set_new(m, "per_page", json_integer(per_page));
+    json_object_set_new(m, "total", json_integer(total));
+    return m;
+}
+
+void kv_errors_add(json_t *errors, const char *field, const char *msg)
+{
+    assert(json_is_object(errors));
+    json_t *list = json_object_get(errors, field);
+    if (!json_is_array(list)) {
+        list = json_array();
+        json_object_set_new(errors, field, list);
+    }
+    json_array_append_new(list, json_string(msg));
+}
+
+/* Reads query[key] as an integer in [min, max].  Returns 1 when absent
+ * (*out untouched), 0 when valid, -1 when present but not an integer >= min,
+ * -2 when an integer above max. */
+static int s_query_int(json_t *query, const char *key, int64_t min, int64_t max, int *out)
+{
+    json_t *v = json_is_object(query) ? json_object_get(query, key) : NULL;
+    if (!v)
+        return 1;
+    if (!json_is_string(v))
+        return -1;
+    int64_t x;
+    if (kv_parse_i64(json_string_value(v), &x) != 0 || x < min)
+        return -1;
+    if (x > max)
+        return -2;
+    *out = (int)x;
+    return 0;
+}
+
+int kv_query_page(json_t *query, int def_per_page, int max_per_page,
+                  int *page, int *per_page, json_t *errors)
+{
+    int rc = 0;
+    char msg[128];
+    *page = 1;
+    *per_page = def_per_page;
+    int prc = s_query_int(query, "page", 1, KV_PAGE_MAX, page);
+    if (prc < 0) {
+        *page = 1;
+        if (prc == -2)
+            snprintf(msg, sizeof msg, "The page may not be greater than %d.", KV_PAGE_MAX);
+        else
+            snprintf(msg, sizeof msg, "The page must be an integer of at least 1.");
+        kv_errors_add(errors, "page", msg);
+        rc = -1;
+    }
+    if (s_query_int(query, "per_page", 1, max_per_page, per_page) < 0) {
+        *per_page = def_per_page;
+        snprintf(msg, sizeof msg, "The per_page must be an integer between 1 and %d.",
+                 max_per_page);
+        kv_errors_add(errors, "per_page", msg);
+        rc = -1;
+    }
+    return rc;
+}
+
+const char *kv_query_str(json_t *query, const char *key)
+{
+    json_t *v = json_is_object(query) ? json_object_get(query, key) : NULL;
+    if (!v)
+        return NULL;
+    /* A non-string value (null included) cannot come from a well-formed
+     * query string: hand back "" so that the caller's validation refuses
+     * it, as kv_query_page does. */
+    return json_is_string(v) ? json_string_value(v) : "";
+}
+
+int64_t kv_param_id(const kv_req_t *req, const char *key)
+{
+    json_t *v = json_is_object(req->params) ? json_object_get(req->params, key ? key : "id") : NULL;
+    if (!json_is_string(v))
+        return 0;
+    const char *s = json_string_value(v);
+    if (s[0] < '0' || s[0] > '9')  /* digits only: no '-' */
+        return 0;
+    int64_t x;
+    if (kv_parse_i64(s, &x) != 0 || x <= 0)
+        return 0;
+    return x;
+}

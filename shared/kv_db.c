@@ -1,0 +1,576 @@
+/*
+ * kv_db.c -- one PostgreSQL connection of one service: connect as the
+ * service's own role, prepare every statement of its table, run them by
+ * name, track the transaction, reconnect after a server restart, and apply
+ * the service's migrations.
+ *
+ * Failures are logged here, once, with every diagnostic field PostgreSQL
+ * gives (GNU Taler's habit), but never with parameter values: they may hold
+ * a phone number or an e-mail.  For the same reason the DETAIL of an
+ * integrity violation ("Key (phone)=(...)") and quoted values in messages
+ * are redacted.  A statement that fails because the connection was lost
+ * outside a transaction is retried once on a fresh connection; inside a
+ * transaction the caller must roll back, as the transaction is gone.
+ */
+#include "kv_db.h"
+#include "kv_env.h"
+#include "kv_log.h"
+#include "kv_mem.h"
+
+#include <assert.h>
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define KV_DB_DEFAULT_URL "postgresql://127.0.0.1:54320/kaivox"
+
+struct kv_db {
+    char service[64];          /* "scheduling" */
+    const kv_stmt_t *stmts;    /* borrowed; ends with {NULL, NULL} */
+    PGconn *conn;              /* NULL when never connected / given up */
+    int prepared;              /* statements prepared on this conn */
+    int in_tx;                 /* BEGIN sent, no COMMIT/ROLLBACK yet */
+    int conn_err;              /* last failure was a lost connection */
+    char sqlstate[6];          /* last failure's SQLSTATE, "" if none */
+    char constraint[64];       /* last failure's constraint, "" if none */
+};
+
+kv_db_t *kv_db_new(const char *service, const kv_stmt_t *stmts)
+{
+    assert(service && *service);
+    kv_db_t *db = kv_calloc(1, sizeof *db);
+    snprintf(db->service, sizeof db->service, "%s", service);
+    db->stmts = stmts;
+    return db;
+}
+
+void kv_db_destroy(kv_db_t **pdb)
+{
+    if (!pdb || !*pdb)
+        return;
+    kv_db_t *db = *pdb;
+    if (db->conn)
+        PQfinish(db->conn);
+    free(db);
+    *pdb = NULL;
+}
+
+const char *kv_db_service(const kv_db_t *db) { return db->service; }
+const char *kv_db_sqlstate(const kv_db_t *db) { return db->sqlstate; }
+const char *kv_db_constraint(const kv_db_t *db) { return db->constraint; }
+int kv_db_conn_error(const kv_db_t *db) { return db->conn_err; }
+
+PGconn *kv_db_conn(kv_db_t *db)
+{
+    return (db->conn && PQstatus(db->conn) == CONNECTION_OK) ? db->conn : NULL;
+}
+
+static void s_clear_error(kv_db_t *db)
+{
+    db->sqlstate[0] = '\0';
+    db->constraint[0] = '\0';
+    db->conn_err = 0;
+}
+
+/* Copies src into dst (size n), single-line, cut at "=(" (a key's values
+ * follow) and at " contains (" (a failing row follows), and, when quotes
+ * is set, with every '...' or "..." quoted part replaced by "?". */
+static void s_redact(char *dst, size_t n, const char *src, int quotes)
+{
+    size_t o = 0;
+    if (!src)
+        src = "";
+    for (const char *p = src; *p && o + 20 < n; p++) {
+        if (quotes && (*p == '"' || *p == '\'')) {
+            const char *q = strchr(p + 1, *p);
+            dst[o++] = *p;
+            dst[o++] = '?';
+            dst[o++] = *p;
+            if (!q)
+                break;
+            p = q;
+        } else if (p[0] == '=' && p[1] == '(') {
+            memcpy(dst + o, "=(...)", 6);
+            o += 6;
+            break;
+        } else if (strncmp(p, " contains (", 11) == 0) {
+            memcpy(dst + o, " contains (...)", 15);
+            o += 15;
+            break;
+        } else if (*p == '\n' || *p == '\t' || *p == '\r') {
+            if (o > 0 && dst[o - 1] != ' ')
+                dst[o++] = ' ';
+        } else {
+            dst[o++] = *p;
+        }
+    }
+    while (o > 0 && dst[o - 1] == ' ')
+        o--;
+    dst[o] = '\0';
+}
+
+static const char *s_field(const PGresult *r, int code)
+{
+    const char *v = r ? PQresultErrorField(r, code) : NULL;
+    return v ? v : "";
+}
+
+/* True for SQLSTATEs that mean the connection or server went away. */
+static int s_is_conn_state(const char *st)
+{
+    return strncmp(st, "08", 2) == 0 || strcmp(st, "57P01") == 0 ||
+           strcmp(st, "57P02") == 0 || strcmp(st, "57P03") == 0;
+}
+
+/* Records and logs a failed result r (may be NULL) of what (a statement
+ * name or a short description). */
+static void s_fail(kv_db_t *db, const char *req_id, const char *what, const PGresult *r)
+{
+    const char *st = s_field(r, PG_DIAG_SQLSTATE);
+    int bad = !db->conn || PQstatus(db->conn) == CONNECTION_BAD;
+    if (!*st && bad)
+        st = "08006";
+    snprintf(db->sqlstate, sizeof db->sqlstate, "%s", st);
+    snprintf(db->constraint, sizeof db->constraint, "%s", s_field(r, PG_DIAG_CONSTRAINT_NAME));
+    db->conn_err = bad || s_is_conn_state(st);
+
+    char primary[512], detail[512], hint[256], context[512];
+    const char *pm = s_field(r, PG_DIAG_MESSAGE_PRIMARY);
+    if (!*pm && db->conn)
+        pm = PQerrorMessage(db->conn);
+    /* data exceptions (class 22) quote the offending value in the message;
+     * elsewhere quotes hold identifiers, which are worth keeping */
+    s_redact(primary, sizeof primary, pm, strncmp(st, "22", 2) == 0);
+    /* integrity violations echo the key's values or the row in DETAIL */
+    s_redact(detail, sizeof detail, s_field(r, PG_DIAG_MESSAGE_DETAIL),
+             strncmp(st, "22", 2) == 0 || strncmp(st, "23", 2) == 0);
+    s_redact(hint, sizeof hint, s_field(r, PG_DIAG_MESSAGE_HINT), 0);
+    s_redact(context, sizeof context, s_field(r, PG_DIAG_CONTEXT), 1);
+
+    kv_log(strncmp(st, "23", 2) == 0 ? KV_LOG_WARN : KV_LOG_ERROR, req_id,
+           "db %s failed: severity=%s sqlstate=%s message=\"%s\" detail=\"%s\" hint=\"%s\" "
+           "schema=%s table=%s column=%s datatype=%s constraint=%s position=%s "
+           "internal_position=%s context=\"%s\" source=%s:%s in_tx=%d",
+           what, s_field(r, PG_DIAG_SEVERITY), st, primary, detail, hint,
+           s_field(r, PG_DIAG_SCHEMA_NAME), s_field(r, PG_DIAG_TABLE_NAME),
+           s_field(r, PG_DIAG_COLUMN_NAME), s_field(r, PG_DIAG_DATATYPE_NAME),
+           db->constraint, s_field(r, PG_DIAG_STATEMENT_POSITION),
+           s_field(r, PG_DIAG_INTERNAL_POSITION), context,
+           s_field(r, PG_DIAG_SOURCE_FILE), s_field(r, PG_DIAG_SOURCE_LINE), db->in_tx);
+}
+
+/* Routes server NOTICEs through kv_log instead of libpq's raw stderr
+ * print, so every line on stderr stays JSON. */
+static void s_notice(void *arg, const PGresult *r)
+{
+    kv_db_t *db = arg;
+    char msg[512];
+    s_redact(msg, sizeof msg, s_field(r, PG_DIAG_MESSAGE_PRIMARY), 0);
+    kv_debug(NULL, "db %s notice: %s %s", db->service, s_field(r, PG_DIAG_SQLSTATE), msg);
+}
+
+/* Opens a new connection (closing any old one); does not prepare.  0/-1. */
+static int s_connect(kv_db_t *db)
+{
+    if (db->conn) {
+        PQfinish(db->conn);
+        db->conn = NULL;
+    }
+    db->prepared = 0;
+    db->in_tx = 0;
+
+    char user[96], appname[96], options[160], pwvar[128];
+    snprintf(user, sizeof user, "kaivox_%s", db->service);
+    snprintf(appname, sizeof appname, "kaivox-%s", db->service);
+    snprintf(options, sizeof options, "-c search_path=%s,public", db->service);
+    size_t i = 0;
+    i += (size_t)snprintf(pwvar, sizeof pwvar, "KAIVOX_");
+    for (const char *p = db->service; *p && i + 1 < sizeof pwvar; p++)
+        pwvar[i++] = (char)toupper((unsigned char)*p);
+    pwvar[i] = '\0';
+    snprintf(pwvar + i, sizeof pwvar - i, "_DB_PASSWORD");
+
+    const char *keys[8], *vals[8];
+    int k = 0;
+    keys[k] = "dbname";           vals[k++] = kv_env_str("KAIVOX_DATABASE_URL", KV_DB_DEFAULT_URL);
+    keys[k] = "user";             vals[k++] = user;
+    const char *pw = kv_env_str(pwvar, NULL);
+    if (pw) {
+        keys[k] = "password";     vals[k++] = pw;
+    }
+    keys[k] = "application_name"; vals[k++] = appname;
+    keys[k] = "options";          vals[k++] = options;
+    keys[k] = "connect_timeout";  vals[k++] = "3";
+    keys[k] = NULL;               vals[k] = NULL;
+
+    db->conn = PQconnectdbParams(keys, vals, 1);
+    if (!db->conn || PQstatus(db->conn) != CONNECTION_OK) {
+        char msg[512];
+        s_redact(msg, sizeof msg, db->conn ? PQerrorMessage(db->conn) : "out of memory", 0);
+        kv_error(NULL, "db connect as %s failed: %s", user, msg);
+        snprintf(db->sqlstate, sizeof db->sqlstate, "08006");
+        db->constraint[0] = '\0';
+        db->conn_err = 1;
+        if (db->conn)
+            PQfinish(db->conn);
+        db->conn = NULL;
+        return -1;
+    }
+    PQsetNoticeReceiver(db->conn, s_notice, db);
+    return 0;
+}
+
+/* Prepares every statement of the table.  0/-1; on failure the
+ * connection is closed so that the next try starts clean. */
+static int s_prepare_all(kv_db_t *db)
+{
+    int n = 0;
+    for (const kv_stmt_t *s = db->stmts; s && s->name; s++, n++) {
+        PGresult *r = PQprepare(db->conn, s->name, s->sql, 0, NULL);
+        if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
+            char what[160];
+            snprintf(what, sizeof what, "prepare %s", s->name);
+            s_fail(db, NULL, what, r);
+            PQclear(r);
+            PQfinish(db->conn);
+            db->conn = NULL;
+            db->prepared = 0;
+            return -1;
+        }
+        PQclear(r);
+    }
+    db->prepared = 1;
+    kv_debug(NULL, "db connected as kaivox_%s, %d statements prepared", db->service, n);
+    return 0;
+}
+
+int kv_db_ensure(kv_db_t *db)
+{
+    if (db->conn && PQstatus(db->conn) == CONNECTION_OK && db->prepared)
+        return 0;
+    if (!db->conn || PQstatus(db->conn) != CONNECTION_OK) {
+        if (s_connect(db) != 0)
+            return -1;
+    }
+    return s_prepare_all(db);
+}
+
+PGresult *kv_db_exec(kv_db_t *db, const char *req_id, const char *stmt,
+                     int n, const char *const *params)
+{
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (!db->in_tx && kv_db_ensure(db) != 0) {
+            kv_error(req_id, "db %s not run: no connection", stmt);
+            return NULL;
+        }
+        if (!db->conn) {   /* lost inside a transaction */
+            snprintf(db->sqlstate, sizeof db->sqlstate, "08006");
+            db->constraint[0] = '\0';
+            db->conn_err = 1;
+            kv_error(req_id, "db %s not run: connection lost in transaction", stmt);
+            return NULL;
+        }
+        PGresult *r = PQexecPrepared(db->conn, stmt, n, params, NULL, NULL, 0);
+        ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+        if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+            s_clear_error(db);
+            return r;
+        }
+        if (PQstatus(db->conn) == CONNECTION_BAD && !db->in_tx && attempt == 0) {
+            kv_warn(req_id, "db connection lost running %s; reconnecting and retrying once", stmt);
+            PQclear(r);
+            PQfinish(db->conn);
+            db->conn = NULL;
+            db->prepared = 0;
+            continue;
+        }
+        s_fail(db, req_id, stmt, r);
+        PQclear(r);
+        return NULL;
+    }
+    return NULL;   /* not reached */
+}
+
+int kv_db_run(kv_db_t *db, const char *req_id, const char *stmt,
+              int n, const char *const *params)
+{
+    PGresult *r = kv_db_exec(db, req_id, stmt, n, params);
+    if (!r)
+        return -1;
+    PQclear(r);
+    return 0;
+}
+
+/* Runs a fixed transaction-control command on an open connection.
+ * Returns 0 when it succeeded and, when want_tag is given, the command tag
+ * equals it; -1 otherwise (logged). */
+static int s_simple(kv_db_t *db, const char *req_id, const char *sql, const char *want_tag)
+{
+    PGresult *r = PQexec(db->conn, sql);
+    if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
+        s_fail(db, req_id, sql, r);
+        PQclear(r);
+        return -1;
+    }
+    int rc = 0;
+    if (want_tag && strcmp(PQcmdStatus(r), want_tag) != 0) {
+        /* COMMIT of a failed transaction answers ROLLBACK */
+        snprintf(db->sqlstate, sizeof db->sqlstate, "25P02");
+        db->constraint[0] = '\0';
+        db->conn_err = 0;
+        kv_error(req_id, "db %s ended as %s: the transaction had failed", sql, PQcmdStatus(r));
+        rc = -1;
+    }
+    PQclear(r);
+    return rc;
+}
+
+int kv_db_begin(kv_db_t *db, const char *req_id)
+{
+    if (db->in_tx) {
+        kv_error(req_id, "db BEGIN while a transaction is open (programming error)");
+        return -1;
+    }
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (kv_db_ensure(db) != 0)
+            return -1;
+        PGresult *r = PQexec(db->conn, "BEGIN");
+        if (r && PQresultStatus(r) == PGRES_COMMAND_OK) {
+            PQclear(r);
+            s_clear_error(db);
+            db->in_tx = 1;
+            return 0;
+        }
+        if (PQstatus(db->conn) == CONNECTION_BAD && attempt == 0) {
+            kv_warn(req_id, "db connection lost at BEGIN; reconnecting and retrying once");
+            PQclear(r);
+            PQfinish(db->conn);
+            db->conn = NULL;
+            db->prepared = 0;
+            continue;
+        }
+        s_fail(db, req_id, "BEGIN", r);
+        PQclear(r);
+        return -1;
+    }
+    return -1;
+}
+
+int kv_db_commit(kv_db_t *db, const char *req_id)
+{
+    if (!db->in_tx) {
+        kv_error(req_id, "db COMMIT without a transaction (programming error)");
+        return -1;
+    }
+    db->in_tx = 0;
+    if (!db->conn) {
+        snprintf(db->sqlstate, sizeof db->sqlstate, "08006");
+        db->conn_err = 1;
+        kv_error(req_id, "db COMMIT impossible: connection lost in transaction");
+        return -1;
+    }
+    return s_simple(db, req_id, "COMMIT", "COMMIT");
+}
+
+void kv_db_rollback(kv_db_t *db, const char *req_id)
+{
+    int was = db->in_tx;
+    db->in_tx = 0;
+    if (!db->conn || PQstatus(db->conn) != CONNECTION_OK)
+        return;
+    PGTransactionStatusType ts = PQtransactionStatus(db->conn);
+    if (!was && ts != PQTRANS_INTRANS && ts != PQTRANS_INERROR)
+        return;
+    /* keep the error of the statement that made us roll back */
+    char st[6], cons[64];
+    int ce = db->conn_err;
+    memcpy(st, db->sqlstate, sizeof st);
+    memcpy(cons, db->constraint, sizeof cons);
+    (void)s_simple(db, req_id, "ROLLBACK", NULL);
+    memcpy(db->sqlstate, st, sizeof st);
+    memcpy(db->constraint, cons, sizeof cons);
+    db->conn_err = ce;
+}
+
+const char *kv_db_str(const PGresult *r, int row, int col)
+{
+    if (PQgetisnull(r, row, col))
+        return NULL;
+    return PQgetvalue(r, row, col);
+}
+
+long long kv_db_i64(const PGresult *r, int row, int col)
+{
+    if (PQgetisnull(r, row, col))
+        return 0;
+    return strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+/* ---- migrations ------------------------------------------------------ */
+
+/* Runs sql (a fixed or trusted text) with PQexecParams and up to one text
+ * parameter; 0 on COMMAND_OK/TUPLES_OK, -1 (logged) otherwise.  *out, when
+ * given, receives the result (caller clears). */
+static int s_mig_exec(kv_db_t *db, const char *what, const char *sql,
+                      const char *param, PGresult **out)
+{
+    const char *params[1] = { param };
+    PGresult *r = param ? PQexecParams(db->conn, sql, 1, NULL, params, NULL, NULL, 0)
+                        : PQexec(db->conn, sql);
+    ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+        s_fail(db, NULL, what, r);
+        PQclear(r);
+        return -1;
+    }
+    if (out)
+        *out = r;
+    else
+        PQclear(r);
+    return 0;
+}
+
+static int s_cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Reads a whole file; caller owns the result.  NULL on error (logged). */
+static char *s_read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        kv_error(NULL, "migration %s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 8192, len = 0;
+    char *buf = kv_malloc(cap);
+    size_t got;
+    while ((got = fread(buf + len, 1, cap - len - 1, f)) > 0) {
+        len += got;
+        if (cap - len - 1 == 0) {
+            cap *= 2;
+            buf = kv_realloc(buf, cap);
+        }
+    }
+    int err = ferror(f);
+    fclose(f);
+    if (err) {
+        kv_error(NULL, "migration %s: read error", path);
+        free(buf);
+        return NULL;
+    }
+    buf[len] = '\0';
+    if (strlen(buf) != len) {
+        kv_error(NULL, "migration %s: contains a NUL byte", path);
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+/* Applies one migration file inside its own transaction.  0/-1. */
+static int s_apply(kv_db_t *db, const char *dir, const char *name)
+{
+    int rc = -1;
+    PGresult *r = NULL;
+    char *path = kv_asprintf("%s/%s", dir, name);
+    char *text = NULL;
+
+    if (s_mig_exec(db, "migration lookup",
+                   "SELECT 1 FROM schema_migrations WHERE version = $1", name, &r) != 0)
+        goto out;
+    if (PQntuples(r) > 0) {
+        rc = 0;   /* already applied */
+        goto out;
+    }
+    text = s_read_file(path);
+    if (!text)
+        goto out;
+    if (s_mig_exec(db, "migration BEGIN", "BEGIN", NULL, NULL) != 0)
+        goto out;
+    char what[300];
+    snprintf(what, sizeof what, "migration %s", name);
+    if (s_mig_exec(db, what, text, NULL, NULL) != 0 ||
+        s_mig_exec(db, "migration record",
+                   "INSERT INTO schema_migrations (version) VALUES ($1)", name, NULL) != 0 ||
+        s_mig_exec(db, "migration COMMIT", "COMMIT", NULL, NULL) != 0) {
+        PQclear(PQexec(db->conn, "ROLLBACK"));
+        goto out;
+    }
+    kv_info(NULL, "migration %s/%s applied", db->service, name);
+    rc = 0;
+out:
+    PQclear(r);
+    free(text);
+    free(path);
+    return rc;
+}
+
+int kv_db_migrate(kv_db_t *db)
+{
+    int rc = -1;
+    int locked = 0;
+    char **names = NULL;
+    size_t count = 0, cap = 0;
+    DIR *d = NULL;
+    char *dir = kv_asprintf("%s/%s", kv_env_str("KAIVOX_SQL_DIR", "sql"), db->service);
+    char *lockkey = kv_asprintf("kaivox_migrate_%s", db->service);
+
+    if (db->in_tx) {
+        kv_error(NULL, "migrations cannot run inside a transaction");
+        goto out;
+    }
+    if ((!db->conn || PQstatus(db->conn) != CONNECTION_OK) && s_connect(db) != 0)
+        goto out;
+
+    d = opendir(dir);
+    if (!d) {
+        kv_error(NULL, "migrations: cannot open directory %s: %s", dir, strerror(errno));
+        goto out;
+    }
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name);
+        if (len <= 4 || e->d_name[0] == '.' || strcmp(e->d_name + len - 4, ".sql") != 0)
+            continue;
+        if (count == cap) {
+            cap = cap ? cap * 2 : 16;
+            names = kv_realloc(names, cap * sizeof *names);
+        }
+        names[count++] = kv_strdup(e->d_name);
+    }
+    qsort(names, count, sizeof *names, s_cmp_names);
+
+    if (s_mig_exec(db, "migration lock", "SELECT pg_advisory_lock(hashtext($1))",
+                   lockkey, NULL) != 0)
+        goto out;
+    locked = 1;
+    if (s_mig_exec(db, "migration table",
+                   "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                   "version text PRIMARY KEY, "
+                   "applied_at timestamptz NOT NULL DEFAULT now())", NULL, NULL) != 0)
+        goto out;
+    for (size_t i = 0; i < count; i++) {
+        if (s_apply(db, dir, names[i]) != 0)
+            goto out;
+    }
+    rc = 0;
+out:
+    if (locked && db->conn && PQstatus(db->conn) == CONNECTION_OK)
+        (void)s_mig_exec(db, "migration unlock", "SELECT pg_advisory_unlock(hashtext($1))",
+                         lockkey, NULL);
+    if (rc != 0)
+        kv_error(NULL, "migrations of %s failed", db->service);
+    if (d)
+        closedir(d);
+    for (size_t i = 0; i < count; i++)
+        free(names[i]);
+    free(names);
+    free(lockkey);
+    free(dir);
+    return rc;
+}

@@ -1,0 +1,193 @@
+/*
+ * kv_log.c -- structured logging: one JSON object per line on stderr.
+ *
+ *   {"ts":"2026-11-28T21:00:00.123Z","level":"info","service":"crm",
+ *    "request_id":"...","msg":"..."}
+ *
+ * The message is formatted and escaped into a stack buffer (heap through
+ * kv_mem only for unusually long messages), and the whole line goes out
+ * with a single write(2), so lines of concurrent threads never interleave.
+ * Invalid UTF-8 in a message becomes U+FFFD so every line stays valid JSON.
+ * The service name and level are set once by kv_log_init() before threads
+ * start and only read afterwards.
+ */
+#include "kv_log.h"
+#include "kv_mem.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#define KV_LOG_MSG_MAX  16384     /* longer messages are cut */
+#define KV_LOG_STACK    4096
+
+static char s_service[64] = "kaivox";
+static kv_log_level_t s_min_level = KV_LOG_INFO;
+
+static const char *const s_level_names[] = { "debug", "info", "warn", "error" };
+
+void kv_log_init(const char *service)
+{
+    if (service) {
+        snprintf(s_service, sizeof s_service, "%s", service);
+    }
+    const char *lv = getenv("KAIVOX_LOG_LEVEL");
+    s_min_level = KV_LOG_INFO;
+    if (lv && *lv) {
+        int found = 0;
+        for (int i = 0; i < 4; i++) {
+            if (strcasecmp(lv, s_level_names[i]) == 0) {
+                s_min_level = (kv_log_level_t)i;
+                found = 1;
+            }
+        }
+        if (!found && strcasecmp(lv, "warning") == 0) {
+            s_min_level = KV_LOG_WARN;
+            found = 1;
+        }
+        if (!found)
+            kv_log(KV_LOG_WARN, NULL, "unknown KAIVOX_LOG_LEVEL, using info");
+    }
+}
+
+/* Length of the valid UTF-8 sequence starting at p (n bytes left), or 0
+ * when the bytes there are not valid UTF-8. */
+static size_t s_utf8_len(const unsigned char *p, size_t n)
+{
+    unsigned char c = p[0];
+    size_t len;
+    unsigned cp;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF) { len = 2; cp = c & 0x1F; }
+    else if (c >= 0xE0 && c <= 0xEF) { len = 3; cp = c & 0x0F; }
+    else if (c >= 0xF0 && c <= 0xF4) { len = 4; cp = c & 0x07; }
+    else return 0;
+    if (n < len)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((p[i] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (p[i] & 0x3F);
+    }
+    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+        (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return len;
+}
+
+/* Appends s (n bytes) JSON-escaped to out at *pos.  out must have room
+ * for 6*n bytes (the worst case) past *pos. */
+static void s_escape(char *out, size_t *pos, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = (const unsigned char *)s;
+    size_t o = *pos;
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = p[i];
+        if (c == '"' || c == '\\') {
+            out[o++] = '\\'; out[o++] = (char)c; i++;
+        } else if (c == '\n') {
+            out[o++] = '\\'; out[o++] = 'n'; i++;
+        } else if (c == '\r') {
+            out[o++] = '\\'; out[o++] = 'r'; i++;
+        } else if (c == '\t') {
+            out[o++] = '\\'; out[o++] = 't'; i++;
+        } else if (c < 0x20 || c == 0x7F) {
+            out[o++] = '\\'; out[o++] = 'u'; out[o++] = '0'; out[o++] = '0';
+            out[o++] = hex[c >> 4]; out[o++] = hex[c & 15]; i++;
+        } else if (c < 0x80) {
+            out[o++] = (char)c; i++;
+        } else {
+            size_t l = s_utf8_len(p + i, n - i);
+            if (l == 0) {
+                memcpy(out + o, "\\ufffd", 6); o += 6; i++;
+            } else {
+                memcpy(out + o, p + i, l); o += l; i += l;
+            }
+        }
+    }
+    *pos = o;
+}
+
+/* Appends a literal. */
+static void s_put(char *out, size_t *pos, const char *lit)
+{
+    size_t n = strlen(lit);
+    memcpy(out + *pos, lit, n);
+    *pos += n;
+}
+
+void kv_log(kv_log_level_t level, const char *req_id, const char *fmt, ...)
+{
+    if ((int)level < (int)s_min_level)
+        return;
+    if ((int)level < 0 || (int)level > KV_LOG_ERROR)
+        level = KV_LOG_ERROR;
+    int saved_errno = errno;
+
+    /* 1. the message */
+    char mstack[KV_LOG_STACK];
+    char *msg = mstack;
+    va_list ap;
+    va_start(ap, fmt);
+    int mlen = vsnprintf(mstack, sizeof mstack, fmt, ap);
+    va_end(ap);
+    if (mlen < 0) {
+        mstack[0] = '\0';
+        mlen = 0;
+    } else if ((size_t)mlen >= sizeof mstack) {
+        size_t want = (size_t)mlen < KV_LOG_MSG_MAX ? (size_t)mlen : KV_LOG_MSG_MAX;
+        msg = kv_malloc(want + 1);
+        va_start(ap, fmt);
+        vsnprintf(msg, want + 1, fmt, ap);
+        va_end(ap);
+        mlen = (int)want;
+    }
+
+    /* 2. the timestamp */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    char tbuf[96];
+    snprintf(tbuf, sizeof tbuf, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
+             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+             tm.tm_sec, (long)((ts.tv_nsec / 1000000) % 1000));
+
+    /* 3. the line */
+    size_t rid_len = req_id ? strnlen(req_id, 128) : 0;
+    size_t svc_len = strlen(s_service);
+    size_t need = 128 + strlen(tbuf) + 6 * (svc_len + rid_len + (size_t)mlen);
+    char lstack[KV_LOG_STACK * 2];
+    char *line = need <= sizeof lstack ? lstack : kv_malloc(need);
+    size_t pos = 0;
+    s_put(line, &pos, "{\"ts\":\"");
+    s_put(line, &pos, tbuf);
+    s_put(line, &pos, "\",\"level\":\"");
+    s_put(line, &pos, s_level_names[level]);
+    s_put(line, &pos, "\",\"service\":\"");
+    s_escape(line, &pos, s_service, svc_len);
+    if (rid_len) {
+        s_put(line, &pos, "\",\"request_id\":\"");
+        s_escape(line, &pos, req_id, rid_len);
+    }
+    s_put(line, &pos, "\",\"msg\":\"");
+    s_escape(line, &pos, msg, (size_t)mlen);
+    s_put(line, &pos, "\"}\n");
+
+    ssize_t w = write(STDERR_FILENO, line, pos);
+    (void)w;
+
+    if (line != lstack)
+        free(line);
+    if (msg != mstack)
+        free(msg);
+    errno = saved_errno;
+}

@@ -1,0 +1,206 @@
+/*
+ * test_api.c -- unit tests of shared/kv_api.c: the response envelopes of
+ * the API reference, the 422 error lists, pagination parsing and the path
+ * and query readers.  Each check is named after the behaviour it proves.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../lib/kvt.h"
+#include "kv_api.h"
+
+/* The envelope as compact JSON with sorted keys, for exact comparisons. */
+static char *s_dump(json_t *j)
+{
+    return json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+}
+
+static void s_expect_json(json_t *j, const char *want, const char *name)
+{
+    char *got = s_dump(j);
+    KVT_EQ_STR(got, want, "%s", name);
+    free(got);
+}
+
+static void test_envelopes(void)
+{
+    kv_rep_t rep = { 500, NULL };
+
+    kv_reply_ok(&rep, 200, json_pack("{s:i}", "id", 7), NULL);
+    KVT_EQ_INT(rep.status, 200, "reply_ok sets the status");
+    s_expect_json(rep.body, "{\"data\":{\"id\":7},\"success\":true}",
+                  "reply_ok without meta has exactly success and data");
+
+    kv_reply_ok(&rep, 200, json_array(), kv_meta_page(3, 20, 142));
+    s_expect_json(rep.body,
+                  "{\"data\":[],\"meta\":{\"page\":3,\"per_page\":20,\"total\":142},\"success\":true}",
+                  "reply_ok with meta carries page, per_page and total (replacing the old body)");
+
+    kv_reply_ok(&rep, 201, NULL, NULL);
+    KVT_EQ_INT(rep.status, 201, "reply_ok passes 201 through");
+    s_expect_json(rep.body, "{\"data\":null,\"success\":true}", "reply_ok with NULL data gives null");
+
+    kv_reply_error(&rep, 409, "Slot taken.", NULL);
+    KVT_EQ_INT(rep.status, 409, "reply_error sets the status");
+    s_expect_json(rep.body, "{\"message\":\"Slot taken.\",\"success\":false}",
+                  "reply_error without errors has no errors key");
+
+    kv_reply_not_found(&rep, "Appointment");
+    KVT_EQ_INT(rep.status, 404, "reply_not_found is 404");
+    s_expect_json(rep.body, "{\"message\":\"Appointment not found.\",\"success\":false}",
+                  "reply_not_found says '<what> not found.'");
+
+    json_t *errors = json_object();
+    kv_errors_add(errors, "date", "The date field is required.");
+    kv_reply_invalid(&rep, errors);
+    KVT_EQ_INT(rep.status, 422, "reply_invalid is 422");
+    s_expect_json(rep.body,
+                  "{\"errors\":{\"date\":[\"The date field is required.\"]},"
+                  "\"message\":\"The given data was invalid.\",\"success\":false}",
+                  "reply_invalid matches the API reference error envelope");
+
+    kv_reply_internal(&rep);
+    KVT_EQ_INT(rep.status, 500, "reply_internal is 500");
+    s_expect_json(rep.body, "{\"message\":\"Internal server error.\",\"success\":false}",
+                  "reply_internal hides details");
+
+    kv_reply_unavailable(&rep);
+    KVT_EQ_INT(rep.status, 503, "reply_unavailable is 503");
+    s_expect_json(rep.body,
+                  "{\"message\":\"Service temporarily unavailable.\",\"success\":false}",
+                  "reply_unavailable message");
+    json_decref(rep.body);
+}
+
+static void test_errors_add(void)
+{
+    json_t *e = json_object();
+    kv_errors_add(e, "phone", "The phone field is required.");
+    kv_errors_add(e, "phone", "The phone format is invalid.");
+    kv_errors_add(e, "name", "The name field is required.");
+    s_expect_json(e,
+                  "{\"name\":[\"The name field is required.\"],"
+                  "\"phone\":[\"The phone field is required.\",\"The phone format is invalid.\"]}",
+                  "errors_add creates a list per field and appends in order");
+    json_decref(e);
+}
+
+/* Runs kv_query_page over a query built from a JSON text. */
+static int s_page(const char *query_json, int *page, int *per_page, json_t **errors)
+{
+    json_t *q = json_loads(query_json, 0, NULL);
+    *errors = json_object();
+    int rc = kv_query_page(q, 20, 100, page, per_page, *errors);
+    json_decref(q);
+    return rc;
+}
+
+static void test_page(void)
+{
+    int page = -5, per_page = -5;
+    json_t *errors;
+
+    KVT_OK(s_page("{}", &page, &per_page, &errors) == 0 && page == 1 && per_page == 20 &&
+           json_object_size(errors) == 0, "absent page and per_page default to 1 and 20");
+    json_decref(errors);
+
+    KVT_OK(s_page("{\"page\":\"3\",\"per_page\":\"50\"}", &page, &per_page, &errors) == 0 &&
+           page == 3 && per_page == 50, "page 3 per_page 50 are read");
+    json_decref(errors);
+
+    KVT_OK(s_page("{\"per_page\":\"1\"}", &page, &per_page, &errors) == 0 && per_page == 1,
+           "per_page 1 is the minimum accepted");
+    json_decref(errors);
+    KVT_OK(s_page("{\"per_page\":\"100\"}", &page, &per_page, &errors) == 0 && per_page == 100,
+           "per_page 100 is the maximum accepted");
+    json_decref(errors);
+
+    const char *bad_pp[] = { "\"0\"", "\"101\"", "\"-1\"", "\"abc\"", "\"1.5\"", "\"\"",
+                             "\" 5\"", "\"+5\"", "\"5x\"", "\"99999999999999999999\"", "5",
+                             "null", "[\"5\"]", "true", NULL };
+    for (int i = 0; bad_pp[i]; i++) {
+        char q[128];
+        snprintf(q, sizeof q, "{\"per_page\":%s}", bad_pp[i]);
+        int rc = s_page(q, &page, &per_page, &errors);
+        json_t *msgs = json_object_get(errors, "per_page");
+        const char *m = json_string_value(json_array_get(msgs, 0));
+        KVT_OK(rc == -1 && m && strcmp(m, "The per_page must be an integer between 1 and 100.") == 0
+               && json_object_get(errors, "page") == NULL,
+               "per_page %s is refused with the per_page message only", bad_pp[i]);
+        json_decref(errors);
+    }
+
+    const char *bad_p[] = { "\"0\"", "\"-1\"", "\"abc\"", "\"1.5\"", "\"\"", "\"1e2\"",
+                            "\"99999999999999999999\"", "2", "null", NULL };
+    for (int i = 0; bad_p[i]; i++) {
+        char q[128];
+        snprintf(q, sizeof q, "{\"page\":%s}", bad_p[i]);
+        int rc = s_page(q, &page, &per_page, &errors);
+        const char *m = json_string_value(json_array_get(json_object_get(errors, "page"), 0));
+        KVT_OK(rc == -1 && m && strcmp(m, "The page must be an integer of at least 1.") == 0 &&
+               json_object_get(errors, "per_page") == NULL,
+               "page %s is refused with the page message only", bad_p[i]);
+        json_decref(errors);
+    }
+
+    int rc = s_page("{\"page\":\"99999999\"}", &page, &per_page, &errors);
+    KVT_OK(rc == -1 && json_object_get(errors, "page") != NULL,
+           "a page beyond the 10^7 cap is refused (no OFFSET overflow)");
+    json_decref(errors);
+
+    rc = s_page("{\"page\":\"0\",\"per_page\":\"0\"}", &page, &per_page, &errors);
+    KVT_OK(rc == -1 && json_object_get(errors, "page") && json_object_get(errors, "per_page"),
+           "both page and per_page invalid report both fields");
+    json_decref(errors);
+
+    json_t *e2 = json_object();
+    rc = kv_query_page(NULL, 20, 100, &page, &per_page, e2);
+    KVT_OK(rc == 0 && page == 1 && per_page == 20, "a NULL query gives the defaults");
+    json_decref(e2);
+}
+
+static void test_params(void)
+{
+    kv_hdr_t hdr;
+    memset(&hdr, 0, sizeof hdr);
+    kv_req_t req = { &hdr, NULL, NULL, NULL };
+
+    struct { const char *json; int64_t want; const char *name; } ids[] = {
+        { "{\"id\":\"12\"}", 12, "param_id reads a positive id" },
+        { "{\"id\":\"9223372036854775807\"}", INT64_MAX, "param_id reads the largest bigint" },
+        { "{\"id\":\"0\"}", 0, "param_id refuses 0" },
+        { "{\"id\":\"-3\"}", 0, "param_id refuses a negative id" },
+        { "{\"id\":\"12a\"}", 0, "param_id refuses trailing letters" },
+        { "{\"id\":\"\"}", 0, "param_id refuses the empty string" },
+        { "{\"id\":\"9223372036854775808\"}", 0, "param_id refuses ids above bigint" },
+        { "{\"id\":12}", 0, "param_id refuses a non-string value" },
+        { "{}", 0, "param_id gives 0 when absent" },
+    };
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+        req.params = json_loads(ids[i].json, 0, NULL);
+        KVT_EQ_INT(kv_param_id(&req, "id"), ids[i].want, "%s", ids[i].name);
+        json_decref(req.params);
+    }
+    req.params = json_pack("{s:s}", "customer_id", "77");
+    KVT_EQ_INT(kv_param_id(&req, "customer_id"), 77, "param_id reads the key it is given");
+    json_decref(req.params);
+
+    json_t *q = json_pack("{s:s,s:i,s:n}", "status", "completed", "date", 5, "x", "");
+    KVT_EQ_STR(kv_query_str(q, "status"), "completed", "query_str returns the string value");
+    KVT_OK(kv_query_str(q, "missing") == NULL, "query_str gives NULL when absent");
+    KVT_EQ_STR(kv_query_str(q, "x"), "", "query_str gives \"\" for JSON null (present, not a string)");
+    KVT_EQ_STR(kv_query_str(q, "date"), "",
+               "query_str gives \"\" for a non-string value so validation refuses it");
+    KVT_OK(kv_query_str(NULL, "status") == NULL, "query_str tolerates a NULL query");
+    json_decref(q);
+}
+
+int main(void)
+{
+    test_envelopes();
+    test_errors_add();
+    test_page();
+    test_params();
+    return kvt_done();
+}
