@@ -47,7 +47,7 @@ UNIT_SRC  := $(wildcard tests/unit/*/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
 E2E_SRC   := $(wildcard tests/e2e/test_*.c)
 E2E_BINS  := $(patsubst tests/e2e/%.c,$(BUILD)/tests/e2e/%,$(E2E_SRC))
-KVT_OBJ   := $(BUILD)/tests/lib/kvt.o
+KVT_OBJ   := $(BUILD)/tests/lib/kvt.o $(BUILD)/tests/lib/kvt_check.o
 TOOL_SRC  := $(wildcard tests/tools/*.c)
 TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(TOOL_SRC))
 
@@ -77,7 +77,7 @@ $(CLI_BIN): $(BUILD)/cli/kaivoxctl.o $(LIBKV)
 # Unit tests: tests/unit/<area>/test_x.c links libkv and, for a service
 # area, every object of that service but its main.o.
 define UNIT_RULE
-$(BUILD)/tests/unit/$(1)/%: $(BUILD)/tests/unit/$(1)/%.o $(if $(filter $(1),$(SERVICES)),$(call svc_lib_obj,$(1))) $(LIBKV)
+$(BUILD)/tests/unit/$(1)/%: $(BUILD)/tests/unit/$(1)/%.o $(if $(filter $(1),$(SERVICES)),$(call svc_lib_obj,$(1))) $(BUILD)/tests/lib/kvt_check.o $(LIBKV)
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
 endef

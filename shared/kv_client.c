@@ -56,7 +56,7 @@ static int s_call(kv_client_t *c, kv_hdr_t *h, const char *service, json_t *para
     json_object_set_new(bus, "params", params ? json_incref(params) : json_object());
     json_object_set_new(bus, "query", json_object());
     json_object_set_new(bus, "body", body ? json_incref(body) : json_null());
-    char *btext = json_dumps(bus, JSON_COMPACT);
+    char *btext = json_dumps(bus, JSON_COMPACT | JSON_REAL_PRECISION(15));
     json_decref(bus);
     char *htext = kv_hdr_encode(h, 0);
     kv_msg_t *m = kv_bus_envelope(KV_CMD_REQUEST, service, strlen(service),

@@ -34,7 +34,7 @@ int kv_outbox_add(kv_ctx_t *ctx, const char *req_id, int64_t tenant_id,
         kv_error(req_id, "outbox: bad event (type or payload missing or too long)");
         goto out;
     }
-    ev->payload = json_dumps(payload, JSON_COMPACT | JSON_ENCODE_ANY);
+    ev->payload = json_dumps(payload, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
     if (!ev->payload) {
         kv_error(req_id, "outbox: payload of %s cannot be encoded", type);
         goto out;

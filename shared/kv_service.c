@@ -164,7 +164,7 @@ static void s_handle_request(kv_ctx_t *ctx, void *sock, const kv_bus_frame_t *f)
     memcpy(rh.id, h.id, sizeof rh.id);
     rh.status = rep.status;
     char *htext = kv_hdr_encode(&rh, 1);
-    char *btext = json_dumps(rep.body, JSON_COMPACT);
+    char *btext = json_dumps(rep.body, JSON_COMPACT | JSON_REAL_PRECISION(15));
     if (!btext)
         abort();
     kv_msg_t *m = kv_bus_envelope(KV_CMD_REPLY, f->retaddr, f->retaddr_len,

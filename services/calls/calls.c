@@ -1,0 +1,344 @@
+/*
+ * calls.c -- the operations of the calls service:
+ *   calls.create  POST /api/v1/calls       (extension: the voice agent or
+ *                                           telephony bridge logs an ended call)
+ *   calls.list    GET  /api/v1/calls       (filters, newest first, no transcript)
+ *   calls.get     GET  /api/v1/calls/{id}  (the full record with transcript)
+ *
+ * Creating a call: validate (call_valid.c); when the body names an
+ * external_id already stored in the tenant, answer it with 200 and record
+ * nothing.  Otherwise ask crm to find or create the caller (customers.
+ * find_or_create; crm unreachable -> 503, nothing recorded), then in ONE
+ * transaction insert the call (ON CONFLICT on the external_id: a concurrent
+ * duplicate loses cleanly and answers the winner with 200), its turns and
+ * the outbox events -- call.ended always, call.missed too when the call
+ * lasted under 15 s -- COMMIT, and only then publish them.  The payload of
+ * both events is the call object as GET /calls/{id} shows it.
+ */
+#include "calls.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "call_valid.h"
+#include "kv_client.h"
+#include "kv_log.h"
+#include "kv_outbox.h"
+
+#define CALLS_CRM_TIMEOUT_MS 2000
+#define CALLS_PER_PAGE_DEFAULT 20
+#define CALLS_PER_PAGE_MAX 100
+
+/* Answers a failed statement: 503 when the database is gone, else 500
+ * (the details are already in the log). */
+static void s_db_failed(kv_ctx_t *ctx, kv_rep_t *rep)
+{
+    if (kv_db_conn_error(ctx->db))
+        kv_reply_unavailable(rep);
+    else
+        kv_reply_internal(rep);
+}
+
+/* The full call object (with transcript) of row 0 of call, reading its
+ * turns.  NULL on a database error.  Caller owns the result. */
+static json_t *s_full_call(kv_ctx_t *ctx, const kv_req_t *req, const PGresult *call)
+{
+    const char *params[2] = { NULL, kv_db_str(call, 0, CALLS_COL_ID) };
+    char tenant_s[24];
+    snprintf(tenant_s, sizeof tenant_s, "%" PRId64, KV_TENANT(req));
+    params[0] = tenant_s;
+    PGresult *turns = kv_db_exec(ctx->db, KV_RID(req), "calls_turns", 2, params);
+    if (!turns)
+        return NULL;
+    json_t *o = calls_call_json(call, 0);
+    json_object_set_new(o, "transcript", calls_transcript_json(turns));
+    PQclear(turns);
+    return o;
+}
+
+/* Answers 200 with the stored call of this tenant whose external_id is
+ * ext, when there is one.  Returns 1 when answered (found, or a database
+ * failure), 0 when there is no such call. */
+static int s_reply_existing(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep,
+                            const char *ext)
+{
+    char tenant_s[24];
+    snprintf(tenant_s, sizeof tenant_s, "%" PRId64, KV_TENANT(req));
+    const char *params[2] = { tenant_s, ext };
+    PGresult *r = kv_db_exec(ctx->db, KV_RID(req), "calls_by_external", 2, params);
+    if (!r) {
+        s_db_failed(ctx, rep);
+        return 1;
+    }
+    int found = PQntuples(r) == 1;
+    if (found) {
+        json_t *call = s_full_call(ctx, req, r);
+        if (call)
+            kv_reply_ok(rep, KV_ST_OK, call, NULL);
+        else
+            s_db_failed(ctx, rep);
+        kv_info(KV_RID(req), "call %s already logged for this external_id: no new event",
+                kv_db_str(r, 0, CALLS_COL_ID));
+    }
+    PQclear(r);
+    return found;
+}
+
+/* Asks crm for the customer with in's phone, creating a lead when there is
+ * none.  Returns 0 with *customer_id set; otherwise the reply is filled
+ * (422 when crm refused the caller's data, 503 when crm is unreachable or
+ * failed) and -1 is returned. */
+static int s_link_caller(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep,
+                         const calls_input_t *in, int64_t *customer_id)
+{
+    json_t *out = NULL;
+    json_t *body = json_object();
+    json_object_set_new(body, "phone", json_string(in->caller_phone));
+    if (in->caller_name && in->caller_name[0])
+        json_object_set_new(body, "name", json_string(in->caller_name));
+    int st = kv_client_call(ctx->bus, req->hdr, KV_SVC_CRM, "customers.find_or_create",
+                            NULL, body, CALLS_CRM_TIMEOUT_MS, &out);
+    json_decref(body);
+
+    int rc = -1;
+    json_t *data = json_object_get(out, "data");
+    json_t *id = json_object_get(data, "id");
+    if ((st == KV_ST_OK || st == KV_ST_CREATED) && json_is_integer(id) &&
+        json_integer_value(id) > 0) {
+        *customer_id = json_integer_value(id);
+        kv_debug(KV_RID(req), "caller linked to customer %" PRId64 " (%s)", *customer_id,
+                 st == KV_ST_CREATED ? "new lead" : "existing");
+        rc = 0;
+    } else if (st == KV_ST_UNPROCESSABLE) {
+        /* crm's field names are phone and name: ours are caller_*. */
+        json_t *errors = json_object();
+        json_t *ce = json_object_get(out, "errors");
+        const char *k;
+        json_t *msgs;
+        json_object_foreach(ce, k, msgs) {
+            const char *field = strcmp(k, "phone") == 0 ? "caller_phone"
+                              : strcmp(k, "name") == 0 ? "caller_name" : k;
+            size_t i;
+            json_t *m;
+            json_array_foreach(msgs, i, m)
+                if (json_is_string(m))
+                    kv_errors_add(errors, field, json_string_value(m));
+        }
+        if (json_object_size(errors) == 0)
+            kv_errors_add(errors, "caller_phone", "The caller could not be linked to a customer.");
+        kv_reply_invalid(rep, errors);
+    } else {
+        kv_warn(KV_RID(req), "crm customers.find_or_create answered %d: call not logged", st);
+        kv_reply_error(rep, KV_ST_UNAVAILABLE,
+                       "The customer service is temporarily unavailable; the call was not logged.",
+                       NULL);
+    }
+    json_decref(out);
+    return rc;
+}
+
+void calls_create(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
+{
+    calls_input_t in;
+    json_t *errors = json_object();
+    json_t *call = NULL;
+    char *turns_text = NULL;
+    PGresult *row = NULL;
+    int in_tx = 0;
+    kv_outbox_event_t ev[2];
+    int nev = 0;
+    memset(ev, 0, sizeof ev);
+
+    if (calls_validate(req->body, &in, errors) != 0) {
+        kv_reply_invalid(rep, errors);
+        errors = NULL;
+        goto out;
+    }
+    if (in.external_id && s_reply_existing(ctx, req, rep, in.external_id))
+        goto out;
+
+    int64_t customer_id = 0;
+    if (s_link_caller(ctx, req, rep, &in, &customer_id) != 0)
+        goto out;
+
+    char tenant_s[24], customer_s[24], duration_s[16], quality_s[8];
+    snprintf(tenant_s, sizeof tenant_s, "%" PRId64, KV_TENANT(req));
+    snprintf(customer_s, sizeof customer_s, "%" PRId64, customer_id);
+    snprintf(duration_s, sizeof duration_s, "%d", in.duration_seconds);
+    snprintf(quality_s, sizeof quality_s, "%d", in.quality_score);
+    const char *params[14] = {
+        tenant_s, in.external_id, in.caller_phone, in.caller_name, customer_s,
+        in.direction, in.started_at, in.ended_at, duration_s, in.outcome,
+        in.sentiment, in.has_quality ? quality_s : NULL, in.summary, in.recording_url,
+    };
+
+    if (kv_db_begin(ctx->db, KV_RID(req)) != 0) {
+        s_db_failed(ctx, rep);
+        goto out;
+    }
+    in_tx = 1;
+    row = kv_db_exec(ctx->db, KV_RID(req), "calls_insert", 14, params);
+    if (!row) {
+        s_db_failed(ctx, rep);
+        goto out;
+    }
+    if (PQntuples(row) == 0) {
+        /* A concurrent request with the same external_id committed first. */
+        kv_db_rollback(ctx->db, KV_RID(req));
+        in_tx = 0;
+        if (!s_reply_existing(ctx, req, rep, in.external_id))
+            kv_reply_internal(rep);
+        goto out;
+    }
+    if (in.transcript && json_array_size(in.transcript) > 0) {
+        turns_text = json_dumps(in.transcript, JSON_COMPACT | JSON_REAL_PRECISION(15));
+        const char *tparams[3] = { kv_db_str(row, 0, CALLS_COL_ID), tenant_s, turns_text };
+        if (!turns_text ||
+            kv_db_run(ctx->db, KV_RID(req), "calls_turns_insert", 3, tparams) != 0) {
+            s_db_failed(ctx, rep);
+            goto out;
+        }
+    }
+    call = s_full_call(ctx, req, row);
+    if (!call) {
+        s_db_failed(ctx, rep);
+        goto out;
+    }
+    if (kv_outbox_add(ctx, KV_RID(req), KV_TENANT(req), "call.ended", call, &ev[nev]) != 0) {
+        s_db_failed(ctx, rep);
+        goto out;
+    }
+    nev++;
+    if (json_is_true(json_object_get(call, "missed"))) {
+        if (kv_outbox_add(ctx, KV_RID(req), KV_TENANT(req), "call.missed", call,
+                          &ev[nev]) != 0) {
+            s_db_failed(ctx, rep);
+            goto out;
+        }
+        nev++;
+    }
+    if (kv_db_commit(ctx->db, KV_RID(req)) != 0) {
+        s_db_failed(ctx, rep);
+        goto out;
+    }
+    in_tx = 0;
+    for (int i = 0; i < nev; i++)
+        kv_outbox_publish(ctx, &ev[i]);
+    kv_info(KV_RID(req), "call %s logged (%d event%s)", kv_db_str(row, 0, CALLS_COL_ID),
+            nev, nev == 1 ? "" : "s");
+    kv_reply_ok(rep, KV_ST_CREATED, call, NULL);
+    call = NULL;
+out:
+    if (in_tx)
+        kv_db_rollback(ctx->db, KV_RID(req));
+    for (int i = 0; i < nev; i++)
+        kv_outbox_event_clear(&ev[i]);
+    free(turns_text);
+    PQclear(row);
+    json_decref(call);
+    json_decref(errors);
+}
+
+void calls_list(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
+{
+    json_t *errors = json_object();
+    json_t *list = NULL;
+    PGresult *count = NULL, *page_r = NULL;
+    calls_filter_t f;
+    int page, per_page;
+
+    int bad = kv_query_page(req->query, CALLS_PER_PAGE_DEFAULT, CALLS_PER_PAGE_MAX,
+                            &page, &per_page, errors) != 0;
+    bad |= calls_filter_parse(req->query, &f, errors) != 0;
+    if (bad) {
+        kv_reply_invalid(rep, errors);
+        errors = NULL;
+        goto out;
+    }
+
+    char tenant_s[24], limit_s[16], offset_s[24];
+    snprintf(tenant_s, sizeof tenant_s, "%" PRId64, KV_TENANT(req));
+    snprintf(limit_s, sizeof limit_s, "%d", per_page);
+    snprintf(offset_s, sizeof offset_s, "%lld", (long long)(page - 1) * per_page);
+    const char *tz = req->hdr->tenant_tz[0] ? req->hdr->tenant_tz : "UTC";
+    const char *missed_s = f.missed == 1 ? "true" : "false";
+
+    /* Which statement pair: bit 0 sentiment, bit 1 missed (db.c). */
+    int variant = (f.sentiment ? 1 : 0) | (f.missed >= 0 ? 2 : 0);
+    const char *filters[2];
+    int nf = 0;
+    if (f.sentiment)
+        filters[nf++] = f.sentiment;
+    if (f.missed >= 0)
+        filters[nf++] = missed_s;
+
+    const char *cparams[6] = { tenant_s, tz, f.from_date, f.to_date, NULL, NULL };
+    const char *lparams[8] = { tenant_s, tz, f.from_date, f.to_date, limit_s, offset_s,
+                               NULL, NULL };
+    for (int i = 0; i < nf; i++) {
+        cparams[4 + i] = filters[i];
+        lparams[6 + i] = filters[i];
+    }
+    static const char *const count_names[] = { "calls_count_0", "calls_count_1",
+                                               "calls_count_2", "calls_count_3" };
+    static const char *const list_names[] = { "calls_list_0", "calls_list_1",
+                                              "calls_list_2", "calls_list_3" };
+
+    count = kv_db_exec(ctx->db, KV_RID(req), count_names[variant], 4 + nf, cparams);
+    if (!count) {
+        s_db_failed(ctx, rep);
+        goto out;
+    }
+    long long total = kv_db_i64(count, 0, 0);
+    list = json_array();
+    if ((long long)(page - 1) * per_page < total) {
+        page_r = kv_db_exec(ctx->db, KV_RID(req), list_names[variant], 6 + nf, lparams);
+        if (!page_r) {
+            s_db_failed(ctx, rep);
+            goto out;
+        }
+        int n = PQntuples(page_r);
+        for (int i = 0; i < n; i++)
+            json_array_append_new(list, calls_call_json(page_r, i));
+    }
+    kv_reply_ok(rep, KV_ST_OK, list, kv_meta_page(page, per_page, total));
+    list = NULL;
+out:
+    PQclear(count);
+    PQclear(page_r);
+    json_decref(list);
+    json_decref(errors);
+}
+
+void calls_get(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
+{
+    PGresult *r = NULL;
+    int64_t id = kv_param_id(req, "id");
+    if (id <= 0) {
+        kv_reply_not_found(rep, "Call");
+        goto out;
+    }
+    char tenant_s[24], id_s[24];
+    snprintf(tenant_s, sizeof tenant_s, "%" PRId64, KV_TENANT(req));
+    snprintf(id_s, sizeof id_s, "%" PRId64, id);
+    const char *params[2] = { tenant_s, id_s };
+    r = kv_db_exec(ctx->db, KV_RID(req), "calls_get", 2, params);
+    if (!r) {
+        s_db_failed(ctx, rep);
+        goto out;
+    }
+    if (PQntuples(r) != 1) {
+        kv_reply_not_found(rep, "Call");
+        goto out;
+    }
+    json_t *call = s_full_call(ctx, req, r);
+    if (!call) {
+        s_db_failed(ctx, rep);
+        goto out;
+    }
+    kv_reply_ok(rep, KV_ST_OK, call, NULL);
+out:
+    PQclear(r);
+}

@@ -1,0 +1,112 @@
+/*
+ * crm_valid.h -- the crm service's input rules, as pure functions.
+ *
+ * Everything a customer request may carry is checked here, before any SQL
+ * runs: the create and update bodies, the find-or-create body of the bus,
+ * and the list filters.  No I/O, no database: tests/unit/crm/test_crm_valid.c
+ * drives these directly.  Each parser collects every problem it finds into
+ * an errors object shaped like the API's 422 envelope ({"field": ["msg"]})
+ * so that a client learns about all its mistakes in one answer.
+ */
+#ifndef CRM_VALID_H
+#define CRM_VALID_H
+
+#include <stddef.h>
+#include <jansson.h>
+
+#define CRM_NAME_MAX     200   /* characters (code points) */
+#define CRM_NOTES_MAX    5000  /* characters */
+#define CRM_SEARCH_MAX   100   /* characters */
+#define CRM_SOURCE_MAX   32    /* bytes of [a-z0-9_] */
+#define CRM_UNKNOWN_MAX  20    /* unknown fields named in one 422 */
+#define CRM_DEFAULT_NAME "Unknown caller"   /* find_or_create without a name */
+
+/* The allowed values, NULL-terminated, in documentation order. */
+extern const char *const crm_segments[];   /* lead, active, inactive, vip */
+extern const char *const crm_stages[];     /* new, contacted, qualified, proposal, won, lost */
+
+/* The entry of table (crm_segments / crm_stages) equal to s, or NULL when
+ * s is none of them.  The result is a static string. */
+const char *crm_pick(const char *const *table, const char *s);
+
+/* 0 when s is a valid source token: 1..32 characters of [a-z0-9_] starting
+ * with a letter (e.g. "api", "walk_in"); -1 otherwise. */
+int crm_check_source(const char *s);
+
+/* Number of code points of the valid UTF-8 string s. */
+size_t crm_utf8_chars(const char *s);
+
+/* s with the LIKE wildcards '%' and '_' and the escape character '\'
+ * preceded by '\', so that the result matches s literally inside
+ * '%' || pattern || '%'.  Caller owns the result (free()). */
+char *crm_like_escape(const char *s);
+
+/* When the search term s looks like (part of) a phone number -- only
+ * digits, spaces, '+', '-', '.', '(' and ')', with at least one digit --
+ * writes its digits alone into out (size bytes, room for them and a NUL)
+ * and returns 0.  Returns -1 otherwise (out[0] = '\0'). */
+int crm_search_digits(const char *s, char *out, size_t size);
+
+/* ---- request bodies ------------------------------------------------ */
+
+/* A validated POST /customers body.  Strings are owned by the struct
+ * (crm_create_cleanup frees them); segment and stage point at static table
+ * entries. */
+typedef struct {
+    char *name;              /* trimmed, 1..200 characters */
+    char phone[17];          /* normalised: [+]digits */
+    char *email;             /* trimmed, valid; NULL: none */
+    const char *segment;     /* default "lead" */
+    const char *stage;       /* pipeline_stage, default "new" */
+    char *notes;             /* NULL: none */
+    char *source;            /* default "api" */
+} crm_create_t;
+
+/* Validates body (any JSON value, NULL when absent) as a create request.
+ * Returns 0 and fills *out when valid; otherwise -1, with one key per bad
+ * field added to errors (an object).  *out must be cleaned up either way. */
+int crm_parse_create(json_t *body, crm_create_t *out, json_t *errors);
+void crm_create_cleanup(crm_create_t *c);
+
+/* A validated PATCH /customers/{id} body: set_x says whether x was given;
+ * notes and email NULL with their flag set mean "clear". */
+typedef struct {
+    int set_segment;
+    const char *segment;
+    int set_stage;
+    const char *stage;
+    int set_notes;
+    char *notes;
+    int set_email;
+    char *email;
+} crm_patch_t;
+
+/* Validates body as an update: a non-empty object of segment,
+ * pipeline_stage, notes, email only ("phone" and unknown fields refused).
+ * Same contract as crm_parse_create. */
+int crm_parse_patch(json_t *body, crm_patch_t *out, json_t *errors);
+void crm_patch_cleanup(crm_patch_t *p);
+
+/* Validates the customers.find_or_create body {"phone", "name"?}: phone is
+ * normalised into phone; *name gets the trimmed name, or CRM_DEFAULT_NAME
+ * when absent, null or blank (caller owns it: free()).  Unknown fields are
+ * ignored (a bus peer may be newer than us).  0 or -1 with errors. */
+int crm_parse_caller(json_t *body, char phone[17], char **name, json_t *errors);
+
+/* ---- list filters --------------------------------------------------- */
+
+typedef struct {
+    const char *segment;     /* NULL: any */
+    const char *stage;       /* NULL: any */
+    char *like;              /* escaped search term, NULL: no search */
+    char digits[CRM_SEARCH_MAX + 1];  /* digits of a phone-like term, "" none */
+} crm_filter_t;
+
+/* Reads segment, pipeline_stage and search from query (an object of
+ * strings).  Empty values mean "no filter"; a search is trimmed and at most
+ * 100 characters.  Other keys are ignored (pagination is read elsewhere).
+ * Same contract as crm_parse_create. */
+int crm_parse_filter(json_t *query, crm_filter_t *out, json_t *errors);
+void crm_filter_cleanup(crm_filter_t *f);
+
+#endif

@@ -1,0 +1,181 @@
+/*
+ * main.c -- kaivox-gateway: wires the broker, the event proxy, the key
+ * cache, the rate limiter and the two HTTP listeners, then waits for
+ * SIGINT/SIGTERM.
+ *
+ *   kaivox-gateway                 run (settings from KAIVOX_* variables)
+ *   kaivox-gateway --print-routes  print "METHOD PATTERN" of every public route
+ *
+ * Shutdown order matters: the broker gate closes first (new requests get
+ * 503 at once), the broker is destroyed (every pending request is answered,
+ * which resumes its suspended connection), and only then the daemons stop,
+ * because libmicrohttpd must not be stopped with suspended connections.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <pthread.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "gw_admin.h"
+#include "gw_auth.h"
+#include "gw_broker.h"
+#include "gw_db.h"
+#include "gw_http.h"
+#include "gw_ratelimit.h"
+#include "gw_routes.h"
+#include "kv_db.h"
+#include "kv_env.h"
+#include "kv_log.h"
+
+static void s_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: kaivox-gateway [--print-routes | --help]\n"
+            "  Runs the KaiVox API gateway.  Settings are KAIVOX_* environment\n"
+            "  variables (see README.md): KAIVOX_HTTP_ADDR/PORT/THREADS,\n"
+            "  KAIVOX_ADMIN_ADDR/PORT/TOKEN, KAIVOX_BUS_ENDPOINT, KAIVOX_DATABASE_URL, ...\n"
+            "  --print-routes  prints \"METHOD PATTERN\" for every public route and exits.\n");
+}
+
+/* Applies the gateway's migrations, retrying while the database comes up
+ * (at most wait_s seconds).  0 or -1. */
+static int s_migrate(int wait_s)
+{
+    static const kv_stmt_t none[] = { { NULL, NULL } };
+    int64_t until = kv_mono_ms() + (int64_t)wait_s * 1000;
+    int delay_ms = 100;
+    for (;;) {
+        kv_db_t *db = kv_db_new("gateway", none);
+        int rc = kv_db_migrate(db);
+        kv_db_destroy(&db);
+        if (rc == 0)
+            return 0;
+        if (kv_mono_ms() + delay_ms > until)
+            return -1;
+        kv_warn(NULL, "migrations failed, retrying in %d ms", delay_ms);
+        usleep((useconds_t)delay_ms * 1000);
+        if (delay_ms < 2000)
+            delay_ms *= 2;
+    }
+}
+
+int main(int argc, char **argv)
+{
+    int rc = 1;
+    void *zctx = NULL;
+    gw_broker_t *broker = NULL;
+    gw_auth_t *auth = NULL;
+    gw_ratelimit_t *rl = NULL;
+    gw_server_t *http = NULL, *admin = NULL;
+
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--print-routes") == 0) {
+            for (const gw_route_t *r = gw_routes; r->method; r++)
+                printf("%s %s\n", r->method, r->pattern);
+            return 0;
+        }
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            s_usage(stdout);
+            return 0;
+        }
+        s_usage(stderr);
+        return 2;
+    }
+
+    kv_log_init("gateway");
+
+    /* Every thread started from here on inherits this mask, so the
+     * signals reach only sigwait() below. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    gw_http_cfg_t cfg = {
+        .auth = NULL,
+        .rl = NULL,
+        .max_body = (size_t)kv_env_int("KAIVOX_MAX_BODY_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),
+        .request_timeout_ms = (int)kv_env_int("KAIVOX_REQUEST_TIMEOUT_MS", 5000, 100, 600000),
+    };
+    int rate_limit = (int)kv_env_int("KAIVOX_RATE_LIMIT", 600, 1, 100000000);
+    int cache_ttl = (int)kv_env_int("KAIVOX_KEY_CACHE_TTL_MS", 5000, 1, 3600000);
+    gw_server_cfg_t hcfg = {
+        .name = "http",
+        .addr = kv_env_str("KAIVOX_HTTP_ADDR", "127.0.0.1"),
+        .port = (int)kv_env_int("KAIVOX_HTTP_PORT", 8080, 1, 65535),
+        .threads = (int)kv_env_int("KAIVOX_HTTP_THREADS", 2, 1, 256),
+        .max_connections = (unsigned)kv_env_int("KAIVOX_HTTP_MAX_CONNECTIONS", 1024, 1, 65536),
+        .timeout_s = (unsigned)kv_env_int("KAIVOX_HTTP_TIMEOUT_S", 30, 1, 3600),
+        .dispatch = gw_http_public_dispatch,
+    };
+    gw_server_cfg_t acfg = {
+        .name = "admin",
+        .addr = kv_env_str("KAIVOX_ADMIN_ADDR", "127.0.0.1"),
+        .port = (int)kv_env_int("KAIVOX_ADMIN_PORT", 8081, 1, 65535),
+        .threads = 1,
+        .max_connections = 64,
+        .timeout_s = 30,
+        .dispatch = gw_admin_dispatch,
+    };
+    int db_wait_s = (int)kv_env_int("KAIVOX_DB_WAIT_S", 30, 0, 3600);
+
+    zctx = zmq_ctx_new();
+    if (!zctx) {
+        kv_error(NULL, "zmq_ctx_new failed");
+        goto out;
+    }
+    if (s_migrate(db_wait_s) != 0) {
+        kv_error(NULL, "cannot apply the gateway's migrations; giving up");
+        goto out;
+    }
+    broker = gw_broker_new(zctx);
+    if (!broker || gw_broker_start(broker) != 0) {
+        kv_error(NULL, "cannot start the bus broker");
+        goto out;
+    }
+    if (gw_events_start(zctx) != 0) {
+        kv_error(NULL, "cannot start the event proxy");
+        goto out;
+    }
+
+    auth = gw_auth_new(cache_ttl);
+    rl = gw_ratelimit_new(rate_limit, 60);
+    cfg.auth = auth;
+    cfg.rl = rl;
+    gw_http_configure(&cfg);
+    gw_http_set_broker(broker);
+
+    http = gw_server_start(&hcfg);
+    if (!http)
+        goto out;
+    if (gw_admin_configure(getenv("KAIVOX_ADMIN_TOKEN")) != 0) {
+        kv_error(NULL, "admin listener NOT started: KAIVOX_ADMIN_TOKEN is unset or shorter "
+                 "than %d characters", GW_ADMIN_TOKEN_MIN);
+    } else {
+        admin = gw_server_start(&acfg);
+        if (!admin)
+            goto out;
+    }
+    kv_info(NULL, "gateway ready");
+
+    int sig = 0;
+    sigwait(&sigs, &sig);
+    kv_info(NULL, "signal %d, stopping", sig);
+    rc = 0;
+out:
+    gw_http_set_broker(NULL);
+    gw_broker_destroy(&broker);
+    gw_server_stop(&admin);
+    gw_server_stop(&http);
+    gw_auth_destroy(&auth);
+    gw_ratelimit_destroy(&rl);
+    if (zctx)
+        zmq_ctx_shutdown(zctx);   /* the event proxy thread ends with ETERM */
+    kv_info(NULL, "gateway stopped");
+    return rc;
+}

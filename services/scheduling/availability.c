@@ -1,0 +1,270 @@
+/*
+ * availability.c -- GET /api/v1/appointments/slots, and the "next available
+ * slot" of staff members: the I/O around the pure arithmetic of slots.c.
+ *
+ * Each computation loads everything it needs in two statements (working
+ * intervals of the eligible staff, their booked intervals over the dates in
+ * question), both ordered by staff id, then walks the two results side by
+ * side and computes per staff member in C.  The tenant's "today" and "now"
+ * come from PostgreSQL in the tenant's time zone.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sched.h"
+#include "kv_mem.h"
+
+/* Advances *pos over rows of r (ordered by column 0 = staff id) to the
+ * first row of staff_id; sets [*begin, *end) to that staff member's rows
+ * (empty when none).  Rows of smaller ids are skipped for good. */
+static void s_range(const PGresult *r, int *pos, int64_t staff_id, int *begin, int *end)
+{
+    int n = PQntuples(r);
+    while (*pos < n && kv_db_i64(r, *pos, 0) < staff_id)
+        (*pos)++;
+    *begin = *pos;
+    while (*pos < n && kv_db_i64(r, *pos, 0) == staff_id)
+        (*pos)++;
+    *end = *pos;
+}
+
+/* A slot list under construction. */
+typedef struct {
+    sched_slot_t *v;     /* owned */
+    size_t n, cap;
+} s_slots_t;
+
+static void s_push(s_slots_t *s, int time, int64_t staff_id)
+{
+    if (s->n == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 256;
+        s->v = kv_realloc(s->v, s->cap * sizeof *s->v);
+    }
+    s->v[s->n].time = time;
+    s->v[s->n].staff_id = staff_id;
+    s->n++;
+}
+
+/* appointments.slots: query date, service_id, staff_id? -> data
+ * [{"time","end_time","staff_ids"}] ordered by time. */
+void sched_slots(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
+{
+    json_t *errors = json_object();
+    PGresult *sv = NULL, *st = NULL, *h = NULL, *b = NULL;
+    s_slots_t all = { NULL, 0, 0 };
+    sched_iv_t *work = NULL, *busy = NULL;
+    kv_date_t date, today;
+    int64_t service_id = 0, staff_id = 0;
+    int now_min = 0;
+
+    const char *ds = kv_query_str(req->query, "date");
+    const char *ss = kv_query_str(req->query, "service_id");
+    const char *ts = kv_query_str(req->query, "staff_id");
+    if (!ds || !ds[0])
+        kv_errors_add(errors, "date", "The date field is required.");
+    else if (kv_parse_date(ds, &date) != 0)
+        kv_errors_add(errors, "date", "The date must be a valid date in the format Y-m-d.");
+    if (!ss || !ss[0])
+        kv_errors_add(errors, "service_id", "The service_id field is required.");
+    else if (sched_str_id(ss, &service_id) != 0)
+        kv_errors_add(errors, "service_id", "The service_id must be a positive integer.");
+    if (ts && ts[0] && sched_str_id(ts, &staff_id) != 0)
+        kv_errors_add(errors, "staff_id", "The staff_id must be a positive integer.");
+    if (json_object_size(errors) == 0) {
+        if (sched_tenant_now(ctx, req, &today, &now_min) != 0)
+            goto fail;
+        if (kv_date_to_days(&date) < kv_date_to_days(&today))
+            kv_errors_add(errors, "date", "The date must be today or a later date.");
+    }
+    if (json_object_size(errors) > 0) {
+        kv_reply_invalid(rep, errors);
+        errors = NULL;
+        goto out;
+    }
+
+    char tid[24], svc[24], stf[24], dtxt[11], wd[4];
+    snprintf(tid, sizeof tid, "%lld", (long long)KV_TENANT(req));
+    snprintf(svc, sizeof svc, "%lld", (long long)service_id);
+    snprintf(stf, sizeof stf, "%lld", (long long)staff_id);
+    kv_format_date(&date, dtxt);
+    snprintf(wd, sizeof wd, "%d", kv_date_weekday(&date));
+
+    const char *ps[2] = { tid, svc };
+    sv = kv_db_exec(ctx->db, KV_RID(req), "services_get", 2, ps);
+    if (!sv)
+        goto fail;
+    if (PQntuples(sv) == 0) {
+        kv_reply_not_found(rep, "Service");
+        goto out;
+    }
+    int duration = (int)kv_db_i64(sv, 0, SCHED_S_DURATION);
+    if (staff_id) {
+        const char *pt[2] = { tid, stf };
+        st = kv_db_exec(ctx->db, KV_RID(req), "staff_get", 2, pt);
+        if (!st)
+            goto fail;
+        if (PQntuples(st) == 0) {
+            kv_reply_not_found(rep, "Staff member");
+            goto out;
+        }
+    }
+    const char *ph[4] = { tid, wd, staff_id ? stf : NULL, svc };
+    h = kv_db_exec(ctx->db, KV_RID(req), "slots_hours", 4, ph);
+    if (!h)
+        goto fail;
+    const char *pb[3] = { tid, dtxt, staff_id ? stf : NULL };
+    b = kv_db_exec(ctx->db, KV_RID(req), "slots_busy", 3, pb);
+    if (!b)
+        goto fail;
+
+    int after = kv_date_to_days(&date) == kv_date_to_days(&today) ? now_min : -1;
+    int step = sched_step(req);
+    int nh = PQntuples(h), nb = PQntuples(b);
+    work = kv_malloc(sizeof *work * (size_t)(nh ? nh : 1));
+    busy = kv_malloc(sizeof *busy * (size_t)(nb ? nb : 1));
+    int out_times[1440];
+    int hpos = 0, bpos = 0;
+    while (hpos < nh) {
+        int64_t sid = kv_db_i64(h, hpos, 0);
+        int h0, h1, b0, b1;
+        s_range(h, &hpos, sid, &h0, &h1);
+        s_range(b, &bpos, sid, &b0, &b1);
+        size_t nw = 0, nbz = 0;
+        for (int i = h0; i < h1; i++) {
+            work[nw].start = (int)kv_db_i64(h, i, 1);
+            work[nw].end = (int)kv_db_i64(h, i, 2);
+            nw++;
+        }
+        for (int i = b0; i < b1; i++) {
+            busy[nbz].start = (int)kv_db_i64(b, i, 1);
+            busy[nbz].end = (int)kv_db_i64(b, i, 2);
+            nbz++;
+        }
+        size_t k = sched_slots_staff(work, nw, busy, nbz, duration, step, after,
+                                     out_times, 1440);
+        for (size_t i = 0; i < k; i++)
+            s_push(&all, out_times[i], sid);
+    }
+    sched_slots_sort(all.v, all.n);
+
+    json_t *data = json_array();
+    for (size_t i = 0; i < all.n;) {
+        int t = all.v[i].time;
+        char a[6], e[6];
+        kv_format_time(t, a);
+        kv_format_time(t + duration, e);
+        json_t *ids = json_array();
+        for (; i < all.n && all.v[i].time == t; i++)
+            json_array_append_new(ids, json_integer(all.v[i].staff_id));
+        json_t *slot = json_object();
+        json_object_set_new(slot, "time", json_string(a));
+        json_object_set_new(slot, "end_time", json_string(e));
+        json_object_set_new(slot, "staff_ids", ids);
+        json_array_append_new(data, slot);
+    }
+    kv_reply_ok(rep, KV_ST_OK, data, NULL);
+    goto out;
+fail:
+    sched_db_fail(ctx, req, rep);
+out:
+    if (sv)
+        PQclear(sv);
+    if (st)
+        PQclear(st);
+    if (h)
+        PQclear(h);
+    if (b)
+        PQclear(b);
+    free(all.v);
+    free(work);
+    free(busy);
+    if (errors)
+        json_decref(errors);
+}
+
+int sched_next_slots(kv_ctx_t *ctx, const kv_req_t *req, const int64_t *ids,
+                     const int *duration, size_t n, const kv_date_t *today, int now_min,
+                     int *out_day, int *out_min)
+{
+    int rc = -1;
+    PGresult *h = NULL, *b = NULL;
+    char *arr = NULL;
+    sched_iv_t *work = NULL, *busy = NULL;
+    for (size_t i = 0; i < n; i++)
+        out_day[i] = -1;
+    if (n == 0)
+        return 0;
+
+    /* a bigint[] literal made of integers only */
+    size_t cap = n * 21 + 3, len = 0;
+    arr = kv_malloc(cap);
+    arr[len++] = '{';
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(arr + len, cap - len, "%s%lld", i ? "," : "", (long long)ids[i]);
+    snprintf(arr + len, cap - len, "}");
+
+    char tid[24], dtxt[11], days[8];
+    snprintf(tid, sizeof tid, "%lld", (long long)KV_TENANT(req));
+    kv_format_date(today, dtxt);
+    snprintf(days, sizeof days, "%d", SCHED_NEXT_SLOT_DAYS);
+    const char *ph[2] = { tid, arr };
+    h = kv_db_exec(ctx->db, KV_RID(req), "staff_hours_of", 2, ph);
+    if (!h)
+        goto out;
+    const char *pb[4] = { tid, arr, dtxt, days };
+    b = kv_db_exec(ctx->db, KV_RID(req), "staff_busy_range", 4, pb);
+    if (!b)
+        goto out;
+
+    int nh = PQntuples(h), nb = PQntuples(b);
+    work = kv_malloc(sizeof *work * (size_t)(nh ? nh : 1));
+    busy = kv_malloc(sizeof *busy * (size_t)(nb ? nb : 1));
+    int wd0 = kv_date_weekday(today);
+    int hpos = 0, bpos = 0;
+    /* ids ascend (staff lists are ordered by id) as do both results */
+    for (size_t i = 0; i < n; i++) {
+        int h0, h1, b0, b1;
+        s_range(h, &hpos, ids[i], &h0, &h1);
+        s_range(b, &bpos, ids[i], &b0, &b1);
+        if (duration[i] <= 0 || h0 == h1)
+            continue;
+        int bi = b0;
+        for (int d = 0; d < SCHED_NEXT_SLOT_DAYS && out_day[i] < 0; d++) {
+            int wd = (wd0 + d) % 7;
+            size_t nw = 0, nbz = 0;
+            for (int k = h0; k < h1; k++) {
+                if (kv_db_i64(h, k, 1) != wd)
+                    continue;
+                work[nw].start = (int)kv_db_i64(h, k, 2);
+                work[nw].end = (int)kv_db_i64(h, k, 3);
+                nw++;
+            }
+            while (bi < b1 && kv_db_i64(b, bi, 1) < d)
+                bi++;
+            for (int k = bi; k < b1 && kv_db_i64(b, k, 1) == d; k++) {
+                busy[nbz].start = (int)kv_db_i64(b, k, 2);
+                busy[nbz].end = (int)kv_db_i64(b, k, 3);
+                nbz++;
+            }
+            if (nw == 0)
+                continue;
+            int t;
+            if (sched_slots_staff(work, nw, busy, nbz, duration[i], sched_step(req),
+                                  d == 0 ? now_min : -1, &t, 1) == 1) {
+                out_day[i] = d;
+                out_min[i] = t;
+            }
+        }
+    }
+    rc = 0;
+out:
+    if (h)
+        PQclear(h);
+    if (b)
+        PQclear(b);
+    free(arr);
+    free(work);
+    free(busy);
+    return rc;
+}

@@ -1,0 +1,159 @@
+/*
+ * json.c -- the public JSON objects of the scheduling service, built from
+ * result rows, and the small helpers every handler shares (tenant clock,
+ * id parsing, failure answers).
+ *
+ * Objects are always built here so that the list, show, create and event
+ * payload of one resource can never drift apart.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "sched.h"
+#include "kv_log.h"
+
+const char *const sched_weekdays[7] = { "mon", "tue", "wed", "thu", "fri", "sat", "sun" };
+
+json_t *sched_price_json(long long cents)
+{
+    return json_real((double)cents / 100.0);
+}
+
+static json_t *s_str_or_null(const PGresult *r, int row, int col)
+{
+    const char *s = kv_db_str(r, row, col);
+    return s ? json_string(s) : json_null();
+}
+
+static json_t *s_time(int minutes)
+{
+    char buf[6];
+    kv_format_time(minutes, buf);
+    return json_string(buf);
+}
+
+json_t *sched_service_json(const PGresult *r, int row, int admin)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_integer(kv_db_i64(r, row, SCHED_S_ID)));
+    json_object_set_new(o, "name", s_str_or_null(r, row, SCHED_S_NAME));
+    json_object_set_new(o, "duration", json_integer(kv_db_i64(r, row, SCHED_S_DURATION)));
+    json_object_set_new(o, "price", sched_price_json(kv_db_i64(r, row, SCHED_S_PRICE)));
+    if (admin) {
+        const char *a = kv_db_str(r, row, SCHED_S_ACTIVE);
+        json_object_set_new(o, "active", json_boolean(a && a[0] == 't'));
+        json_object_set_new(o, "created_at", s_str_or_null(r, row, SCHED_S_CREATED));
+        json_object_set_new(o, "updated_at", s_str_or_null(r, row, SCHED_S_UPDATED));
+    }
+    return o;
+}
+
+json_t *sched_appt_json(const PGresult *r, int row)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_integer(kv_db_i64(r, row, SCHED_A_ID)));
+    json_object_set_new(o, "customer_id", json_integer(kv_db_i64(r, row, SCHED_A_CUSTOMER)));
+    json_object_set_new(o, "service_id", json_integer(kv_db_i64(r, row, SCHED_A_SERVICE)));
+    json_object_set_new(o, "service_name", s_str_or_null(r, row, SCHED_A_SERVICE_NAME));
+    json_object_set_new(o, "staff_id", json_integer(kv_db_i64(r, row, SCHED_A_STAFF)));
+    json_object_set_new(o, "staff_name", s_str_or_null(r, row, SCHED_A_STAFF_NAME));
+    json_object_set_new(o, "appointment_date", s_str_or_null(r, row, SCHED_A_DATE));
+    json_object_set_new(o, "appointment_time", s_time((int)kv_db_i64(r, row, SCHED_A_START)));
+    json_object_set_new(o, "end_time", s_time((int)kv_db_i64(r, row, SCHED_A_END)));
+    json_object_set_new(o, "duration", json_integer(kv_db_i64(r, row, SCHED_A_DURATION)));
+    json_object_set_new(o, "status", s_str_or_null(r, row, SCHED_A_STATUS));
+    json_object_set_new(o, "notes", s_str_or_null(r, row, SCHED_A_NOTES));
+    json_object_set_new(o, "source", s_str_or_null(r, row, SCHED_A_SOURCE));
+    json_object_set_new(o, "price", sched_price_json(kv_db_i64(r, row, SCHED_A_PRICE)));
+    json_object_set_new(o, "created_at", s_str_or_null(r, row, SCHED_A_CREATED));
+    json_object_set_new(o, "updated_at", s_str_or_null(r, row, SCHED_A_UPDATED));
+    return o;
+}
+
+json_t *sched_hours_json(const PGresult *r, int64_t staff_id)
+{
+    json_t *days[7];
+    json_t *o = json_object();
+    for (int d = 0; d < 7; d++) {
+        days[d] = json_array();
+        json_object_set_new(o, sched_weekdays[d], days[d]);  /* o holds it; days[] borrowed */
+    }
+    for (int i = 0; r && i < PQntuples(r); i++) {
+        if (kv_db_i64(r, i, 0) != staff_id)
+            continue;
+        long long wd = kv_db_i64(r, i, 1);
+        if (wd < 0 || wd > 6)
+            continue;
+        json_t *iv = json_object();
+        json_object_set_new(iv, "start", s_time((int)kv_db_i64(r, i, 2)));
+        json_object_set_new(iv, "end", s_time((int)kv_db_i64(r, i, 3)));
+        json_array_append_new(days[wd], iv);
+    }
+    return o;
+}
+
+void sched_db_fail(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
+{
+    int conn = kv_db_conn_error(ctx->db);
+    kv_db_rollback(ctx->db, KV_RID(req));
+    if (conn)
+        kv_reply_unavailable(rep);
+    else
+        kv_reply_internal(rep);
+}
+
+int sched_tenant_now(kv_ctx_t *ctx, const kv_req_t *req, kv_date_t *today, int *now_min)
+{
+    const char *tz = req->hdr->tenant_tz[0] ? req->hdr->tenant_tz : "UTC";
+    const char *p[1] = { tz };
+    int rc = -1;
+    PGresult *r = kv_db_exec(ctx->db, KV_RID(req), "sched_now", 1, p);
+    if (!r || PQntuples(r) != 1)
+        goto out;
+    if (kv_parse_date(kv_db_str(r, 0, 0), today) != 0)
+        goto out;
+    *now_min = (int)kv_db_i64(r, 0, 1);
+    rc = 0;
+out:
+    if (r)
+        PQclear(r);
+    return rc;
+}
+
+int sched_str_id(const char *s, int64_t *out)
+{
+    int64_t x;
+    if (!s || s[0] < '0' || s[0] > '9' || kv_parse_i64(s, &x) != 0 || x <= 0)
+        return -1;
+    *out = x;
+    return 0;
+}
+
+int sched_json_id(const json_t *v, int64_t *out)
+{
+    if (json_is_integer(v)) {
+        json_int_t x = json_integer_value(v);
+        if (x <= 0)
+            return -1;
+        *out = (int64_t)x;
+        return 0;
+    }
+    if (json_is_string(v))
+        return sched_str_id(json_string_value(v), out);
+    return -1;
+}
+
+size_t sched_utf8_len(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        if (((unsigned char)*s & 0xC0) != 0x80)
+            n++;
+    return n;
+}
+
+int sched_step(const kv_req_t *req)
+{
+    int st = req->hdr->slot_interval;
+    return (st > 0 && st <= 1440) ? st : SCHED_DEFAULT_STEP;
+}

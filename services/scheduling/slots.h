@@ -1,0 +1,55 @@
+/*
+ * slots.h -- the pure arithmetic of bookable slots: no I/O, no allocation
+ * beyond what the caller hands in, unit-tested in
+ * tests/unit/scheduling/test_slots.c.
+ *
+ * Times are minutes since the tenant's local midnight; an interval
+ * [start, end) excludes its end.  A start time t is bookable for a staff
+ * member when t lies on the grid start_of_working_interval + k * step,
+ * [t, t + duration) fits entirely inside that working interval, it
+ * overlaps none of the member's booked intervals, and t is later than the
+ * cut-off (the current minute on today's date).
+ */
+#ifndef SCHED_SLOTS_H
+#define SCHED_SLOTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    int start;      /* minutes since local midnight, inclusive */
+    int end;        /* exclusive, at most 1440 */
+} sched_iv_t;
+
+/* One bookable start of one staff member, as merged across staff. */
+typedef struct {
+    int time;
+    int64_t staff_id;
+} sched_slot_t;
+
+/* Sorts ivs by start (then end), in place. */
+void sched_iv_sort(sched_iv_t *ivs, size_t n);
+
+/* The bookable start times of one staff member on one day, ascending.
+ * work: the working intervals of that weekday (any order; sorted in place;
+ * they must not overlap).  busy: the non-cancelled appointments of that
+ * date (any order; sorted in place; may overlap).  duration > 0, step > 0.
+ * Starts <= after are left out (after = -1: none).  Writes at most cap
+ * starts into out and returns how many it wrote. */
+size_t sched_slots_staff(sched_iv_t *work, size_t nwork, sched_iv_t *busy, size_t nbusy,
+                         int duration, int step, int after, int *out, size_t cap);
+
+/* 1 when [start, end) lies entirely inside one of work[0..n), else 0. */
+int sched_slots_within(const sched_iv_t *work, size_t n, int start, int end);
+
+/* 1 when [start, end) overlaps one of busy[0..n), else 0. */
+int sched_slots_overlaps(const sched_iv_t *busy, size_t n, int start, int end);
+
+/* 1 when the intervals ivs[0..n) overlap each other (touching ends, as
+ * 09:00-12:00 and 12:00-13:00, do not); sorts ivs in place. */
+int sched_iv_overlapping(sched_iv_t *ivs, size_t n);
+
+/* Sorts merged slots by time, then staff id, in place. */
+void sched_slots_sort(sched_slot_t *s, size_t n);
+
+#endif

@@ -1,0 +1,157 @@
+/*
+ * db.c -- every SQL statement of the webhooks service, as one table of
+ * named statements prepared on each connection (API workers, intake,
+ * deliverer).
+ *
+ * API objects are built by PostgreSQL itself (json_build_object) so the
+ * handlers only parse and pass them on; timestamps are RFC 3339 UTC.  Every
+ * statement that touches tenant data filters on tenant_id, except the
+ * deliverer's and the intake's, which work across tenants by design and
+ * carry the tenant of each row along.
+ */
+#include "hook.h"
+
+#include "kv_log.h"
+
+#define S_TS(x) "to_char((" x ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+
+/* The endpoint object of the API (never the secret). */
+#define S_ENDPOINT_JSON \
+    "json_build_object('id', id, 'url', url, 'events', to_json(events), " \
+    "'description', description, 'active', active, " \
+    "'disabled_reason', disabled_reason, " \
+    "'created_at', " S_TS("created_at") ", 'updated_at', " S_TS("updated_at") ")::text"
+
+/* The delivery object of the API, with its attempts in order; d is the
+ * delivery, ev its event. */
+#define S_DELIVERY_JSON \
+    "json_build_object('id', d.id, 'endpoint_id', d.endpoint_id, " \
+    "'event_id', ev.event_id, 'event', ev.type, 'status', d.status, " \
+    "'attempts', COALESCE((SELECT json_agg(json_build_object(" \
+    "  'attempted_at', to_char(a.attempted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), " \
+    "  'status_code', a.status_code, 'error', a.error, 'duration_ms', a.duration_ms) ORDER BY a.id) " \
+    "  FROM attempts a WHERE a.delivery_id = d.id AND a.tenant_id = d.tenant_id), '[]'::json), " \
+    "'next_attempt_at', CASE WHEN d.status = 'pending' THEN " S_TS("d.next_attempt_at") " END, " \
+    "'created_at', " S_TS("d.created_at") ")::text"
+
+const kv_stmt_t hook_stmts[] = {
+    /* ---- endpoints (endpoints.c) ---- */
+    { "hook_endpoint_insert",
+      "INSERT INTO endpoints (tenant_id, url, secret, events, description) "
+      "VALUES ($1, $2, $3, $4::text[], $5) RETURNING " S_ENDPOINT_JSON },
+    { "hook_endpoints_list",
+      "SELECT " S_ENDPOINT_JSON " FROM endpoints WHERE tenant_id = $1 "
+      "ORDER BY id LIMIT $2 OFFSET $3" },
+    { "hook_endpoints_count",
+      "SELECT count(*) FROM endpoints WHERE tenant_id = $1" },
+    { "hook_endpoint_get",
+      "SELECT " S_ENDPOINT_JSON " FROM endpoints WHERE id = $1 AND tenant_id = $2" },
+    /* $3 url, $4 events, $5 "1" to set description to $6, $7 active; NULL
+     * leaves a field as it is.  Reactivating clears disabled_reason. */
+    { "hook_endpoint_update",
+      "UPDATE endpoints SET url = COALESCE($3, url), "
+      "events = COALESCE($4::text[], events), "
+      "description = CASE WHEN $5::boolean THEN $6 ELSE description END, "
+      "active = COALESCE($7::boolean, active), "
+      "disabled_reason = CASE WHEN $7::boolean THEN NULL ELSE disabled_reason END, "
+      "updated_at = now() WHERE id = $1 AND tenant_id = $2 RETURNING " S_ENDPOINT_JSON },
+    { "hook_endpoint_delete",
+      "DELETE FROM endpoints WHERE id = $1 AND tenant_id = $2 RETURNING id" },
+
+    /* ---- delivery log (deliveries.c) ---- */
+    { "hook_endpoint_exists",
+      "SELECT 1 FROM endpoints WHERE id = $1 AND tenant_id = $2" },
+    { "hook_deliveries_list",
+      "SELECT " S_DELIVERY_JSON " FROM deliveries d JOIN events ev ON ev.id = d.event_ref "
+      "WHERE d.tenant_id = $1 AND d.endpoint_id = $2 ORDER BY d.id DESC LIMIT $3 OFFSET $4" },
+    { "hook_deliveries_count",
+      "SELECT count(*) FROM deliveries WHERE tenant_id = $1 AND endpoint_id = $2" },
+    /* A fresh attempt series, due now; claim_no + 1 voids the result of an
+     * attempt still in flight. */
+    { "hook_delivery_redeliver",
+      "UPDATE deliveries SET status = 'pending', attempt_count = 0, "
+      "next_attempt_at = now(), claim_no = claim_no + 1, updated_at = now() "
+      "WHERE id = $1 AND tenant_id = $2 RETURNING id" },
+    { "hook_delivery_get",
+      "SELECT " S_DELIVERY_JSON " FROM deliveries d JOIN events ev ON ev.id = d.event_ref "
+      "WHERE d.id = $1 AND d.tenant_id = $2" },
+
+    /* ---- intake (intake.c) ---- */
+    { "hook_cursor_ensure",
+      "INSERT INTO intake_cursors (producer) VALUES ($1) ON CONFLICT DO NOTHING" },
+    { "hook_cursor_get",
+      "SELECT last_seq FROM intake_cursors WHERE producer = $1" },
+    /* Taken first in every intake transaction: one producer's intake is
+     * serialized across instances, so two of them never deadlock on the
+     * events' unique index. */
+    { "hook_cursor_lock",
+      "SELECT last_seq FROM intake_cursors WHERE producer = $1 FOR UPDATE" },
+    { "hook_cursor_set",
+      "UPDATE intake_cursors SET last_seq = $2 WHERE producer = $1" },
+    /* Stores the event once and fans it out to every active endpoint of its
+     * tenant subscribed to its type that existed when it happened.
+     * Returns (events inserted 0|1, deliveries created). */
+    { "hook_event_store",
+      "WITH ev AS ("
+      "  INSERT INTO events (tenant_id, producer, seq, event_id, type, created_at, body) "
+      "  VALUES ($1, $2, $3, $4, $5, $6::timestamptz, $7) "
+      "  ON CONFLICT (producer, seq) DO NOTHING "
+      "  RETURNING id, tenant_id, type, created_at), "
+      "dl AS ("
+      "  INSERT INTO deliveries (tenant_id, endpoint_id, event_ref) "
+      "  SELECT ev.tenant_id, e.id, ev.id FROM ev JOIN endpoints e "
+      "    ON e.tenant_id = ev.tenant_id AND e.active AND ev.type = ANY (e.events) "
+      "   AND e.created_at <= ev.created_at "
+      "  RETURNING 1) "
+      "SELECT (SELECT count(*) FROM ev), (SELECT count(*) FROM dl)" },
+
+    /* ---- deliverer (deliver.c) ---- */
+    /* The deliverer's session commits without waiting for the WAL flush:
+     * losing the last outcomes in a database crash only means those
+     * deliveries come due again (same delivery id): at least once. */
+    { "hook_session_async",
+      "SELECT set_config('synchronous_commit', 'off', false)" },
+    /* Claims up to $1 due deliveries of active endpoints for a lease of $2
+     * seconds (their next_attempt_at moves to the lease's end, so the claim
+     * of an instance that dies expires by itself).  One statement: the row
+     * locks last only while it runs, never during HTTP. */
+    { "hook_claim",
+      "WITH due AS ("
+      "  SELECT d.id FROM deliveries d "
+      "  WHERE d.status = 'pending' AND d.next_attempt_at <= now() "
+      "    AND EXISTS (SELECT 1 FROM endpoints e WHERE e.id = d.endpoint_id AND e.active) "
+      "  ORDER BY d.next_attempt_at LIMIT $1 FOR UPDATE OF d SKIP LOCKED) "
+      "UPDATE deliveries d SET next_attempt_at = now() + make_interval(secs => $2::double precision), "
+      "  claim_no = d.claim_no + 1 "
+      "FROM due, endpoints e, events ev "
+      "WHERE d.id = due.id AND e.id = d.endpoint_id AND ev.id = d.event_ref "
+      "RETURNING d.id, d.tenant_id, d.claim_no, d.attempt_count, e.id, e.url, e.secret, "
+      "  ev.type, ev.body" },
+    { "hook_attempt_insert",
+      "INSERT INTO attempts (tenant_id, delivery_id, attempted_at, status_code, error, duration_ms) "
+      "VALUES ($1, $2, to_timestamp($3::double precision / 1000), $4, $5, $6)" },
+    /* The outcome of the attempt made under claim $2: new status, and for a
+     * retry the delay in seconds before the next one. */
+    { "hook_delivery_result",
+      "UPDATE deliveries SET status = $3, attempt_count = attempt_count + 1, "
+      "next_attempt_at = now() + make_interval(secs => $4::double precision), "
+      "updated_at = now() WHERE id = $1 AND claim_no = $2" },
+    /* A 410 Gone: the endpoint is switched off by the service. */
+    { "hook_endpoint_disable",
+      "UPDATE endpoints SET active = false, disabled_reason = $2, updated_at = now() "
+      "WHERE id = $1" },
+    /* Shutdown: hands back a claim that was never attempted. */
+    { "hook_claim_release",
+      "UPDATE deliveries SET next_attempt_at = now() WHERE id = $1 AND claim_no = $2 "
+      "AND status = 'pending'" },
+    { NULL, NULL },
+};
+
+json_t *hook_row_json(const char *rid, const char *text)
+{
+    json_error_t jerr;
+    json_t *o = text ? json_loads(text, 0, &jerr) : NULL;
+    if (!o)
+        kv_error(rid, "webhooks: row is not JSON: %s", text ? jerr.text : "NULL");
+    return o;
+}

@@ -1,0 +1,433 @@
+/*
+ * deliver.c -- the deliverer: claims due deliveries and POSTs them, many at
+ * once, with libcurl's multi interface.
+ *
+ * One thread per instance runs hook_deliverer_run().  It claims due
+ * deliveries in one short statement (FOR UPDATE SKIP LOCKED; the claim is a
+ * lease: next_attempt_at moves past the attempt's timeout, so a crashed
+ * instance's claims come due again by themselves), adds one easy handle per
+ * delivery to the multi handle, and records each outcome as it completes
+ * (attempt row + new status, one short transaction).  No transaction is
+ * ever open during HTTP, and one slow receiver holds only its own transfer.
+ *
+ * Every attempt signs the stored body bytes (sign.c) with a fresh
+ * timestamp.  Redirects are not followed (a 3xx is a failure), only http
+ * and https are spoken, proxies from the environment are ignored, and the
+ * address curl connects to passes the SSRF guard in the open-socket
+ * callback -- after DNS, so rebinding cannot get around the check made at
+ * creation.
+ */
+#include "hook.h"
+#include "sign.h"
+
+#include <inttypes.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "kv_env.h"
+#include "kv_log.h"
+#include "kv_mem.h"
+
+#define S_GRACE_MS      3000    /* at shutdown, time left to in-flight transfers */
+#define S_LEASE_EXTRA_S 30      /* claim lease beyond the transfer timeout */
+#define S_RETRY_AFTER_MAX_S 86400
+#define S_REAP_MAX      256     /* outcomes recorded per transaction */
+
+/* One transfer in flight. */
+typedef struct s_xfer {
+    struct s_xfer *prev, *next;  /* the deliverer's list of transfers */
+    CURL *easy;
+    int64_t id;                  /* delivery id */
+    int64_t tenant_id;
+    int64_t endpoint_id;
+    char claim_no[24];           /* the claim this attempt was made under */
+    int attempt_count;           /* attempts of the series before this one */
+    int64_t started_ms;          /* epoch ms: attempted_at */
+    char *body;                  /* owned: the exact bytes sent */
+    struct curl_slist *headers;  /* owned */
+    const char *blocked;         /* SSRF class of a refused address, or NULL */
+    char errbuf[CURL_ERROR_SIZE];
+} s_xfer_t;
+
+struct hook_deliverer {
+    kv_db_t *db;                 /* the deliverer thread's own connection */
+    CURLM *multi;
+    atomic_int wake;             /* set by hook_deliverer_wake() */
+    int inflight;                /* easy handles in multi */
+    s_xfer_t *xfers;             /* those transfers, for shutdown */
+    int async;                   /* session set to synchronous_commit off */
+};
+
+hook_deliverer_t *hook_deliverer_new(void)
+{
+    hook_deliverer_t *d = kv_calloc(1, sizeof *d);
+    d->db = kv_db_new(KV_SVC_WEBHOOKS, hook_stmts);
+    d->multi = curl_multi_init();
+    if (!d->multi) {
+        kv_error(NULL, "deliver: curl_multi_init failed");
+        abort();
+    }
+    atomic_init(&d->wake, 0);
+    /* Many receivers, a few connections each, reused across deliveries. */
+    curl_multi_setopt(d->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 64L);
+    curl_multi_setopt(d->multi, CURLMOPT_MAXCONNECTS, 256L);
+    return d;
+}
+
+void hook_deliverer_destroy(hook_deliverer_t **pd)
+{
+    if (!pd || !*pd)
+        return;
+    hook_deliverer_t *d = *pd;
+    curl_multi_cleanup(d->multi);
+    kv_db_destroy(&d->db);
+    free(d);
+    *pd = NULL;
+}
+
+void hook_deliverer_wake(hook_deliverer_t *d)
+{
+    atomic_store(&d->wake, 1);
+    curl_multi_wakeup(d->multi);
+}
+
+/* CURLOPT_OPENSOCKETFUNCTION: the SSRF guard on the very address curl is
+ * about to connect to. */
+static curl_socket_t s_opensocket(void *clientp, curlsocktype purpose,
+                                  struct curl_sockaddr *a)
+{
+    s_xfer_t *x = clientp;
+    if (purpose != CURLSOCKTYPE_IPCXN ||
+        !hook_ssrf_allowed(&a->addr, hook_config.allow)) {
+        const char *why = hook_ssrf_class(&a->addr);
+        x->blocked = why ? why : "forbidden";
+        return CURL_SOCKET_BAD;
+    }
+    return socket(a->family, a->socktype, a->protocol);
+}
+
+/* Response bodies are not kept. */
+static size_t s_discard(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+    (void)ptr;
+    (void)userdata;
+    return size * nmemb;
+}
+
+static void s_xfer_free(s_xfer_t *x);
+
+/* Takes x out of the multi handle and the list, and frees it. */
+static void s_xfer_drop(hook_deliverer_t *d, s_xfer_t *x)
+{
+    curl_multi_remove_handle(d->multi, x->easy);
+    if (x->prev)
+        x->prev->next = x->next;
+    else
+        d->xfers = x->next;
+    if (x->next)
+        x->next->prev = x->prev;
+    d->inflight--;
+    s_xfer_free(x);
+}
+
+static void s_xfer_free(s_xfer_t *x)
+{
+    if (!x)
+        return;
+    if (x->easy)
+        curl_easy_cleanup(x->easy);
+    curl_slist_free_all(x->headers);
+    free(x->body);
+    free(x);
+}
+
+static struct curl_slist *s_header(struct curl_slist *l, const char *name, const char *value)
+{
+    char *line = kv_asprintf("%s: %s", name, value);
+    struct curl_slist *n = curl_slist_append(l, line);
+    free(line);
+    if (!n)
+        abort();   /* out of memory: kv_mem's policy */
+    return n;
+}
+
+/* Starts the transfer of claimed row i of r.  0 or -1 (row skipped; its
+ * lease expires and it is tried again). */
+static int s_start(hook_deliverer_t *d, PGresult *r, int i)
+{
+    const char *url = kv_db_str(r, i, 5), *secret = kv_db_str(r, i, 6);
+    const char *type = kv_db_str(r, i, 7), *body = kv_db_str(r, i, 8);
+    char id_s[24], ts_s[24], hex[65], std[128];
+    if (!url || !secret || !type || !body)
+        return -1;
+
+    s_xfer_t *x = kv_calloc(1, sizeof *x);
+    x->id = kv_db_i64(r, i, 0);
+    x->tenant_id = kv_db_i64(r, i, 1);
+    snprintf(x->claim_no, sizeof x->claim_no, "%s", kv_db_str(r, i, 2));
+    x->attempt_count = (int)kv_db_i64(r, i, 3);
+    x->endpoint_id = kv_db_i64(r, i, 4);
+    x->body = kv_strdup(body);
+    x->started_ms = kv_now_ms();
+    size_t len = strlen(x->body);
+
+    snprintf(id_s, sizeof id_s, "%" PRId64, x->id);
+    int64_t ts = x->started_ms / 1000;
+    snprintf(ts_s, sizeof ts_s, "%" PRId64, ts);
+    hook_sign_hex(secret, x->body, len, hex);
+    if (hook_sign_std(secret, id_s, ts, x->body, len, std, sizeof std) != 0) {
+        kv_error(NULL, "deliver: endpoint %" PRId64 " has an unusable secret", x->endpoint_id);
+        s_xfer_free(x);
+        return -1;
+    }
+    x->headers = s_header(x->headers, "Content-Type", "application/json");
+    x->headers = s_header(x->headers, "X-KaiVox-Event", type);
+    x->headers = s_header(x->headers, "X-KaiVox-Delivery", id_s);
+    x->headers = s_header(x->headers, "X-KaiVox-Timestamp", ts_s);
+    x->headers = s_header(x->headers, "X-KaiVox-Signature", hex);
+    x->headers = s_header(x->headers, "webhook-id", id_s);
+    x->headers = s_header(x->headers, "webhook-timestamp", ts_s);
+    x->headers = s_header(x->headers, "webhook-signature", std);
+    x->headers = curl_slist_append(x->headers, "Expect:");   /* no 100-continue wait */
+
+    CURL *e = x->easy = curl_easy_init();
+    if (!e || !x->headers) {
+        s_xfer_free(x);
+        return -1;
+    }
+    curl_easy_setopt(e, CURLOPT_URL, url);
+    curl_easy_setopt(e, CURLOPT_POST, 1L);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, x->body);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->headers);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, "KaiVox-Webhooks/1");
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_PROXY, "");
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)hook_config.timeout_ms);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, s_opensocket);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, x);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, s_discard);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, x);
+    if (curl_multi_add_handle(d->multi, e) != CURLM_OK) {
+        s_xfer_free(x);
+        return -1;
+    }
+    d->inflight++;
+    x->next = d->xfers;
+    if (d->xfers)
+        d->xfers->prev = x;
+    d->xfers = x;
+    return 0;
+}
+
+/* Claims up to limit due deliveries and starts them.  Returns how many
+ * were claimed, or -1 when the database failed. */
+static int s_claim(hook_deliverer_t *d, int limit)
+{
+    char limit_s[16], lease_s[16];
+    snprintf(limit_s, sizeof limit_s, "%d", limit);
+    snprintf(lease_s, sizeof lease_s, "%d", hook_config.timeout_ms / 1000 + S_LEASE_EXTRA_S);
+    const char *p[2] = { limit_s, lease_s };
+    if (!d->async)
+        d->async = kv_db_run(d->db, NULL, "hook_session_async", 0, NULL) == 0;
+    PGresult *r = kv_db_exec(d->db, NULL, "hook_claim", 2, p);
+    if (!r) {
+        d->async = 0;   /* maybe a new connection next time: set it again */
+        return -1;
+    }
+    int n = PQntuples(r);
+    for (int i = 0; i < n; i++)
+        if (s_start(d, r, i) != 0)
+            kv_warn(NULL, "deliver: delivery %s could not be started", kv_db_str(r, i, 0));
+    PQclear(r);
+    return n;
+}
+
+/* Seconds a Retry-After header of the response asks for (delta-seconds or
+ * HTTP-date), or -1 when there is none usable. */
+static int64_t s_retry_after(CURL *e)
+{
+    struct curl_header *h = NULL;
+    if (curl_easy_header(e, "Retry-After", 0, CURLH_HEADER, -1, &h) != CURLHE_OK || !h)
+        return -1;
+    const char *v = h->value;
+    char *end = NULL;
+    long long s = strtoll(v, &end, 10);
+    if (end != v && *end == '\0' && s >= 0)
+        return s > S_RETRY_AFTER_MAX_S ? S_RETRY_AFTER_MAX_S : s;
+    time_t t = curl_getdate(v, NULL);
+    if (t < 0)
+        return -1;
+    int64_t delta = (int64_t)t - time(NULL);
+    if (delta < 0)
+        delta = 0;
+    return delta > S_RETRY_AFTER_MAX_S ? S_RETRY_AFTER_MAX_S : delta;
+}
+
+/* Runs, inside the open transaction, the statements that record the
+ * outcome of completed transfer x (attempt row, delivery status, a 410's
+ * endpoint switch-off) and logs it.  0 or -1 (the caller rolls back). */
+static int s_record(hook_deliverer_t *d, s_xfer_t *x, CURLcode res)
+{
+    long code = 0;
+    curl_off_t total_us = 0;
+    char error[CURL_ERROR_SIZE + 64] = "";
+    const char *status = "failed";
+    int64_t delay = 0;
+    int gone = 0;
+
+    curl_easy_getinfo(x->easy, CURLINFO_TOTAL_TIME_T, &total_us);
+    if (res == CURLE_OK)
+        curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
+    int ms = (int)(total_us / 1000);
+
+    if (x->blocked)
+        snprintf(error, sizeof error, "refused: the host resolved to a %s address", x->blocked);
+    else if (res == CURLE_OPERATION_TIMEDOUT)
+        snprintf(error, sizeof error, "timeout after %d ms", hook_config.timeout_ms);
+    else if (res != CURLE_OK)
+        snprintf(error, sizeof error, "%s", x->errbuf[0] ? x->errbuf : curl_easy_strerror(res));
+    else if (code >= 300 && code < 400)
+        snprintf(error, sizeof error, "redirect not followed");
+
+    int n = x->attempt_count + 1;           /* attempts of this series, this one included */
+    if (res == CURLE_OK && code >= 200 && code < 300) {
+        status = "succeeded";
+    } else if (res == CURLE_OK && code == 410) {
+        gone = 1;                               /* failed for good, endpoint off */
+        snprintf(error, sizeof error, "410 Gone: endpoint disabled");
+    } else if (n <= hook_config.nretry) {
+        status = "pending";
+        delay = hook_config.retry_s[n - 1];
+        if (res == CURLE_OK && (code == 429 || code == 503)) {
+            int64_t ra = s_retry_after(x->easy);
+            if (ra > delay)
+                delay = ra;
+        }
+    }
+
+    char id_s[24], tenant_s[24], at_s[24], code_s[16], ms_s[16], delay_s[24], ep_s[24];
+    snprintf(id_s, sizeof id_s, "%" PRId64, x->id);
+    snprintf(tenant_s, sizeof tenant_s, "%" PRId64, x->tenant_id);
+    snprintf(at_s, sizeof at_s, "%" PRId64, x->started_ms);
+    snprintf(code_s, sizeof code_s, "%ld", code);
+    snprintf(ms_s, sizeof ms_s, "%d", ms);
+    snprintf(delay_s, sizeof delay_s, "%" PRId64, delay);
+    snprintf(ep_s, sizeof ep_s, "%" PRId64, x->endpoint_id);
+    const char *ap[6] = { tenant_s, id_s, at_s, code ? code_s : NULL,
+                          error[0] ? error : NULL, ms_s };
+    const char *rp[4] = { id_s, x->claim_no, status, delay_s };
+    const char *gp[2] = { ep_s, "410 Gone" };
+
+    if (kv_db_run(d->db, NULL, "hook_attempt_insert", 6, ap) != 0 ||
+        kv_db_run(d->db, NULL, "hook_delivery_result", 4, rp) != 0 ||
+        (gone && kv_db_run(d->db, NULL, "hook_endpoint_disable", 2, gp) != 0))
+        return -1;
+    kv_log(strcmp(status, "succeeded") == 0 ? KV_LOG_DEBUG : KV_LOG_INFO, NULL,
+           "deliver: delivery %s attempt %d: %s%s%s (HTTP %ld, %d ms)", id_s, n, status,
+           error[0] ? ", " : "", error, code, ms);
+    if (gone)
+        kv_warn(NULL, "deliver: endpoint %s answered 410 Gone: disabled", ep_s);
+    return 0;
+}
+
+/* Records every transfer the multi handle reports done, all in one
+ * transaction (one commit for a whole burst of completions), and frees
+ * them.  When recording fails, the deliveries come due again when their
+ * lease ends: at least once. */
+static void s_reap(hook_deliverer_t *d)
+{
+    s_xfer_t *done[S_REAP_MAX];
+    CURLcode res[S_REAP_MAX];
+    size_t n = 0;
+    CURLMsg *m;
+    int left;
+    do {
+        n = 0;
+        while (n < S_REAP_MAX && (m = curl_multi_info_read(d->multi, &left)) != NULL) {
+            s_xfer_t *x = NULL;
+            if (m->msg != CURLMSG_DONE)
+                continue;
+            curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+            if (!x)
+                continue;
+            done[n] = x;
+            res[n++] = m->data.result;
+        }
+        if (n == 0)
+            return;
+        int ok = kv_db_begin(d->db, NULL) == 0;
+        for (size_t i = 0; ok && i < n; i++)
+            ok = s_record(d, done[i], res[i]) == 0;
+        if (!ok || kv_db_commit(d->db, NULL) != 0) {
+            kv_db_rollback(d->db, NULL);
+            kv_error(NULL, "deliver: outcomes of %zu deliveries not recorded "
+                     "(tried again after their lease)", n);
+        }
+        for (size_t i = 0; i < n; i++)
+            s_xfer_drop(d, done[i]);
+    } while (n == S_REAP_MAX);
+}
+
+/* Shutdown: hands back the claims of transfers that did not finish in
+ * time (they were never recorded, so a receiver may see them again: at
+ * least once). */
+static void s_release_all(hook_deliverer_t *d)
+{
+    while (d->xfers) {
+        s_xfer_t *x = d->xfers;
+        char id_s[24];
+        snprintf(id_s, sizeof id_s, "%" PRId64, x->id);
+        const char *p[2] = { id_s, x->claim_no };
+        kv_db_run(d->db, NULL, "hook_claim_release", 2, p);
+        s_xfer_drop(d, x);
+    }
+}
+
+void hook_deliverer_run(hook_deliverer_t *d)
+{
+    int64_t next_claim = 0, grace_end = 0;
+    int backlog = 0;
+    const int max = hook_config.max_inflight;
+
+    for (;;) {
+        int64_t now = kv_mono_ms();
+        if (kv_service_stopping()) {
+            if (!grace_end)
+                grace_end = now + S_GRACE_MS;
+            if (d->inflight == 0 || now >= grace_end)
+                break;
+        } else {
+            int woken = atomic_exchange(&d->wake, 0);
+            int room = max - d->inflight;
+            if (room > 0 && (woken || now >= next_claim ||
+                             (backlog && room >= (max + 1) / 2))) {
+                int n = s_claim(d, room);
+                backlog = n == room;
+                next_claim = now + (n < 0 ? 1000 : hook_config.poll_ms);
+            }
+        }
+        int running = 0;
+        curl_multi_perform(d->multi, &running);
+        s_reap(d);
+        int wait = (int)(next_claim - kv_mono_ms());
+        if (backlog && d->inflight < max)
+            wait = 0;
+        if (wait < 0)
+            wait = 0;
+        if (wait > hook_config.poll_ms)
+            wait = hook_config.poll_ms;
+        if (kv_service_stopping() && wait > 100)
+            wait = 100;
+        curl_multi_poll(d->multi, NULL, 0, wait, NULL);
+    }
+    s_release_all(d);
+}

@@ -1,0 +1,103 @@
+/*
+ * deliveries.c -- the delivery log of an endpoint and redelivery.
+ *
+ * GET /api/v1/webhooks/{id}/deliveries lists an endpoint's deliveries,
+ * newest first, each with every attempt (time, HTTP status or error,
+ * duration); POST /api/v1/webhooks/deliveries/{id}/redeliver starts a fresh
+ * attempt series at once (the deliverer picks it up at its next poll).
+ * Tenant-scoped like everything else.
+ */
+#include "hook.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "kv_log.h"
+
+void hook_op_deliveries(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
+{
+    PGresult *e = NULL, *c = NULL, *r = NULL;
+    json_t *errors = json_object();
+    int page, per_page;
+    char id[24], tenant[24], limit[16], offset[24];
+    int64_t eid = kv_param_id(req, "id");
+
+    if (eid == 0) {
+        kv_reply_not_found(rep, "Webhook endpoint");
+        goto out;
+    }
+    if (kv_query_page(req->query, 20, 100, &page, &per_page, errors) != 0) {
+        kv_reply_invalid(rep, errors);
+        errors = NULL;
+        goto out;
+    }
+    snprintf(id, sizeof id, "%" PRId64, eid);
+    snprintf(tenant, sizeof tenant, "%" PRId64, KV_TENANT(req));
+    snprintf(limit, sizeof limit, "%d", per_page);
+    snprintf(offset, sizeof offset, "%lld", (long long)(page - 1) * per_page);
+    const char *ep[2] = { id, tenant };
+    e = kv_db_exec(ctx->db, KV_RID(req), "hook_endpoint_exists", 2, ep);
+    if (!e) {
+        kv_reply_unavailable(rep);
+        goto out;
+    }
+    if (PQntuples(e) == 0) {
+        kv_reply_not_found(rep, "Webhook endpoint");
+        goto out;
+    }
+    const char *cp[2] = { tenant, id };
+    const char *lp[4] = { tenant, id, limit, offset };
+    c = kv_db_exec(ctx->db, KV_RID(req), "hook_deliveries_count", 2, cp);
+    r = c ? kv_db_exec(ctx->db, KV_RID(req), "hook_deliveries_list", 4, lp) : NULL;
+    if (!r) {
+        kv_reply_unavailable(rep);
+        goto out;
+    }
+    json_t *list = json_array();
+    for (int i = 0; i < PQntuples(r); i++) {
+        json_t *o = hook_row_json(KV_RID(req), kv_db_str(r, i, 0));
+        if (o)
+            json_array_append_new(list, o);
+    }
+    kv_reply_ok(rep, KV_ST_OK, list, kv_meta_page(page, per_page, kv_db_i64(c, 0, 0)));
+out:
+    PQclear(e);
+    PQclear(c);
+    PQclear(r);
+    json_decref(errors);
+}
+
+void hook_op_redeliver(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
+{
+    PGresult *u = NULL, *g = NULL;
+    char id[24], tenant[24];
+    int64_t did = kv_param_id(req, "id");
+
+    if (did == 0) {
+        kv_reply_not_found(rep, "Delivery");
+        goto out;
+    }
+    snprintf(id, sizeof id, "%" PRId64, did);
+    snprintf(tenant, sizeof tenant, "%" PRId64, KV_TENANT(req));
+    const char *p[2] = { id, tenant };
+    u = kv_db_exec(ctx->db, KV_RID(req), "hook_delivery_redeliver", 2, p);
+    if (!u) {
+        kv_reply_unavailable(rep);
+        goto out;
+    }
+    if (PQntuples(u) == 0) {
+        kv_reply_not_found(rep, "Delivery");
+        goto out;
+    }
+    g = kv_db_exec(ctx->db, KV_RID(req), "hook_delivery_get", 2, p);
+    json_t *o = g && PQntuples(g) == 1 ? hook_row_json(KV_RID(req), kv_db_str(g, 0, 0)) : NULL;
+    if (!o) {
+        kv_reply_unavailable(rep);
+        goto out;
+    }
+    kv_info(KV_RID(req), "webhooks: delivery %" PRId64 " queued again", did);
+    kv_reply_ok(rep, 202, o, NULL);
+out:
+    PQclear(u);
+    PQclear(g);
+}

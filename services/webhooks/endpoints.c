@@ -1,0 +1,342 @@
+/*
+ * endpoints.c -- the webhook endpoint resource: list, create, show, update,
+ * delete (an extension of the API reference: what the dashboard's "Webhook
+ * Endpoints" settings and Zapier-style integrations use).
+ *
+ * The secret is generated here, returned once by create and never again.
+ * A URL passes the SSRF check (ssrf.c) at create and at every change.
+ * Every statement filters on the request's tenant: another tenant's id
+ * answers 404 exactly like a missing one.
+ */
+#include "hook.h"
+#include "sign.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kv_log.h"
+#include "kv_mem.h"
+#include "kv_valid.h"
+
+#define S_DESC_MAX 1000
+#define S_NOT_FOUND "Webhook endpoint"
+
+/* Checks body's keys against the allowed list; each unknown one adds an
+ * error under its own name. */
+static void s_unknown_fields(json_t *body, const char *const *allowed, json_t *errors)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(body, key, v) {
+        int ok = 0;
+        for (size_t i = 0; allowed[i]; i++)
+            if (strcmp(key, allowed[i]) == 0)
+                ok = 1;
+        if (!ok) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "The %.60s field is not accepted.", key);
+            kv_errors_add(errors, key, msg);
+        }
+    }
+}
+
+/* Validates url (string) into errors["url"] and runs the SSRF check.  On
+ * success returns the URL (borrowed from v). */
+static const char *s_check_url(json_t *v, json_t *errors)
+{
+    char err[200];
+    if (!json_is_string(v) || json_string_length(v) == 0) {
+        kv_errors_add(errors, "url", "The url must be a non-empty string.");
+        return NULL;
+    }
+    const char *url = json_string_value(v);
+    if (!kv_valid_text(url, 2048) || strpbrk(url, " \r\n\t")) {
+        kv_errors_add(errors, "url", "The url must be a valid URL.");
+        return NULL;
+    }
+    if (hook_url_check(url, hook_config.allow, err, sizeof err) != 0) {
+        kv_errors_add(errors, "url", err);
+        return NULL;
+    }
+    return url;
+}
+
+/* Validates events (a non-empty list of known type names) into a
+ * PostgreSQL array literal in buf (room for all four names), in the
+ * canonical order, duplicates dropped.  0 or -1 (errors filled). */
+static int s_check_events(json_t *v, char *buf, size_t size, json_t *errors)
+{
+    size_t i;
+    json_t *e;
+    unsigned mask = 0;
+    if (!json_is_array(v) || json_array_size(v) == 0) {
+        kv_errors_add(errors, "events",
+                      "The events must be a non-empty list of event names.");
+        return -1;
+    }
+    json_array_foreach(v, i, e) {
+        const char *name = json_string_value(e);
+        int k = name ? hook_event_index(name) : -1;
+        if (k < 0) {
+            char msg[200];
+            snprintf(msg, sizeof msg, "The event %.60s is not one of appointment.created, "
+                     "appointment.cancelled, call.ended, call.missed.",
+                     name ? name : "(not a string)");
+            kv_errors_add(errors, "events", msg);
+            return -1;
+        }
+        mask |= 1u << k;
+    }
+    size_t used = 0;
+    buf[used++] = '{';
+    for (int k = 0; k < HOOK_EVENT_TYPES; k++) {
+        if (!(mask & (1u << k)))
+            continue;
+        const char *name = hook_event_name(k);
+        size_t n = strlen(name);
+        if (used + n + 3 > size)
+            return -1;
+        if (used > 1)
+            buf[used++] = ',';
+        memcpy(buf + used, name, n);
+        used += n;
+    }
+    buf[used++] = '}';
+    buf[used] = '\0';
+    return 0;
+}
+
+/* Validates description: absent (*set 0), null, or a string of at most
+ * S_DESC_MAX bytes of text.  *out is borrowed from v. */
+static void s_check_desc(json_t *v, int *set, const char **out, json_t *errors)
+{
+    *set = 0;
+    *out = NULL;
+    if (!v)
+        return;
+    if (json_is_null(v)) {
+        *set = 1;
+        return;
+    }
+    if (!json_is_string(v) || !kv_valid_text(json_string_value(v), S_DESC_MAX)) {
+        kv_errors_add(errors, "description",
+                      "The description must be a text of at most 1000 characters.");
+        return;
+    }
+    *set = 1;
+    *out = json_string_value(v);
+}
+
+void hook_op_list(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
+{
+    PGresult *r = NULL, *c = NULL;
+    json_t *errors = json_object();
+    int page, per_page;
+    char tenant[24], limit[16], offset[24];
+
+    if (kv_query_page(req->query, 20, 100, &page, &per_page, errors) != 0) {
+        kv_reply_invalid(rep, errors);
+        errors = NULL;
+        goto out;
+    }
+    snprintf(tenant, sizeof tenant, "%" PRId64, KV_TENANT(req));
+    snprintf(limit, sizeof limit, "%d", per_page);
+    snprintf(offset, sizeof offset, "%lld", (long long)(page - 1) * per_page);
+    const char *cp[1] = { tenant };
+    const char *lp[3] = { tenant, limit, offset };
+    c = kv_db_exec(ctx->db, KV_RID(req), "hook_endpoints_count", 1, cp);
+    r = c ? kv_db_exec(ctx->db, KV_RID(req), "hook_endpoints_list", 3, lp) : NULL;
+    if (!r) {
+        kv_reply_unavailable(rep);
+        goto out;
+    }
+    json_t *list = json_array();
+    for (int i = 0; i < PQntuples(r); i++) {
+        json_t *o = hook_row_json(KV_RID(req), kv_db_str(r, i, 0));
+        if (o)
+            json_array_append_new(list, o);
+    }
+    kv_reply_ok(rep, KV_ST_OK, list, kv_meta_page(page, per_page, kv_db_i64(c, 0, 0)));
+out:
+    PQclear(r);
+    PQclear(c);
+    json_decref(errors);
+}
+
+void hook_op_create(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
+{
+    static const char *const allowed[] = { "url", "events", "description", NULL };
+    PGresult *r = NULL;
+    json_t *errors = json_object();
+    json_t *body = req->body;
+    char events[160], tenant[24];
+    char secret[HOOK_SECRET_MAX];
+    const char *url = NULL, *desc = NULL;
+    int desc_set = 0;
+
+    if (!json_is_object(body)) {
+        kv_errors_add(errors, "url", "The url field is required.");
+        kv_errors_add(errors, "events", "The events field is required.");
+        goto invalid;
+    }
+    s_unknown_fields(body, allowed, errors);
+    json_t *ev = json_object_get(body, "events");
+    if (!ev)
+        kv_errors_add(errors, "events", "The events field is required.");
+    else
+        s_check_events(ev, events, sizeof events, errors);
+    s_check_desc(json_object_get(body, "description"), &desc_set, &desc, errors);
+    json_t *u = json_object_get(body, "url");
+    if (!u)
+        kv_errors_add(errors, "url", "The url field is required.");
+    else if (json_object_size(errors) == 0)   /* resolve only a request that can pass */
+        url = s_check_url(u, errors);
+    else if (!json_is_string(u))
+        kv_errors_add(errors, "url", "The url must be a non-empty string.");
+    if (json_object_size(errors) > 0)
+        goto invalid;
+
+    if (hook_secret_new(secret) != 0) {
+        kv_error(KV_RID(req), "webhooks: no random bytes for a secret");
+        kv_reply_internal(rep);
+        goto out;
+    }
+    snprintf(tenant, sizeof tenant, "%" PRId64, KV_TENANT(req));
+    const char *p[5] = { tenant, url, secret, events, desc };
+    r = kv_db_exec(ctx->db, KV_RID(req), "hook_endpoint_insert", 5, p);
+    json_t *o = r && PQntuples(r) == 1 ? hook_row_json(KV_RID(req), kv_db_str(r, 0, 0)) : NULL;
+    if (!o) {
+        kv_reply_unavailable(rep);
+        goto out;
+    }
+    json_object_set_new(o, "secret", json_string(secret));
+    kv_info(KV_RID(req), "webhooks: endpoint %lld created for tenant %" PRId64,
+            (long long)json_integer_value(json_object_get(o, "id")), KV_TENANT(req));
+    kv_reply_ok(rep, KV_ST_CREATED, o, NULL);
+    goto out;
+invalid:
+    kv_reply_invalid(rep, errors);
+    errors = NULL;
+out:
+    memset(secret, 0, sizeof secret);
+    PQclear(r);
+    json_decref(errors);
+}
+
+void hook_op_get(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
+{
+    PGresult *r = NULL;
+    char id[24], tenant[24];
+    int64_t eid = kv_param_id(req, "id");
+    if (eid == 0) {
+        kv_reply_not_found(rep, S_NOT_FOUND);
+        return;
+    }
+    snprintf(id, sizeof id, "%" PRId64, eid);
+    snprintf(tenant, sizeof tenant, "%" PRId64, KV_TENANT(req));
+    const char *p[2] = { id, tenant };
+    r = kv_db_exec(ctx->db, KV_RID(req), "hook_endpoint_get", 2, p);
+    if (!r)
+        kv_reply_unavailable(rep);
+    else if (PQntuples(r) == 0)
+        kv_reply_not_found(rep, S_NOT_FOUND);
+    else {
+        json_t *o = hook_row_json(KV_RID(req), kv_db_str(r, 0, 0));
+        if (o)
+            kv_reply_ok(rep, KV_ST_OK, o, NULL);
+        else
+            kv_reply_internal(rep);
+    }
+    PQclear(r);
+}
+
+void hook_op_update(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
+{
+    static const char *const allowed[] = { "url", "events", "description", "active", NULL };
+    PGresult *r = NULL;
+    json_t *errors = json_object();
+    json_t *body = req->body;
+    char id[24], tenant[24], events[160];
+    const char *url = NULL, *desc = NULL, *events_p = NULL, *active = NULL;
+    int desc_set = 0;
+    int64_t eid = kv_param_id(req, "id");
+
+    if (eid == 0) {
+        kv_reply_not_found(rep, S_NOT_FOUND);
+        goto out;
+    }
+    if (!json_is_object(body) || json_object_size(body) == 0) {
+        kv_errors_add(errors, "body", "Give at least one of url, events, description, active.");
+        goto invalid;
+    }
+    s_unknown_fields(body, allowed, errors);
+    json_t *ev = json_object_get(body, "events");
+    if (ev && s_check_events(ev, events, sizeof events, errors) == 0)
+        events_p = events;
+    s_check_desc(json_object_get(body, "description"), &desc_set, &desc, errors);
+    json_t *a = json_object_get(body, "active");
+    if (a && !json_is_boolean(a))
+        kv_errors_add(errors, "active", "The active field must be true or false.");
+    else if (a)
+        active = json_is_true(a) ? "true" : "false";
+    json_t *u = json_object_get(body, "url");
+    if (u && json_object_size(errors) == 0)
+        url = s_check_url(u, errors);
+    else if (u && !json_is_string(u))
+        kv_errors_add(errors, "url", "The url must be a non-empty string.");
+    if (json_object_size(errors) > 0)
+        goto invalid;
+
+    snprintf(id, sizeof id, "%" PRId64, eid);
+    snprintf(tenant, sizeof tenant, "%" PRId64, KV_TENANT(req));
+    const char *p[7] = { id, tenant, url, events_p, desc_set ? "true" : "false", desc, active };
+    r = kv_db_exec(ctx->db, KV_RID(req), "hook_endpoint_update", 7, p);
+    if (!r) {
+        kv_reply_unavailable(rep);
+        goto out;
+    }
+    if (PQntuples(r) == 0) {
+        kv_reply_not_found(rep, S_NOT_FOUND);
+        goto out;
+    }
+    json_t *o = hook_row_json(KV_RID(req), kv_db_str(r, 0, 0));
+    if (o)
+        kv_reply_ok(rep, KV_ST_OK, o, NULL);
+    else
+        kv_reply_internal(rep);
+    goto out;
+invalid:
+    kv_reply_invalid(rep, errors);
+    errors = NULL;
+out:
+    PQclear(r);
+    json_decref(errors);
+}
+
+void hook_op_delete(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
+{
+    PGresult *r = NULL;
+    char id[24], tenant[24];
+    int64_t eid = kv_param_id(req, "id");
+    if (eid == 0) {
+        kv_reply_not_found(rep, S_NOT_FOUND);
+        return;
+    }
+    snprintf(id, sizeof id, "%" PRId64, eid);
+    snprintf(tenant, sizeof tenant, "%" PRId64, KV_TENANT(req));
+    const char *p[2] = { id, tenant };
+    r = kv_db_exec(ctx->db, KV_RID(req), "hook_endpoint_delete", 2, p);
+    if (!r)
+        kv_reply_unavailable(rep);
+    else if (PQntuples(r) == 0)
+        kv_reply_not_found(rep, S_NOT_FOUND);
+    else {
+        json_t *o = json_object();
+        json_object_set_new(o, "id", json_integer(eid));
+        json_object_set_new(o, "deleted", json_true());
+        kv_reply_ok(rep, KV_ST_OK, o, NULL);
+    }
+    PQclear(r);
+}

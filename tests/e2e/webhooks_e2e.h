@@ -1,0 +1,410 @@
+/*
+ * webhooks_e2e.h -- helpers shared by the webhook end-to-end tests
+ * (tests/e2e/test_webhooks_*.c): a real receiver process
+ * (tests/tools/webhook_receiver) started per test, endpoints, the files the
+ * receiver writes, and two independent signature checks: `openssl dgst
+ * -sha256 -hmac` over the saved body file, and the Standard Webhooks
+ * reference algorithm written out here from the specification.
+ * Header-only (static functions) so each test stays one binary.
+ */
+#ifndef WEBHOOKS_E2E_H
+#define WEBHOOKS_E2E_H
+
+#include <dirent.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "sched_e2e.h"
+
+/* ---- the receiver process -------------------------------------------- */
+
+typedef struct {
+    pid_t pid;
+    int port;
+    char dir[256];           /* where it writes the requests */
+} wh_receiver_t;
+
+static wh_receiver_t *wh_current;
+
+static inline void wh_receiver_stop(wh_receiver_t *r)
+{
+    if (r->pid > 0) {
+        kill(r->pid, SIGTERM);
+        waitpid(r->pid, NULL, 0);
+        r->pid = 0;
+    }
+}
+
+static inline void wh_atexit(void)
+{
+    if (wh_current)
+        wh_receiver_stop(wh_current);
+}
+
+/* Starts a receiver on a kernel-chosen loopback port; hang_ms is how long
+ * /hang/ paths wait.  Exits the test with a FAIL line when it cannot. */
+static inline void wh_receiver_start(wh_receiver_t *r, int hang_ms)
+{
+    char bin[512], port_file[300], hang[16];
+    snprintf(bin, sizeof bin, "%s/tests/tools/webhook_receiver",
+             kvt_env("KVT_BUILD", "build/release"));
+    snprintf(r->dir, sizeof r->dir, "/tmp/kvt-webhooks-XXXXXX");
+    if (!mkdtemp(r->dir)) {
+        printf("FAIL receiver_setup: mkdtemp\n");
+        exit(1);
+    }
+    snprintf(port_file, sizeof port_file, "%s/port", r->dir);
+    snprintf(hang, sizeof hang, "%d", hang_ms);
+    r->pid = fork();
+    if (r->pid == 0) {
+        execl(bin, bin, "--dir", r->dir, "--port-file", port_file, "--hang-ms", hang,
+              "--max-seconds", "600", "--quiet", (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 100 && r->port == 0; i++) {
+        FILE *f = fopen(port_file, "r");
+        if (f) {
+            if (fscanf(f, "%d", &r->port) != 1)
+                r->port = 0;
+            fclose(f);
+        }
+        if (!r->port)
+            kvt_sleep_ms(50);
+    }
+    if (!r->port) {
+        printf("FAIL receiver_setup: %s did not start\n", bin);
+        exit(1);
+    }
+    wh_current = r;
+    atexit(wh_atexit);
+}
+
+/* The URL of path (e.g. "/ok/a") on receiver r. */
+static inline void wh_url(const wh_receiver_t *r, const char *path, char *buf, size_t size)
+{
+    snprintf(buf, size, "http://127.0.0.1:%d%s", r->port, path);
+}
+
+/* The directory the receiver writes path's requests to. */
+static inline void wh_path_dir(const wh_receiver_t *r, const char *path, char *buf, size_t size)
+{
+    size_t n = (size_t)snprintf(buf, size, "%s/", r->dir);
+    for (const char *p = path + 1; *p && n + 1 < size; p++)
+        buf[n++] = (*p == '/' || *p == '.') ? '_' : *p;
+    buf[n] = '\0';
+}
+
+/* Number of complete requests received on path. */
+static inline int wh_count(const wh_receiver_t *r, const char *path)
+{
+    char dir[512];
+    wh_path_dir(r, path, dir, sizeof dir);
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        size_t l = strlen(e->d_name);
+        if (e->d_name[0] != '.' && l > 8 && strcmp(e->d_name + l - 8, ".headers") == 0)
+            n++;
+    }
+    closedir(d);
+    return n;
+}
+
+/* Polls until path has at least n requests or timeout_ms passed; returns
+ * the count. */
+static inline int wh_wait_count(const wh_receiver_t *r, const char *path, int n, int timeout_ms)
+{
+    int c = 0;
+    for (int waited = 0; (c = wh_count(r, path)) < n && waited < timeout_ms; waited += 100)
+        kvt_sleep_ms(100);
+    return c;
+}
+
+/* Reads a whole file.  Caller frees; NULL when missing.  *len gets its size. */
+static inline char *wh_read(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long sz = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)sz + 1);
+    size_t got = fread(buf, 1, (size_t)sz, f);
+    fclose(f);
+    buf[got] = '\0';
+    if (len)
+        *len = got;
+    return buf;
+}
+
+/* Request number n (1-based) of path: its exact body and its headers text;
+ * file names into body_path.  0 or -1. */
+static inline int wh_request(const wh_receiver_t *r, const char *path, int n, char **body,
+                             size_t *body_len, char **headers, char *body_path, size_t bp_size)
+{
+    char dir[512], hp[600];
+    wh_path_dir(r, path, dir, sizeof dir);
+    snprintf(body_path, bp_size, "%s/%06d.body", dir, n);
+    snprintf(hp, sizeof hp, "%s/%06d.headers", dir, n);
+    *headers = wh_read(hp, NULL);
+    *body = wh_read(body_path, body_len);
+    if (!*headers || !*body) {
+        free(*headers);
+        free(*body);
+        return -1;
+    }
+    return 0;
+}
+
+/* Value of header name (case-insensitive) in a headers text into buf; 0 or -1. */
+static inline int wh_hdr(const char *headers, const char *name, char *buf, size_t size)
+{
+    size_t nl = strlen(name);
+    for (const char *p = headers; p && *p;) {
+        const char *eol = strchr(p, '\n');
+        size_t ll = eol ? (size_t)(eol - p) : strlen(p);
+        if (ll > nl + 1 && strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
+            const char *v = p + nl + 1;
+            while (*v == ' ')
+                v++;
+            size_t vl = ll - (size_t)(v - p);
+            if (vl >= size)
+                vl = size - 1;
+            memcpy(buf, v, vl);
+            buf[vl] = '\0';
+            return 0;
+        }
+        p = eol ? eol + 1 : NULL;
+    }
+    buf[0] = '\0';
+    return -1;
+}
+
+/* ---- signature checks, independent of the service's sign.c ------------ */
+
+/* `openssl dgst -sha256 -hmac SECRET < body_path`: 1 when its hex digest
+ * equals sig. */
+static inline int wh_openssl_ok(const char *secret, const char *body_path, const char *sig)
+{
+    char cmd[1024], line[512];
+    /* A whsec_ secret is base64: no quote can occur inside '...'. */
+    if (strchr(secret, '\'') || strchr(body_path, '\''))
+        return 0;
+    snprintf(cmd, sizeof cmd, "openssl dgst -sha256 -hmac '%s' < '%s'", secret, body_path);
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return 0;
+    int ok = 0;
+    if (fgets(line, sizeof line, p)) {
+        char *eq = strstr(line, "= ");
+        char *hex = eq ? eq + 2 : line;
+        hex[strcspn(hex, "\r\n")] = '\0';
+        ok = strcmp(hex, sig) == 0;
+    }
+    pclose(p);
+    return ok;
+}
+
+/* The Standard Webhooks verification as its specification states it:
+ * key = base64-decode(secret without "whsec_"); expected = base64(
+ * HMAC-SHA256(key, id + "." + timestamp + "." + body)); the header is a
+ * space-separated list of "v1,<sig>" entries, one of which must match in
+ * constant time; the timestamp must be within 5 minutes of now.  1 when
+ * the request verifies. */
+static inline int wh_std_verify(const char *secret, const char *id, const char *ts,
+                                const char *sigs, const char *body, size_t body_len)
+{
+    const char *b64 = strncmp(secret, "whsec_", 6) == 0 ? secret + 6 : secret;
+    unsigned char key[128], mac[EVP_MAX_MD_SIZE];
+    unsigned int mac_len = 0;
+    size_t b64l = strlen(b64);
+    if (b64l == 0 || b64l % 4 || b64l / 4 * 3 > sizeof key)
+        return 0;
+    int kl = EVP_DecodeBlock(key, (const unsigned char *)b64, (int)b64l);
+    if (kl < 0)
+        return 0;
+    if (b64[b64l - 1] == '=')
+        kl--;
+    if (b64[b64l - 2] == '=')
+        kl--;
+    long long t = atoll(ts);
+    long long now = (long long)time(NULL);
+    if (t < now - 300 || t > now + 300)
+        return 0;
+    size_t ml = strlen(id) + strlen(ts) + 2 + body_len;
+    char *msg = malloc(ml + 1);
+    int off = snprintf(msg, ml + 1, "%s.%s.", id, ts);
+    memcpy(msg + off, body, body_len);
+    HMAC(EVP_sha256(), key, kl, (unsigned char *)msg, ml, mac, &mac_len);
+    free(msg);
+    char expected[128];
+    EVP_EncodeBlock((unsigned char *)expected, mac, (int)mac_len);
+    int ok = 0;
+    char copy[1024];
+    snprintf(copy, sizeof copy, "%s", sigs);
+    for (char *save = NULL, *tok = strtok_r(copy, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+        if (strncmp(tok, "v1,", 3) != 0)
+            continue;
+        const char *s = tok + 3;
+        if (strlen(s) == strlen(expected) && CRYPTO_memcmp(s, expected, strlen(s)) == 0)
+            ok = 1;
+    }
+    return ok;
+}
+
+/* ---- the API ---------------------------------------------------------- */
+
+/* Creates an endpoint for url subscribed to events_json (a JSON list);
+ * its secret into secret[80].  The id, or -1. */
+static inline long long wh_endpoint(const char *key, const char *url, const char *events_json,
+                                    char secret[80])
+{
+    kvt_resp_t r = kvt_apif(key, "POST", "/api/v1/webhooks", "{\"url\":\"%s\",\"events\":%s}",
+                            url, events_json);
+    long long id = r.status == 201 ? se_int(&r, "id") : -1;
+    const char *s = se_str(&r, "secret");
+    if (id < 0 || !s)
+        fprintf(stderr, "wh_endpoint %s: %ld %.300s\n", url, r.status, r.body ? r.body : "");
+    if (secret)
+        snprintf(secret, 80, "%s", s ? s : "");
+    kvt_resp_free(&r);
+    return id;
+}
+
+#define WH_ALL_EVENTS \
+    "[\"appointment.created\",\"appointment.cancelled\",\"call.ended\",\"call.missed\"]"
+
+/* The deliveries of endpoint id (first page of per_page); caller frees. */
+static inline kvt_resp_t wh_deliveries(const char *key, long long id, int per_page)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/api/v1/webhooks/%lld/deliveries?per_page=%d", id, per_page);
+    return kvt_api(key, "GET", path, NULL);
+}
+
+/* Polls the newest delivery of endpoint id until its status is not
+ * "pending" (or timeout_ms); returns the final answer (caller frees). */
+static inline kvt_resp_t wh_wait_settled(const char *key, long long id, int timeout_ms)
+{
+    kvt_resp_t r = wh_deliveries(key, id, 1);
+    for (int waited = 0; waited < timeout_ms; waited += 200) {
+        json_t *d = json_array_get(se_data(&r), 0);
+        const char *st = json_string_value(json_object_get(d, "status"));
+        if (st && strcmp(st, "pending") != 0)
+            break;
+        kvt_resp_free(&r);
+        kvt_sleep_ms(200);
+        r = wh_deliveries(key, id, 1);
+    }
+    return r;
+}
+
+/* A tenant ready to book: a 15-minute service, one staff member working
+ * 08:00-21:00 every day, one customer. */
+typedef struct {
+    int64_t tenant;
+    char key[64];
+    long long service, staff, customer;
+} wh_shop_t;
+
+static inline void wh_shop(wh_shop_t *s, const char *prefix)
+{
+    char hours[512];
+    s->tenant = se_tenant(prefix, "UTC", 15, s->key);
+    s->service = se_service(s->tenant, "Cut", 15, "20.00");
+    s->staff = se_staff(s->tenant, "Alex", se_every_day("[[\"08:00\",\"21:00\"]]", hours,
+                                                        sizeof hours), NULL);
+    s->customer = se_customer(s->key);
+    if (s->service < 0 || s->staff < 0 || s->customer < 0) {
+        printf("FAIL shop_setup: service %lld staff %lld customer %lld\n", s->service, s->staff,
+               s->customer);
+        exit(1);
+    }
+}
+
+/* Books appointment number i (0..) of a shop: 52 a day from 08:00, from
+ * the day after tomorrow on.  The id, or -1. */
+static inline long long wh_book(const wh_shop_t *s, int i)
+{
+    char date[11], hm[6];
+    se_date(2 + i / 52, date);
+    int m = 8 * 60 + (i % 52) * 15;
+    snprintf(hm, sizeof hm, "%02d:%02d", m / 60, m % 60);
+    return se_book_id(s->key, s->customer, s->service, s->staff, date, hm);
+}
+
+static inline int wh_cancel(const wh_shop_t *s, long long appointment)
+{
+    char path[96];
+    snprintf(path, sizeof path, "/api/v1/appointments/%lld", appointment);
+    kvt_resp_t r = kvt_api(s->key, "DELETE", path, NULL);
+    int ok = r.status == 200;
+    if (!ok)
+        fprintf(stderr, "wh_cancel %lld: %ld %.200s\n", appointment, r.status, r.body ? r.body : "");
+    kvt_resp_free(&r);
+    return ok ? 0 : -1;
+}
+
+/* Checks the n requests of path: each X-KaiVox-Delivery and each body
+ * "id" (event id) distinct, and counts the event types.  Returns the
+ * number of distinct delivery ids; *distinct_events gets the number of
+ * distinct event ids, created / cancelled the counts of those types. */
+static inline int wh_distinct(const wh_receiver_t *r, const char *path, int n,
+                              int *distinct_events, int *created, int *cancelled)
+{
+    char **dl = calloc((size_t)n + 1, sizeof *dl), **ev = calloc((size_t)n + 1, sizeof *ev);
+    int nd = 0, ne = 0;
+    *created = *cancelled = 0;
+    for (int i = 1; i <= n; i++) {
+        char *body = NULL, *hdrs = NULL, bp[600], v[64];
+        size_t len;
+        if (wh_request(r, path, i, &body, &len, &hdrs, bp, sizeof bp) != 0)
+            continue;
+        wh_hdr(hdrs, "X-KaiVox-Delivery", v, sizeof v);
+        int dup = 0;
+        for (int k = 0; k < nd; k++)
+            dup |= strcmp(dl[k], v) == 0;
+        if (!dup)
+            dl[nd++] = strdup(v);
+        json_t *o = json_loadb(body, len, 0, NULL);
+        const char *id = json_string_value(json_object_get(o, "id"));
+        const char *type = json_string_value(json_object_get(o, "event"));
+        if (type && strcmp(type, "appointment.created") == 0)
+            (*created)++;
+        if (type && strcmp(type, "appointment.cancelled") == 0)
+            (*cancelled)++;
+        dup = !id;
+        for (int k = 0; id && k < ne; k++)
+            dup |= strcmp(ev[k], id) == 0;
+        if (!dup)
+            ev[ne++] = strdup(id);
+        json_decref(o);
+        free(body);
+        free(hdrs);
+    }
+    for (int k = 0; k < nd; k++)
+        free(dl[k]);
+    for (int k = 0; k < ne; k++)
+        free(ev[k]);
+    free(dl);
+    free(ev);
+    *distinct_events = ne;
+    return nd;
+}
+
+#endif

@@ -1,0 +1,217 @@
+#!/usr/bin/env bash
+# run.sh -- the test runner behind `make test` / `make test-san`.
+#
+# Starts a whole private stack (own PostgreSQL cluster, own ports derived
+# from KVT_PORT_BASE, files under var/test-<base>/, wiped at every run), runs
+# every unit test binary and then every end-to-end test binary, adds up their
+# "PASS ..." / "FAIL ..." lines, scans the service logs for sanitizer reports,
+# always tears the stack down, and ends with the line "N passed, M failed"
+# (exit status non-zero when M > 0).
+#
+# Environment:
+#   KVT_PORT_BASE  (18000)  HTTP base+80, admin base+81, bus base+70..72, PG base+32
+#   KVT_BUILD      (build/release)  where the test binaries are
+#   KAIVOX_BIN_DIR (bin)    where the service binaries are (build/san/bin for test-san)
+#   KVT_ONLY       run only the binaries whose path contains this substring
+#   KVT_TIMEOUT    (300)    seconds allowed per test binary
+# Other KAIVOX_* settings of the caller (e.g. KAIVOX_LOG_LEVEL) reach the
+# services; the location ones (ports, var dir, database, admin token) are
+# always the runner's own.
+#
+# Tests see KVT_BASE_URL, KVT_ADMIN_URL, KVT_ADMIN_TOKEN, KVT_ROOT and
+# KVT_STACK (scripts/stack.sh, same environment: `$KVT_STACK stop scheduling`).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+BASE="${KVT_PORT_BASE:-18000}"
+[[ "$BASE" =~ ^[0-9]+$ ]] && (( BASE >= 1024 && BASE <= 65000 )) \
+    || { echo "run.sh: KVT_PORT_BASE must be a number in 1024..65000" >&2; exit 2; }
+export KVT_PORT_BASE="$BASE"
+
+# ---- the private stack's environment ---------------------------------------
+
+unset KAIVOX_DATABASE_URL KAIVOX_DB_SUPERUSER_URL KAIVOX_HTTP_ADDR KAIVOX_ADMIN_ADDR \
+      KAIVOX_ADMIN_URL KAIVOX_SQL_DIR
+export KAIVOX_VAR_DIR="$ROOT/var/test-$BASE"
+export KAIVOX_PG_PORT=$((BASE + 32))
+export KAIVOX_HTTP_PORT=$((BASE + 80))
+export KAIVOX_ADMIN_PORT=$((BASE + 81))
+export KAIVOX_BUS_ENDPOINT="tcp://127.0.0.1:$((BASE + 70))"
+export KAIVOX_EVENTS_IN_ENDPOINT="tcp://127.0.0.1:$((BASE + 71))"
+export KAIVOX_EVENTS_OUT_ENDPOINT="tcp://127.0.0.1:$((BASE + 72))"
+export KAIVOX_ADMIN_URL="http://127.0.0.1:${KAIVOX_ADMIN_PORT}"
+BIN_DIR="${KAIVOX_BIN_DIR:-bin}"
+case "$BIN_DIR" in /*) ;; *) BIN_DIR="$ROOT/$BIN_DIR" ;; esac
+export KAIVOX_BIN_DIR="$BIN_DIR"
+KVT_BUILD="${KVT_BUILD:-build/release}"
+case "$KVT_BUILD" in /*) ;; *) KVT_BUILD="$ROOT/$KVT_BUILD" ;; esac
+export KVT_BUILD
+export KVT_FAST_PG=1
+# Webhooks: short retries and timeout so the retry/timeout tests take
+# seconds, and the receiver on loopback reachable (only loopback: private
+# ranges stay refused).
+export KAIVOX_WEBHOOK_RETRY_SCHEDULE=1,1,1
+export KAIVOX_WEBHOOK_TIMEOUT_MS=2000
+export KAIVOX_WEBHOOK_ALLOW_PRIVATE=loopback
+export KVT_ROOT="$ROOT"
+export KVT_STACK="$ROOT/scripts/stack.sh"
+export KVT_BASE_URL="http://127.0.0.1:${KAIVOX_HTTP_PORT}"
+export KVT_ADMIN_URL="$KAIVOX_ADMIN_URL"
+TIMEOUT="${KVT_TIMEOUT:-300}"
+ONLY="${KVT_ONLY:-}"
+
+# Sanitizers: report to stderr (the service logs), keep going after UBSan
+# only where the build allows it, and check leaks at exit.
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:detect_stack_use_after_return=0}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1}"
+export LSAN_OPTIONS="${LSAN_OPTIONS:-}"
+
+# ---- a clean var dir, a stack that is always torn down -------------------
+
+"$KVT_STACK" down >/dev/null 2>&1 || true
+if [[ -L "$KAIVOX_VAR_DIR/pg" ]]; then
+    target="$(readlink "$KAIVOX_VAR_DIR/pg")"
+    case "$target" in /tmp/kaivox-pg-*) rm -rf -- "$target" ;; esac
+fi
+rm -rf -- "$KAIVOX_VAR_DIR"
+mkdir -p "$KAIVOX_VAR_DIR"
+(umask 077; openssl rand -hex 32 > "$KAIVOX_VAR_DIR/admin.token")
+KAIVOX_ADMIN_TOKEN="$(cat "$KAIVOX_VAR_DIR/admin.token")"
+export KAIVOX_ADMIN_TOKEN KVT_ADMIN_TOKEN="$KAIVOX_ADMIN_TOKEN"
+
+STACK_UP=0
+teardown() {
+    if [[ $STACK_UP == 1 ]]; then
+        STACK_UP=0
+        "$KVT_STACK" down >&2 || true
+    fi
+}
+trap teardown EXIT
+trap 'echo "run.sh: interrupted" >&2; exit 130' INT TERM
+
+PASSED=0
+FAILED=0
+FAIL_LINES=()
+
+fail_one() {   # fail_one MESSAGE
+    FAILED=$((FAILED + 1))
+    FAIL_LINES+=("$1")
+    printf 'FAIL %s\n' "$1"
+}
+
+# ---- the stack ------------------------------------------------------------
+
+echo "== starting the test stack (base $BASE, var $KAIVOX_VAR_DIR)"
+STACK_OK=1
+STACK_UP=1
+if ! "$KVT_STACK" up --no-demo > "$KAIVOX_VAR_DIR/stack-up.log" 2>&1; then
+    STACK_OK=0
+    cat "$KAIVOX_VAR_DIR/stack-up.log" >&2
+    fail_one "the test stack started (scripts/stack.sh up: see above); end-to-end tests skipped"
+fi
+# For tests that look at the database themselves (set only now: stack.sh
+# takes a caller's KAIVOX_DATABASE_URL as "use that server, start none").
+export KAIVOX_DATABASE_URL="postgresql://127.0.0.1:${KAIVOX_PG_PORT}/kaivox"
+
+# ---- the test binaries ------------------------------------------------------
+
+list_tests() {   # list_tests DIR: executable test_* files under DIR, sorted
+    [[ -d "$1" ]] || return 0
+    find "$1" -type f -name 'test_*' ! -name '*.o' ! -name '*.d' -perm -u+x -print | LC_ALL=C sort
+}
+
+run_one() {   # run_one BINARY
+    local bin="$1" rel out err rc p f
+    rel="${bin#"$KVT_BUILD"/tests/}"
+    out="$(mktemp)"; err="$(mktemp)"
+    rc=0
+    ( cd "$ROOT" && timeout -k 10 "$TIMEOUT" "$bin" ) > "$out" 2> "$err" < /dev/null || rc=$?
+    p="$(grep -c '^PASS ' "$out" || true)"
+    f="$(grep -c '^FAIL ' "$out" || true)"
+    PASSED=$((PASSED + p))
+    FAILED=$((FAILED + f))
+    if (( f > 0 )); then
+        while IFS= read -r line; do FAIL_LINES+=("$rel: ${line#FAIL }"); done < <(grep '^FAIL ' "$out")
+    fi
+    local status="ok"
+    if (( rc == 124 || rc == 137 )); then
+        fail_one "$rel: timed out after ${TIMEOUT} s"
+        status="timed out"
+    elif (( rc > 128 )); then
+        fail_one "$rel: killed by signal $((rc - 128))"
+        status="crashed (signal $((rc - 128)))"
+    elif (( rc != 0 && f == 0 )); then
+        fail_one "$rel: exited with status $rc without a FAIL line"
+        status="exit $rc"
+    elif (( rc != 0 )); then
+        status="exit $rc"
+    elif (( p == 0 )); then
+        status="ok (no checks)"
+    fi
+    printf '%-52s %4d passed, %d failed  [%s]\n' "$rel" "$p" "$f" "$status"
+    if (( f > 0 || rc != 0 )); then
+        grep '^FAIL ' "$out" | sed 's/^/    /' || true
+        if [[ -s "$err" ]]; then
+            echo "    -- stderr (last 40 lines) --"
+            tail -n 40 "$err" | sed 's/^/    /'
+        fi
+    fi
+    rm -f "$out" "$err"
+}
+
+UNIT=()
+E2E=()
+mapfile -t UNIT < <(list_tests "$KVT_BUILD/tests/unit")
+mapfile -t E2E < <(list_tests "$KVT_BUILD/tests/e2e")
+if [[ -n "$ONLY" ]]; then
+    filter() { local b; for b in "$@"; do [[ "$b" == *"$ONLY"* ]] && printf '%s\n' "$b"; done; return 0; }
+    mapfile -t UNIT < <(filter "${UNIT[@]+"${UNIT[@]}"}")
+    mapfile -t E2E < <(filter "${E2E[@]+"${E2E[@]}"}")
+fi
+if (( ${#UNIT[@]} + ${#E2E[@]} == 0 )); then
+    fail_one "test binaries found under $KVT_BUILD/tests (build them: make tests)${ONLY:+ matching '$ONLY'}"
+fi
+
+echo "== unit tests (${#UNIT[@]})"
+for b in "${UNIT[@]+"${UNIT[@]}"}"; do run_one "$b"; done
+
+echo "== end-to-end tests (${#E2E[@]})"
+if [[ $STACK_OK == 1 ]]; then
+    for b in "${E2E[@]+"${E2E[@]}"}"; do run_one "$b"; done
+elif (( ${#E2E[@]} > 0 )); then
+    echo "   skipped: the stack did not start"
+fi
+
+# ---- teardown, then the sanitizer reports the services wrote --------------
+
+teardown
+SAN_RE='ERROR: AddressSanitizer|runtime error:|LeakSanitizer'
+for logf in "$KAIVOX_VAR_DIR"/log/*.log; do
+    [[ -f "$logf" && ! -L "$logf" ]] || continue
+    n="$(grep -cE "$SAN_RE" "$logf" || true)"
+    if (( n > 0 )); then
+        while IFS= read -r line; do
+            fail_one "sanitizer report in ${logf##*/}: ${line:0:200}"
+        done < <(grep -E "$SAN_RE" "$logf")
+    fi
+done
+
+if (( FAILED > 0 )); then
+    echo
+    echo "== failures"
+    for l in "${FAIL_LINES[@]}"; do echo "  $l"; done
+    for logf in "$KAIVOX_VAR_DIR"/log/*.log; do
+        [[ -f "$logf" && ! -L "$logf" ]] || continue
+        case "${logf##*/}" in initdb.log|bootstrap.log) continue ;; esac
+        printf '\n---- tail of %s ----\n' "${logf#"$ROOT"/}"
+        tail -n 20 "$logf" | cut -c1-400 || true
+    done
+    echo
+    echo "(PostgreSQL's log: ${KAIVOX_VAR_DIR#"$ROOT"/}/log/postgres.log)"
+    echo
+fi
+
+echo "$PASSED passed, $FAILED failed"
+(( FAILED == 0 ))

@@ -1,0 +1,316 @@
+/*
+ * webhook_receiver.c -- a real HTTP receiver for the webhook end-to-end
+ * tests and the delivery benchmark (libmicrohttpd on 127.0.0.1).
+ *
+ *   webhook_receiver --dir DIR [--port N] [--port-file FILE]
+ *                    [--hang-ms MS] [--max-seconds S] [--quiet]
+ *
+ * The behaviour is chosen per request by the first segment of the URL path,
+ * so one receiver serves every scenario of a test (the rest of the path is
+ * a free tag that keeps scenarios apart):
+ *   /ok/...              200 at once
+ *   /fail-then-ok/N/...  500 for the first N requests to this exact path, then 200
+ *   /fail/...            500 always
+ *   /hang/...            answers 200 only after --hang-ms (default 5000)
+ *   /redirect/...        302 to /ok/redirected
+ *   /gone/...            410
+ *   /busy/S/...          503 with Retry-After: S
+ *   anything else        404
+ * Every request is written under DIR/<path with '/' as '_'>/ as
+ * NNNNNN.body (the exact body bytes) and NNNNNN.headers ("Name: value"
+ * lines, plus X-Receiver-Status: the status answered, and
+ * X-Receiver-Received-Us: receipt time, epoch microseconds), numbered in
+ * order of arrival per path; the .headers file is written last, so its
+ * presence means the request is complete.  With --port 0 (the default) the
+ * kernel picks the port, which goes to --port-file.  Runs until SIGTERM /
+ * SIGINT or --max-seconds (default 600).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+#include <pthread.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <microhttpd.h>
+
+#define S_BODY_MAX (4 * 1024 * 1024)
+#define S_PATHS_MAX 4096
+
+static const char *s_dir;
+static int s_hang_ms = 5000;
+static int s_quiet;
+static volatile sig_atomic_t s_stop;
+
+/* Per-path request counters. */
+static pthread_mutex_t s_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct { char *path; int count; } s_paths[S_PATHS_MAX];
+static int s_npaths;
+
+/* Returns the number of this request to path (1-based). */
+static int s_next(const char *path)
+{
+    int n = 0;
+    pthread_mutex_lock(&s_lock);
+    for (int i = 0; i < s_npaths; i++)
+        if (strcmp(s_paths[i].path, path) == 0) {
+            n = ++s_paths[i].count;
+            break;
+        }
+    if (n == 0 && s_npaths < S_PATHS_MAX) {
+        s_paths[s_npaths].path = strdup(path);
+        n = s_paths[s_npaths++].count = 1;
+    }
+    pthread_mutex_unlock(&s_lock);
+    return n;
+}
+
+typedef struct {
+    char *buf;
+    size_t len;
+    int too_big;
+} s_upload_t;
+
+typedef struct {
+    FILE *f;
+} s_hdr_ctx_t;
+
+static enum MHD_Result s_write_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
+{
+    (void)kind;
+    s_hdr_ctx_t *c = cls;
+    fprintf(c->f, "%s: %s\n", key, value ? value : "");
+    return MHD_YES;
+}
+
+static int64_t s_now_us(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
+}
+
+/* Writes the request's files.  Body first, headers last (atomically by
+ * rename), so a reader that sees the .headers file sees a whole request. */
+static void s_record(struct MHD_Connection *conn, const char *method, const char *url,
+                     const s_upload_t *up, int n, int status, int64_t received_us)
+{
+    char dir[1024], path[1200], tmp[1200];
+    size_t dl = (size_t)snprintf(dir, sizeof dir, "%s/", s_dir);
+    for (const char *p = url + 1; *p && dl + 1 < sizeof dir; p++)
+        dir[dl++] = (*p == '/' || *p == '.') ? '_' : *p;
+    dir[dl] = '\0';
+    mkdir(dir, 0755);
+    snprintf(path, sizeof path, "%s/%06d.body", dir, n);
+    FILE *f = fopen(path, "wb");
+    if (f) {
+        if (up->len)
+            fwrite(up->buf, 1, up->len, f);
+        fclose(f);
+    }
+    snprintf(tmp, sizeof tmp, "%s/.%06d.headers.tmp", dir, n);
+    snprintf(path, sizeof path, "%s/%06d.headers", dir, n);
+    f = fopen(tmp, "w");
+    if (f) {
+        s_hdr_ctx_t c = { f };
+        fprintf(f, "X-Receiver-Method: %s\n", method);
+        fprintf(f, "X-Receiver-Status: %d\n", status);
+        fprintf(f, "X-Receiver-Received-Us: %lld\n", (long long)received_us);
+        MHD_get_connection_values(conn, MHD_HEADER_KIND, s_write_header, &c);
+        fclose(f);
+        rename(tmp, path);
+    }
+}
+
+static enum MHD_Result s_reply(struct MHD_Connection *conn, int status, const char *location,
+                               const char *retry_after)
+{
+    static const char body[] = "{\"ok\":true}";
+    struct MHD_Response *r = MHD_create_response_from_buffer(sizeof body - 1, (void *)body,
+                                                             MHD_RESPMEM_PERSISTENT);
+    MHD_add_response_header(r, "Content-Type", "application/json");
+    if (location)
+        MHD_add_response_header(r, "Location", location);
+    if (retry_after)
+        MHD_add_response_header(r, "Retry-After", retry_after);
+    enum MHD_Result ret = MHD_queue_response(conn, (unsigned)status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result s_handler(void *cls, struct MHD_Connection *conn, const char *url,
+                                 const char *method, const char *version,
+                                 const char *upload_data, size_t *upload_data_size,
+                                 void **con_cls)
+{
+    (void)cls;
+    (void)version;
+    s_upload_t *up = *con_cls;
+    if (!up) {
+        up = calloc(1, sizeof *up);
+        if (!up)
+            return MHD_NO;
+        *con_cls = up;
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        if (up->len + *upload_data_size > S_BODY_MAX) {
+            up->too_big = 1;
+        } else {
+            char *nb = realloc(up->buf, up->len + *upload_data_size);
+            if (!nb)
+                return MHD_NO;
+            up->buf = nb;
+            memcpy(up->buf + up->len, upload_data, *upload_data_size);
+            up->len += *upload_data_size;
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+
+    int64_t received = s_now_us();
+    int n = s_next(url);
+    int status = 404;
+    const char *location = NULL;
+    char retry_after[32] = "";
+    int hang = 0;
+    if (strncmp(url, "/ok/", 4) == 0 || strcmp(url, "/ok") == 0) {
+        status = 200;
+    } else if (strncmp(url, "/fail-then-ok/", 14) == 0) {
+        int fails = atoi(url + 14);
+        status = n <= fails ? 500 : 200;
+    } else if (strncmp(url, "/fail/", 6) == 0) {
+        status = 500;
+    } else if (strncmp(url, "/hang/", 6) == 0) {
+        status = 200;
+        hang = 1;
+    } else if (strncmp(url, "/redirect/", 10) == 0) {
+        status = 302;
+        location = "/ok/redirected";
+    } else if (strncmp(url, "/gone/", 6) == 0) {
+        status = 410;
+    } else if (strncmp(url, "/busy/", 6) == 0) {
+        status = 503;
+        snprintf(retry_after, sizeof retry_after, "%d", atoi(url + 6));
+    }
+    if (up->too_big)
+        status = 413;
+    s_record(conn, method, url, up, n, status, received);
+    if (!s_quiet)
+        fprintf(stderr, "webhook_receiver: %s %s #%d -> %d\n", method, url, n, status);
+    if (hang) {
+        struct timespec ts = { s_hang_ms / 1000, (long)(s_hang_ms % 1000) * 1000000L };
+        nanosleep(&ts, NULL);
+    }
+    return s_reply(conn, status, location, retry_after[0] ? retry_after : NULL);
+}
+
+static void s_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                        enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    s_upload_t *up = *con_cls;
+    if (up) {
+        free(up->buf);
+        free(up);
+        *con_cls = NULL;
+    }
+}
+
+static void s_on_signal(int sig)
+{
+    (void)sig;
+    s_stop = 1;
+}
+
+int main(int argc, char **argv)
+{
+    int port = 0, max_seconds = 600;
+    const char *port_file = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--quiet") == 0) {
+            s_quiet = 1;
+            continue;
+        }
+        if (!v) {
+            fprintf(stderr, "webhook_receiver: %s needs a value\n", a);
+            return 2;
+        }
+        if (strcmp(a, "--dir") == 0)
+            s_dir = v;
+        else if (strcmp(a, "--port") == 0)
+            port = atoi(v);
+        else if (strcmp(a, "--port-file") == 0)
+            port_file = v;
+        else if (strcmp(a, "--hang-ms") == 0)
+            s_hang_ms = atoi(v);
+        else if (strcmp(a, "--max-seconds") == 0)
+            max_seconds = atoi(v);
+        else {
+            fprintf(stderr, "webhook_receiver: unknown option %s\n", a);
+            return 2;
+        }
+        i++;
+    }
+    if (!s_dir) {
+        fprintf(stderr, "usage: webhook_receiver --dir DIR [--port N] [--port-file FILE] "
+                "[--hang-ms MS] [--max-seconds S] [--quiet]\n");
+        return 2;
+    }
+    mkdir(s_dir, 0755);
+    signal(SIGTERM, s_on_signal);
+    signal(SIGINT, s_on_signal);
+    signal(SIGPIPE, SIG_IGN);
+
+    struct sockaddr_in addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons((uint16_t)port);
+    addr.sin_addr.s_addr = htonl(0x7f000001);
+    struct MHD_Daemon *d = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG,
+        0, NULL, NULL, s_handler, NULL,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        MHD_OPTION_NOTIFY_COMPLETED, s_completed, NULL,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
+        MHD_OPTION_END);
+    if (!d) {
+        fprintf(stderr, "webhook_receiver: cannot listen on 127.0.0.1:%d: %s\n", port,
+                strerror(errno));
+        return 1;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    int bound = info ? info->port : port;
+    if (port_file) {
+        char tmp[1024];
+        snprintf(tmp, sizeof tmp, "%s.tmp", port_file);
+        FILE *f = fopen(tmp, "w");
+        if (f) {
+            fprintf(f, "%d\n", bound);
+            fclose(f);
+            rename(tmp, port_file);
+        }
+    }
+    if (!s_quiet)
+        fprintf(stderr, "webhook_receiver: listening on 127.0.0.1:%d, writing to %s\n",
+                bound, s_dir);
+    time_t until = time(NULL) + max_seconds;
+    while (!s_stop && time(NULL) < until) {
+        struct timespec ts = { 0, 100 * 1000000L };
+        nanosleep(&ts, NULL);
+    }
+    MHD_stop_daemon(d);
+    return 0;
+}

@@ -1,0 +1,338 @@
+/*
+ * test_call_valid.c -- unit tests of services/calls/call_valid.c: the
+ * strict timestamp parser, the rules of a logged call (POST /api/v1/calls)
+ * and the list filters of GET /api/v1/calls.  Each check is named after
+ * the behaviour it proves.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../lib/kvt.h"
+#include "../../../services/calls/call_valid.h"
+
+/* ---- helpers ---------------------------------------------------------- */
+
+/* A valid minimal body plus the keys of extra (a JSON object text, may be
+ * NULL); keys set to null in extra are removed. */
+static json_t *s_body(const char *extra)
+{
+    json_t *b = json_pack("{s:s,s:s,s:i}", "caller_phone", "+1 (555) 010-0001",
+                          "started_at", "2026-03-10T14:00:00Z", "duration_seconds", 42);
+    if (extra) {
+        json_error_t e;
+        json_t *x = json_loads(extra, 0, &e);
+        if (!x) {
+            fprintf(stderr, "bad test JSON: %s\n", extra);
+            abort();
+        }
+        const char *k;
+        json_t *v;
+        json_object_foreach(x, k, v) {
+            if (json_is_null(v))
+                json_object_del(b, k);
+            else
+                json_object_set(b, k, v);
+        }
+        json_decref(x);
+    }
+    return b;
+}
+
+/* Validates extra over the minimal body; returns the rc and leaves the
+ * errors in *errs (caller frees). */
+static int s_validate(const char *extra, calls_input_t *in, json_t **errs)
+{
+    json_t *b = s_body(extra);
+    *errs = json_object();
+    int rc = calls_validate(b, in, *errs);
+    json_decref(b);   /* in's borrowed strings are not used after this */
+    return rc;
+}
+
+/* True when validating extra fails with a message under field. */
+static int s_refused(const char *extra, const char *field)
+{
+    calls_input_t in;
+    json_t *errs;
+    int rc = s_validate(extra, &in, &errs);
+    int ok = rc == -1 && json_is_array(json_object_get(errs, field));
+    json_decref(errs);
+    return ok;
+}
+
+static int s_accepted(const char *extra)
+{
+    calls_input_t in;
+    json_t *errs;
+    int rc = s_validate(extra, &in, &errs);
+    json_decref(errs);
+    return rc == 0;
+}
+
+/* ---- timestamps --------------------------------------------------------- */
+
+static void test_timestamps(void)
+{
+    int64_t us = 0;
+    char buf[CALLS_TS_MAX];
+
+    KVT_EQ_INT(calls_parse_ts("1970-01-01T00:00:00Z", &us), 0, "ts: the epoch parses");
+    KVT_EQ_INT(us, 0, "ts: the epoch is 0 us");
+    KVT_EQ_INT(calls_parse_ts("2026-03-10T14:05:00+01:00", &us), 0, "ts: a positive offset parses");
+    calls_format_ts(us, buf);
+    KVT_EQ_STR(buf, "2026-03-10T13:05:00.000000Z", "ts: a positive offset is subtracted to get UTC");
+    KVT_EQ_INT(calls_parse_ts("2026-03-10T23:30:00-05:00", &us), 0, "ts: a negative offset parses");
+    calls_format_ts(us, buf);
+    KVT_EQ_STR(buf, "2026-03-11T04:30:00.000000Z", "ts: a negative offset crosses midnight into the next UTC day");
+    KVT_EQ_INT(calls_parse_ts("2026-03-10T14:05:00.123Z", &us), 0, "ts: milliseconds parse");
+    calls_format_ts(us, buf);
+    KVT_EQ_STR(buf, "2026-03-10T14:05:00.123000Z", "ts: milliseconds are kept");
+    KVT_EQ_INT(calls_parse_ts("2026-03-10T14:05:00.123456789Z", &us), 0, "ts: nanoseconds parse");
+    calls_format_ts(us, buf);
+    KVT_EQ_STR(buf, "2026-03-10T14:05:00.123456Z", "ts: digits past microseconds are dropped");
+    KVT_EQ_INT(calls_parse_ts("2024-02-29T00:00:00Z", &us), 0, "ts: 29 February of a leap year parses");
+    KVT_EQ_INT(calls_parse_ts("1969-12-31T23:59:59Z", &us), 0, "ts: before the epoch parses");
+    KVT_EQ_INT(us, -1000000, "ts: one second before the epoch is -1e6 us");
+    calls_format_ts(-1, buf);
+    KVT_EQ_STR(buf, "1969-12-31T23:59:59.999999Z", "ts: negative instants format correctly");
+
+    static const char *const bad[] = {
+        "2026-03-10T14:05:00",          /* no offset */
+        "2026-03-10 14:05:00Z",         /* space instead of T */
+        "2026-03-10t14:05:00Z",         /* lowercase t */
+        "2026-03-10T14:05:00z",         /* lowercase z */
+        "2026-03-10T14:05Z",            /* no seconds */
+        "2026-3-10T14:05:00Z",          /* one-digit month */
+        "2026-02-29T10:00:00Z",         /* not a leap year */
+        "2026-04-31T10:00:00Z",         /* April has 30 days */
+        "2026-13-01T10:00:00Z",         /* month 13 */
+        "2026-03-10T24:00:00Z",         /* hour 24 */
+        "2026-03-10T23:60:00Z",         /* minute 60 */
+        "2026-03-10T23:59:60Z",         /* leap second */
+        "2026-03-10T14:05:00+0100",     /* offset without colon */
+        "2026-03-10T14:05:00+01",       /* offset without minutes */
+        "2026-03-10T14:05:00+24:00",    /* offset hour 24 */
+        "2026-03-10T14:05:00.Z",        /* empty fraction */
+        "2026-03-10T14:05:00.1234567890Z", /* ten fraction digits */
+        "2026-03-10T14:05:00Z ",        /* trailing space */
+        "1899-12-31T23:59:59Z",         /* before 1900 */
+        "yesterday",
+        "",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        KVT_EQ_INT(calls_parse_ts(bad[i], &us), -1, "ts: '%s' is refused", bad[i]);
+    KVT_EQ_INT(calls_parse_ts(NULL, &us), -1, "ts: NULL is refused");
+}
+
+/* ---- the call body ------------------------------------------------------ */
+
+static void test_minimal_and_defaults(void)
+{
+    calls_input_t in;
+    json_t *errs;
+    KVT_EQ_INT(s_validate(NULL, &in, &errs), 0, "body: phone + started_at + duration is enough");
+    KVT_EQ_INT(json_object_size(errs), 0, "body: a valid body adds no errors");
+    KVT_EQ_STR(in.caller_phone, "+15550100001", "body: caller_phone is normalised");
+    KVT_EQ_STR(in.direction, "inbound", "body: direction defaults to inbound");
+    KVT_EQ_INT(in.duration_seconds, 42, "body: duration_seconds is taken as given");
+    KVT_EQ_STR(in.started_at, "2026-03-10T14:00:00.000000Z", "body: started_at is canonical UTC");
+    KVT_EQ_STR(in.ended_at, "2026-03-10T14:00:42.000000Z", "body: ended_at is started_at + duration");
+    KVT_OK(in.outcome == NULL && in.sentiment == NULL && !in.has_quality && in.transcript == NULL,
+           "body: optional fields default to absent");
+    json_decref(errs);
+
+    int rc = s_validate("{\"duration_seconds\":null,\"ended_at\":\"2026-03-10T15:00:14.900+01:00\"}",
+                        &in, &errs);
+    KVT_EQ_INT(rc, 0, "body: ended_at alone is enough");
+    KVT_EQ_INT(in.duration_seconds, 14, "body: duration from ended_at is rounded down (14.9 s -> 14)");
+    json_decref(errs);
+
+    rc = s_validate("{\"ended_at\":\"2026-03-10T14:00:43Z\"}", &in, &errs);
+    KVT_EQ_INT(rc, 0, "body: ended_at and duration agreeing within 1 s are accepted");
+    KVT_EQ_INT(in.duration_seconds, 42, "body: a given duration is kept when ended_at agrees");
+    json_decref(errs);
+
+    KVT_OK(s_accepted("{\"caller_name\":null,\"sentiment\":null,\"transcript\":null}"),
+           "body: null optional fields count as absent");
+    KVT_OK(s_accepted("{\"direction\":\"outbound\",\"outcome\":\"booked\",\"sentiment\":\"negative\","
+                      "\"quality_score\":0,\"summary\":\"Booked a cut.\",\"external_id\":\"CA123\","
+                      "\"recording_url\":\"https://rec.example.com/a.mp3\",\"caller_name\":\"Ana\"}"),
+           "body: every optional field with a valid value is accepted");
+    KVT_OK(s_accepted("{\"quality_score\":100}"), "body: quality_score 100 is accepted");
+    KVT_OK(s_accepted("{\"duration_seconds\":0}"), "body: a 0 s call is accepted");
+    KVT_OK(s_accepted("{\"duration_seconds\":86400}"), "body: a one-day call is accepted");
+}
+
+static void test_refusals(void)
+{
+    calls_input_t in;
+    json_t *errs = json_object();
+    json_t *arr = json_array();
+    KVT_EQ_INT(calls_validate(arr, &in, errs), -1, "body: a list instead of an object is refused");
+    KVT_OK(json_object_get(errs, "body") != NULL, "body: a non-object body is reported under body");
+    json_decref(arr);
+    json_decref(errs);
+    errs = json_object();
+    KVT_EQ_INT(calls_validate(NULL, &in, errs), -1, "body: no body is refused");
+    json_decref(errs);
+
+    KVT_OK(s_refused("{\"caller_phone\":null}", "caller_phone"), "caller_phone is required");
+    KVT_OK(s_refused("{\"caller_phone\":\"12ab\"}", "caller_phone"), "caller_phone must be a phone number");
+    KVT_OK(s_refused("{\"caller_phone\":5550100}", "caller_phone"), "caller_phone must be a string");
+    KVT_OK(s_refused("{\"started_at\":null}", "started_at"), "started_at is required");
+    KVT_OK(s_refused("{\"started_at\":\"2026-03-10 14:00:00\"}", "started_at"),
+           "started_at without T and offset is refused");
+    KVT_OK(s_refused("{\"started_at\":\"2026-03-10T14:00:00\"}", "started_at"),
+           "started_at without an offset is refused");
+    KVT_OK(s_refused("{\"ended_at\":\"not a time\",\"duration_seconds\":null}", "ended_at"),
+           "a malformed ended_at is refused");
+    KVT_OK(s_refused("{\"duration_seconds\":null}", "duration_seconds"),
+           "one of ended_at and duration_seconds is required");
+    KVT_OK(s_refused("{\"duration_seconds\":null,\"ended_at\":\"2026-03-10T13:59:59Z\"}", "ended_at"),
+           "ended_at before started_at is refused");
+    KVT_OK(s_refused("{\"duration_seconds\":null,\"ended_at\":\"2026-03-12T14:00:01Z\"}", "ended_at"),
+           "a call longer than a day is refused");
+    KVT_OK(s_refused("{\"ended_at\":\"2026-03-10T14:00:44Z\"}", "duration_seconds"),
+           "ended_at and duration disagreeing by 2 s are refused");
+    KVT_OK(s_refused("{\"duration_seconds\":-1}", "duration_seconds"), "a negative duration is refused");
+    KVT_OK(s_refused("{\"duration_seconds\":86401}", "duration_seconds"), "a duration over a day is refused");
+    KVT_OK(s_refused("{\"duration_seconds\":14.5}", "duration_seconds"), "a fractional duration is refused");
+    KVT_OK(s_refused("{\"duration_seconds\":\"42\"}", "duration_seconds"), "a string duration is refused");
+    KVT_OK(s_refused("{\"direction\":\"sideways\"}", "direction"), "an unknown direction is refused");
+    KVT_OK(s_refused("{\"outcome\":\"great\"}", "outcome"), "an unknown outcome is refused");
+    KVT_OK(s_refused("{\"sentiment\":\"happy\"}", "sentiment"), "an unknown sentiment is refused");
+    KVT_OK(s_refused("{\"sentiment\":\"Positive\"}", "sentiment"), "sentiment is case-sensitive");
+    KVT_OK(s_refused("{\"quality_score\":101}", "quality_score"), "quality_score above 100 is refused");
+    KVT_OK(s_refused("{\"quality_score\":-1}", "quality_score"), "quality_score below 0 is refused");
+    KVT_OK(s_refused("{\"quality_score\":7.5}", "quality_score"), "a fractional quality_score is refused");
+    KVT_OK(s_refused("{\"recording_url\":\"ftp://x.example/a.mp3\"}", "recording_url"),
+           "a non-http recording_url is refused");
+    KVT_OK(s_refused("{\"recording_url\":\"https://\"}", "recording_url"),
+           "a recording_url without host is refused");
+    KVT_OK(s_refused("{\"recording_url\":\"https://a.example/x y\"}", "recording_url"),
+           "a recording_url with a space is refused");
+    KVT_OK(s_refused("{\"external_id\":\"\"}", "external_id"), "an empty external_id is refused");
+    char big[200];
+    memset(big, 'x', 129);
+    big[129] = '\0';
+    char body[300];
+    snprintf(body, sizeof body, "{\"external_id\":\"%s\"}", big);
+    KVT_OK(s_refused(body, "external_id"), "an external_id over 128 bytes is refused");
+    big[128] = '\0';
+    snprintf(body, sizeof body, "{\"external_id\":\"%s\"}", big);
+    KVT_OK(s_accepted(body), "an external_id of 128 bytes is accepted");
+    KVT_OK(s_refused("{\"caller_name\":\"a\\u0001b\"}", "caller_name"),
+           "a caller_name with a control character is refused");
+    KVT_OK(s_refused("{\"missed\":true}", "missed"), "missed is derived, not accepted from the client");
+    KVT_OK(s_refused("{\"foo\":1}", "foo"), "an unknown field is refused under its own name");
+
+    /* A long unknown key of two-byte characters: its error key is cut on a
+     * character boundary, so the error list can hold it. */
+    char longkey[128] = "";
+    for (int i = 0; i < 40; i++)
+        strcat(longkey, "\xc3\xa9");   /* e-acute, 80 bytes in all */
+    json_t *b = s_body(NULL);
+    json_object_set_new(b, longkey, json_true());
+    errs = json_object();
+    KVT_EQ_INT(calls_validate(b, &in, errs), -1, "a long multibyte unknown key is refused");
+    const char *ek = NULL;
+    json_t *ev;
+    json_object_foreach(errs, ek, ev) break;
+    KVT_OK(json_object_size(errs) == 1 && ek && strlen(ek) == 62,
+           "a long multibyte unknown key is reported cut to whole characters");
+    json_decref(errs);
+    json_decref(b);
+}
+
+static void test_transcript(void)
+{
+    calls_input_t in;
+    json_t *errs;
+    int rc = s_validate("{\"transcript\":[{\"speaker\":\"agent\",\"text\":\"Hello\",\"offset_seconds\":0},"
+                        "{\"speaker\":\"caller\",\"text\":\"Hi\",\"offset_seconds\":1.5}]}",
+                        &in, &errs);
+    KVT_EQ_INT(rc, 0, "transcript: a list of valid turns is accepted");
+    json_decref(errs);
+    KVT_OK(s_accepted("{\"transcript\":[]}"), "transcript: an empty list is accepted");
+    KVT_OK(s_accepted("{\"transcript\":[{\"speaker\":\"caller\",\"text\":\"bye\",\"offset_seconds\":43}]}"),
+           "transcript: an offset up to 1 s past the end is tolerated");
+
+    KVT_OK(s_refused("{\"transcript\":\"hello\"}", "transcript"), "transcript: a string is refused");
+    KVT_OK(s_refused("{\"transcript\":{\"speaker\":\"agent\"}}", "transcript"),
+           "transcript: an object instead of a list is refused");
+    KVT_OK(s_refused("{\"transcript\":[\"hello\"]}", "transcript"),
+           "transcript: a turn that is not an object is refused");
+    KVT_OK(s_refused("{\"transcript\":[{\"speaker\":\"bot\",\"text\":\"x\",\"offset_seconds\":0}]}",
+                     "transcript"), "transcript: an unknown speaker is refused");
+    KVT_OK(s_refused("{\"transcript\":[{\"speaker\":\"agent\",\"offset_seconds\":0}]}", "transcript"),
+           "transcript: a turn without text is refused");
+    KVT_OK(s_refused("{\"transcript\":[{\"speaker\":\"agent\",\"text\":5,\"offset_seconds\":0}]}",
+                     "transcript"), "transcript: non-string text is refused");
+    KVT_OK(s_refused("{\"transcript\":[{\"speaker\":\"agent\",\"text\":\"x\"}]}", "transcript"),
+           "transcript: a turn without offset_seconds is refused");
+    KVT_OK(s_refused("{\"transcript\":[{\"speaker\":\"agent\",\"text\":\"x\",\"offset_seconds\":-0.5}]}",
+                     "transcript"), "transcript: a negative offset is refused");
+    KVT_OK(s_refused("{\"transcript\":[{\"speaker\":\"agent\",\"text\":\"x\",\"offset_seconds\":\"3\"}]}",
+                     "transcript"), "transcript: a string offset is refused");
+    KVT_OK(s_refused("{\"transcript\":[{\"speaker\":\"agent\",\"text\":\"x\",\"offset_seconds\":44}]}",
+                     "transcript"), "transcript: an offset after the end of the call is refused");
+    KVT_OK(s_refused("{\"transcript\":[{\"speaker\":\"agent\",\"text\":\"x\",\"offset_seconds\":1,\"mood\":1}]}",
+                     "transcript"), "transcript: an unknown key in a turn is refused");
+}
+
+/* ---- list filters ------------------------------------------------------- */
+
+/* Parses query_json into *f; true when it succeeds (bad_field NULL) or
+ * fails with a message under bad_field.  The query is freed: only f's
+ * missed flag and the NULL-ness of its pointers stay meaningful. */
+static int s_filter(const char *query_json, calls_filter_t *f, const char *bad_field)
+{
+    json_t *q = json_loads(query_json, 0, NULL);
+    json_t *errs = json_object();
+    int rc = calls_filter_parse(q, f, errs);
+    int ok = bad_field ? (rc == -1 && json_object_get(errs, bad_field) != NULL) : rc == 0;
+    json_decref(errs);
+    json_decref(q);
+    return ok;
+}
+
+static void test_filters(void)
+{
+    calls_filter_t f;
+    KVT_OK(s_filter("{}", &f, NULL) && f.missed == -1 && !f.sentiment && !f.from_date && !f.to_date,
+           "filters: none given means no filter");
+    KVT_OK(s_filter("{\"missed\":\"true\"}", &f, NULL) && f.missed == 1, "filters: missed=true");
+    KVT_OK(s_filter("{\"missed\":\"false\"}", &f, NULL) && f.missed == 0, "filters: missed=false");
+    KVT_OK(s_filter("{\"missed\":\"1\"}", &f, NULL) && f.missed == 1, "filters: missed=1 is true");
+    KVT_OK(s_filter("{\"missed\":\"0\"}", &f, NULL) && f.missed == 0, "filters: missed=0 is false");
+    KVT_OK(s_filter("{\"missed\":\"yes\"}", &f, "missed"), "filters: missed=yes is refused");
+    KVT_OK(s_filter("{\"missed\":\"\"}", &f, "missed"), "filters: an empty missed is refused");
+    KVT_OK(s_filter("{\"missed\":\"TRUE\"}", &f, "missed"), "filters: missed is case-sensitive");
+    KVT_OK(s_filter("{\"sentiment\":\"neutral\"}", &f, NULL) && f.sentiment != NULL,
+           "filters: a known sentiment");
+    KVT_OK(s_filter("{\"sentiment\":\"angry\"}", &f, "sentiment"), "filters: an unknown sentiment is refused");
+    json_t *q = json_pack("{s:s,s:s}", "from_date", "2026-03-01", "to_date", "2026-03-31");
+    json_t *errs = json_object();
+    KVT_EQ_INT(calls_filter_parse(q, &f, errs), 0, "filters: a date range is accepted");
+    KVT_EQ_STR(f.from_date, "2026-03-01", "filters: from_date is passed on");
+    KVT_EQ_STR(f.to_date, "2026-03-31", "filters: to_date is passed on");
+    json_decref(errs);
+    json_decref(q);
+    KVT_OK(s_filter("{\"from_date\":\"2026-03-10\",\"to_date\":\"2026-03-10\"}", &f, NULL),
+           "filters: from_date equal to to_date is one day");
+    KVT_OK(s_filter("{\"from_date\":\"2026-03-11\",\"to_date\":\"2026-03-10\"}", &f, "to_date"),
+           "filters: to_date before from_date is refused");
+    KVT_OK(s_filter("{\"from_date\":\"2026-02-30\"}", &f, "from_date"), "filters: an impossible date is refused");
+    KVT_OK(s_filter("{\"to_date\":\"10/03/2026\"}", &f, "to_date"), "filters: a non Y-m-d date is refused");
+}
+
+int main(void)
+{
+    test_timestamps();
+    test_minimal_and_defaults();
+    test_refusals();
+    test_transcript();
+    test_filters();
+    return kvt_done();
+}
