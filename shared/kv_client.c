@@ -63,7 +63,14 @@ static int s_call(kv_client_t *c, kv_hdr_t *h, const char *service, json_t *para
                                   htext, strlen(htext), btext, strlen(btext));
     free(htext);
     free(btext);
-    int rc = kv_msg_send(m, c->sock);
+    /* With ZMQ_IMMEDIATE the socket is writable only once connected: give a
+     * fresh client (or one whose broker just restarted) a moment to
+     * connect, within the call's own timeout. */
+    zmq_pollitem_t out_item = { c->sock, 0, ZMQ_POLLOUT, 0 };
+    int wait_ms = timeout_ms < 1000 ? timeout_ms : 1000;
+    int rc = -1;
+    if (zmq_poll(&out_item, 1, wait_ms) > 0)
+        rc = kv_msg_send(m, c->sock);
     kv_msg_destroy(&m);
     if (rc != 0) {
         kv_warn(h->id, "bus call %s.%s: broker unreachable", service, h->op);
