@@ -210,7 +210,7 @@ static int s_email(json_t *body, char **out, json_t *errors)
 }
 
 /* Reads the optional notes of body (not trimmed: line structure is the
- * user's).  Returns 1 when absent or null, 0 with an owned *out, -1 on
+ * user's).  Returns 1 when absent, null or "", 0 with an owned *out, -1 on
  * error. */
 static int s_notes(json_t *body, char **out, json_t *errors)
 {
@@ -223,6 +223,8 @@ static int s_notes(json_t *body, char **out, json_t *errors)
         return -1;
     }
     const char *s = json_string_value(v);
+    if (s[0] == '\0')
+        return 1;
     if (crm_utf8_chars(s) > CRM_NOTES_MAX) {
         kv_errors_add(errors, "notes", "The notes may not be greater than 5000 characters.");
         return -1;

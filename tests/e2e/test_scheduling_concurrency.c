@@ -52,7 +52,7 @@ int main(void)
     se_every_day("[[\"09:00\",\"17:00\"]]", hours, sizeof hours);
     long long st[3];
     for (int i = 0; i < 3; i++) {
-        char name[16];
+        char name[32];
         snprintf(name, sizeof name, "S%d", i);
         st[i] = se_staff(t, name, hours, NULL);
     }

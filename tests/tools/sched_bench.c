@@ -53,7 +53,7 @@ int main(int argc, char **argv)
     se_every_day("[[\"00:00\",\"24:00\"]]", hours, sizeof hours);
     long long staff[20];
     for (int i = 0; i < 20; i++) {
-        char name[16];
+        char name[32];
         snprintf(name, sizeof name, "Staff%02d", i);
         staff[i] = se_staff(t, name, hours, NULL);
     }

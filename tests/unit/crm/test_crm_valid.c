@@ -227,6 +227,12 @@ static void test_patch(void)
     crm_patch_cleanup(&p);
     json_decref(b);
 
+    b = J("{\"notes\":\"\"}");
+    KVT_EQ_INT(crm_parse_patch(b, &p, errors), 0, "patch accepts empty notes");
+    KVT_OK(p.set_notes && p.notes == NULL, "patch notes \"\" clears the notes");
+    crm_patch_cleanup(&p);
+    json_decref(b);
+
     b = J("{\"pipeline_stage\":\"qualified\",\"email\":\"a@b.co\",\"notes\":\"hi\"}");
     KVT_EQ_INT(crm_parse_patch(b, &p, errors), 0, "patch accepts pipeline_stage, email, notes");
     KVT_OK(p.set_stage && strcmp(p.stage, "qualified") == 0, "patch sets the pipeline_stage");
