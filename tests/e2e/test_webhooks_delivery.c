@@ -31,6 +31,8 @@ static long long check_request(const wh_receiver_t *rcv, const char *path, int n
     wh_hdr(hdrs, "X-KaiVox-Signature", v, sizeof v);
     KVT_OK(wh_openssl_ok(secret, body_path, v),
            "delivery %d X-KaiVox-Signature matches openssl dgst -sha256 -hmac over the bytes", n);
+    KVT_OK(!wh_openssl_ok("whsec_d3JvbmcgU2VjcmV0IGZvciB0ZXN0cw==", body_path, v),
+           "delivery %d openssl check fails with another secret", n);
     wh_hdr(hdrs, "webhook-id", id, sizeof id);
     wh_hdr(hdrs, "webhook-timestamp", ts, sizeof ts);
     wh_hdr(hdrs, "webhook-signature", sig, sizeof sig);
