@@ -109,6 +109,10 @@ rss() {
 }
 GW_RSS="$(rss gateway)"
 SCHED_RSS="$(rss scheduling)"
+DEAD=()
+for p in gateway scheduling; do
+    [[ "$(rss "$p")" != "?" ]] || DEAD+=("$p")
+done
 
 RATIO="$(awk -v a="${WRK_RPS:-0}" -v b="${PGB_TPS:-0}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')"
 echo
@@ -118,5 +122,12 @@ printf '  pgbench same SQL (list + count):     %s tps\n' "${PGB_TPS:-?}"
 printf '  ratio wrk / pgbench:                 %s (target >= 0.6)\n' "$RATIO"
 printf '  RSS after the run: gateway %s, scheduling %s\n' "$GW_RSS" "$SCHED_RSS"
 if [[ -n "$WRK_BAD" || -n "$WRK_ERR" ]]; then
-    printf '  warning: %s%s\n' "${WRK_BAD:+non-2xx responses: $WRK_BAD }" "$WRK_ERR"
+    printf '  warning: %s%s\n' "${WRK_BAD:+non-2xx responses: $WRK_BAD }" "${WRK_ERR#"${WRK_ERR%%[! ]*}"}"
+fi
+if [[ ${#DEAD[@]} -gt 0 ]]; then
+    for p in "${DEAD[@]}"; do
+        printf '  ERROR: %s is no longer running; the end of its log:\n' "$p"
+        tail -n 5 "$KAIVOX_VAR_DIR/log/$p.log" | cut -c1-300 | sed 's/^/    /'
+    done
+    exit 1
 fi

@@ -43,6 +43,13 @@ static inline void wh_receiver_stop(wh_receiver_t *r)
         kill(r->pid, SIGTERM);
         waitpid(r->pid, NULL, 0);
         r->pid = 0;
+        /* The saved requests go with it, unless asked to keep them. */
+        if (!getenv("KVT_KEEP_RECEIVER") && strncmp(r->dir, "/tmp/kvt-webhooks-", 18) == 0) {
+            char cmd[320];
+            snprintf(cmd, sizeof cmd, "rm -rf '%s'", r->dir);
+            int rc = system(cmd);
+            (void)rc;
+        }
     }
 }
 
@@ -341,7 +348,7 @@ static inline void wh_shop(wh_shop_t *s, const char *prefix)
  * the day after tomorrow on.  The id, or -1. */
 static inline long long wh_book(const wh_shop_t *s, int i)
 {
-    char date[11], hm[6];
+    char date[11], hm[16];
     se_date(2 + i / 52, date);
     int m = 8 * 60 + (i % 52) * 15;
     snprintf(hm, sizeof hm, "%02d:%02d", m / 60, m % 60);
