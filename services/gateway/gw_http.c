@@ -201,9 +201,15 @@ static void s_on_reply(void *arg, int status, const char *body, size_t len)
     r->out_len = strlen(text);
     r->out_status = status;
     r->replied = 1;
-    if (r->suspended)
-        MHD_resume_connection(r->conn);
+    int resume = r->suspended;
+    struct MHD_Connection *conn = r->conn;
     pthread_mutex_unlock(&r->mu);
+    /* Resume only after unlocking, and never touch r again: once resumed,
+     * an HTTP thread may finish the request and free r (and r->mu) at
+     * once.  While suspended the connection cannot complete, so r is
+     * still alive up to this call. */
+    if (resume)
+        MHD_resume_connection(conn);
 }
 
 int gw_forward(gw_req_t *r, const char *service, kv_hdr_t *h, json_t *bus_body)
