@@ -5,7 +5,9 @@
  * receiver writes, and two independent signature checks: `openssl dgst
  * -sha256 -hmac` over the saved body file, and the Standard Webhooks
  * reference algorithm written out here from the specification.
- * Header-only (static functions) so each test stays one binary.
+ * The receiver's files are removed when it stops (KVT_KEEP_RECEIVER=1
+ * keeps them for a look).  Header-only (static functions) so each test
+ * stays one binary.
  */
 #ifndef WEBHOOKS_E2E_H
 #define WEBHOOKS_E2E_H
