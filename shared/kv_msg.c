@@ -106,7 +106,12 @@ const char *kv_msg_data(const kv_msg_t *m, size_t i, size_t *len)
 
 kv_msg_t *kv_msg_recv(void *sock, int timeout_ms)
 {
-    if (timeout_ms != 0) {
+    /* Under load a message is usually waiting already: look before paying
+     * for a poll. */
+    int events = 0;
+    size_t elen = sizeof events;
+    if (timeout_ms != 0 && (zmq_getsockopt(sock, ZMQ_EVENTS, &events, &elen) != 0 ||
+                            !(events & ZMQ_POLLIN))) {
         zmq_pollitem_t item = { sock, 0, ZMQ_POLLIN, 0 };
         int rc = zmq_poll(&item, 1, timeout_ms);
         if (rc <= 0)

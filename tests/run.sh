@@ -32,8 +32,12 @@ export KVT_PORT_BASE="$BASE"
 
 # ---- the private stack's environment ---------------------------------------
 
-unset KAIVOX_DATABASE_URL KAIVOX_DB_SUPERUSER_URL KAIVOX_HTTP_ADDR KAIVOX_ADMIN_ADDR \
-      KAIVOX_ADMIN_URL KAIVOX_SQL_DIR
+# The tests prove the documented defaults (rate limit, timeouts, ...), so
+# none of the caller's KAIVOX_* settings may leak into the private stack;
+# only KAIVOX_BIN_DIR (which binaries to test) is honoured.
+for v in $(compgen -e); do
+    case "$v" in KAIVOX_BIN_DIR) ;; KAIVOX_*) unset "$v" ;; esac
+done
 export KAIVOX_VAR_DIR="$ROOT/var/test-$BASE"
 export KAIVOX_PG_PORT=$((BASE + 32))
 export KAIVOX_HTTP_PORT=$((BASE + 80))

@@ -59,8 +59,9 @@ const kv_stmt_t sched_stmts[] = {
       " + extract(minute FROM now() AT TIME ZONE $1))::int" },
 
     /* ---- services ---- */
+    /* the page and, in its last column, the total: one round trip */
     { "services_list",
-      "SELECT " SCHED_SVC_COLS " FROM services WHERE tenant_id = $1 AND active "
+      "SELECT " SCHED_SVC_COLS ", count(*) OVER () FROM services WHERE tenant_id = $1 AND active "
       "ORDER BY id LIMIT $2 OFFSET $3" },
     { "services_count",
       "SELECT count(*) FROM services WHERE tenant_id = $1 AND active" },

@@ -30,13 +30,20 @@ void sched_services_list(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
     r = kv_db_exec(ctx->db, KV_RID(req), "services_list", 3, pl);
     if (!r)
         goto fail;
-    c = kv_db_exec(ctx->db, KV_RID(req), "services_count", 1, pl);
-    if (!c)
-        goto fail;
+    long long total;
+    if (PQntuples(r) > 0) {
+        total = kv_db_i64(r, 0, PQnfields(r) - 1);
+    } else {
+        /* past the last page the window has no row to carry the total */
+        c = kv_db_exec(ctx->db, KV_RID(req), "services_count", 1, pl);
+        if (!c)
+            goto fail;
+        total = kv_db_i64(c, 0, 0);
+    }
     json_t *data = json_array();
     for (int i = 0; i < PQntuples(r); i++)
         json_array_append_new(data, sched_service_json(r, i, 0));
-    kv_reply_ok(rep, KV_ST_OK, data, kv_meta_page(page, per_page, kv_db_i64(c, 0, 0)));
+    kv_reply_ok(rep, KV_ST_OK, data, kv_meta_page(page, per_page, total));
     goto out;
 fail:
     sched_db_fail(ctx, req, rep);
