@@ -17,6 +17,9 @@
 #   kill NAME [--instance N]     copy with its own pid/log file; kill = SIGKILL
 #   restart NAME [--instance N]
 #   status                 what runs, and whether /readyz answers
+#   db-stop | db-start | db-restart
+#                          the embedded PostgreSQL alone (tests of a
+#                          database restart under running services)
 #
 # Settings (environment, with defaults): KAIVOX_VAR_DIR (var), KAIVOX_BIN_DIR
 # (bin), KAIVOX_PG_PORT (54320), KAIVOX_HTTP_PORT (8080), KAIVOX_ADMIN_PORT
@@ -538,6 +541,9 @@ main() {
         down) cmd_down ;;
         start|stop|kill|restart) cmd_one "$cmd" "$@" ;;
         status) cmd_status ;;
+        db-stop) pg_stop ;;
+        db-start) pg_start ;;
+        db-restart) pg_stop; pg_start ;;
         ""|-h|--help|help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' ;;
         *) die "unknown command '$cmd' (try --help)" ;;
     esac
