@@ -72,6 +72,14 @@ void kv_reply_unavailable(kv_rep_t *rep)
     kv_reply_error(rep, KV_ST_UNAVAILABLE, "Service temporarily unavailable.", NULL);
 }
 
+void kv_reply_db_error(kv_rep_t *rep, const kv_db_t *db)
+{
+    if (kv_db_conn_error(db))
+        kv_reply_unavailable(rep);
+    else
+        kv_reply_internal(rep);
+}
+
 json_t *kv_meta_page(int page, int per_page, long long total)
 {
     json_t *m = json_object();
@@ -79,6 +87,27 @@ json_t *kv_meta_page(int page, int per_page, long long total)
     json_object_set_new(m, "per_page", json_integer(per_page));
     json_object_set_new(m, "total", json_integer(total));
     return m;
+}
+
+long long kv_page_params(int page, int per_page, char limit[KV_DB_I64_LEN],
+                         char offset[KV_DB_I64_LEN])
+{
+    assert(page >= 1 && per_page >= 1);
+    long long off = (long long)(page - 1) * per_page;
+    kv_db_i64_param(limit, per_page);
+    kv_db_i64_param(offset, off);
+    return off;
+}
+
+json_t *kv_json_cell_str(const PGresult *r, int row, int col)
+{
+    const char *v = kv_db_str(r, row, col);
+    return v ? json_string(v) : json_null();
+}
+
+json_t *kv_json_cell_int(const PGresult *r, int row, int col)
+{
+    return kv_db_str(r, row, col) ? json_integer(kv_db_i64(r, row, col)) : json_null();
 }
 
 void kv_errors_add(json_t *errors, const char *field, const char *msg)

@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "kv_bus.h"
+#include "kv_db.h"
 
 typedef struct {
     const kv_hdr_t *hdr;     /* request id, op, tenant context, deadline */
@@ -49,9 +50,25 @@ void kv_reply_invalid(kv_rep_t *rep, json_t *errors);
 void kv_reply_internal(kv_rep_t *rep);
 /* 503 "Service temporarily unavailable." (e.g. database down). */
 void kv_reply_unavailable(kv_rep_t *rep);
+/* Answers a statement of db that failed (kv_db_exec NULL, kv_db_run -1):
+ * 503 when the connection was the trouble (the client may retry), 500
+ * otherwise (the details are in the log already).  Rolls nothing back. */
+void kv_reply_db_error(kv_rep_t *rep, const kv_db_t *db);
 
 /* The standard list meta {"page","per_page","total"}.  New reference. */
 json_t *kv_meta_page(int page, int per_page, long long total);
+
+/* Fills the LIMIT and OFFSET statement parameters of page (>= 1) of
+ * per_page rows as decimal text; returns the offset as a number. */
+long long kv_page_params(int page, int per_page, char limit[KV_DB_I64_LEN],
+                         char offset[KV_DB_I64_LEN]);
+
+/* Cell (row, col) of r as a JSON string, or null when SQL NULL.  New
+ * reference. */
+json_t *kv_json_cell_str(const PGresult *r, int row, int col);
+/* Cell (row, col) of r (an integer column) as a JSON integer, or null when
+ * SQL NULL.  New reference. */
+json_t *kv_json_cell_int(const PGresult *r, int row, int col);
 
 /* Adds msg to errors[field] (creating the list).  errors must be an object. */
 void kv_errors_add(json_t *errors, const char *field, const char *msg);

@@ -409,6 +409,29 @@ long long kv_db_i64(const PGresult *r, int row, int col)
     return strtoll(PQgetvalue(r, row, col), NULL, 10);
 }
 
+const char *kv_db_i64_param(char buf[KV_DB_I64_LEN], long long v)
+{
+    snprintf(buf, KV_DB_I64_LEN, "%lld", v);
+    return buf;
+}
+
+int kv_db_page(kv_db_t *db, const char *req_id,
+               const char *count_stmt, int count_n, const char *const *count_params,
+               const char *list_stmt, int list_n, const char *const *list_params,
+               long long offset, long long *total, PGresult **rows)
+{
+    *rows = NULL;
+    PGresult *c = kv_db_exec(db, req_id, count_stmt, count_n, count_params);
+    if (!c)
+        return -1;
+    *total = kv_db_i64(c, 0, 0);
+    PQclear(c);
+    if (offset >= *total)
+        return 0;
+    *rows = kv_db_exec(db, req_id, list_stmt, list_n, list_params);
+    return *rows ? 0 : -1;
+}
+
 /* ---- migrations ------------------------------------------------------ */
 
 /* Runs sql (a fixed or trusted text) with PQexecParams and up to one text

@@ -77,6 +77,23 @@ PGconn *kv_db_conn(kv_db_t *db);
  * kv_db_ensure prepares them. */
 int kv_db_migrate(kv_db_t *db);
 
+/* Room for any 64-bit integer in decimal, sign and NUL included. */
+#define KV_DB_I64_LEN 24
+
+/* Formats v in decimal into buf, for use as a text statement parameter;
+ * returns buf. */
+const char *kv_db_i64_param(char buf[KV_DB_I64_LEN], long long v);
+
+/* One page of a list: runs count_stmt (the total in row 0, column 0) and,
+ * only when offset is before that total, list_stmt.  Returns 0 with *total
+ * set and *rows the page (NULL when the page is past the end: it would be
+ * empty); the caller owns *rows (PQclear).  Returns -1 when a statement
+ * failed (logged; kv_db_conn_error tells which kind), *rows then NULL. */
+int kv_db_page(kv_db_t *db, const char *req_id,
+               const char *count_stmt, int count_n, const char *const *count_params,
+               const char *list_stmt, int list_n, const char *const *list_params,
+               long long offset, long long *total, PGresult **rows);
+
 /* Convenience accessors for result cells. */
 const char *kv_db_str(const PGresult *r, int row, int col);   /* NULL if SQL NULL */
 long long kv_db_i64(const PGresult *r, int row, int col);     /* 0 if NULL */

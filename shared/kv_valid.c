@@ -325,3 +325,13 @@ int kv_valid_text(const char *s, size_t max_bytes)
     }
     return 1;
 }
+
+const char *kv_pick(const char *const *set, const char *s)
+{
+    if (!s)
+        return NULL;
+    for (size_t i = 0; set[i]; i++)
+        if (strcmp(set[i], s) == 0)
+            return set[i];
+    return NULL;
+}

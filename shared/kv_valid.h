@@ -49,4 +49,9 @@ int kv_parse_money(const char *s, int64_t *cents);
  * valid, 0 otherwise -- NOT the 0/-1 convention of the parsers. */
 int kv_valid_text(const char *s, size_t max_bytes);
 
+/* The entry of the NULL-terminated set equal to s (case-sensitive), or
+ * NULL when there is none or s is NULL.  The result is the set's own
+ * (static) string, not s. */
+const char *kv_pick(const char *const *set, const char *s);
+
 #endif

@@ -13,41 +13,28 @@
 
 #include "kv_db.h"
 
-/* A nullable text column as a JSON string or null. */
-static json_t *s_str(const PGresult *r, int row, int col)
-{
-    const char *v = kv_db_str(r, row, col);
-    return v ? json_string(v) : json_null();
-}
-
-/* A nullable integer column as a JSON integer or null. */
-static json_t *s_int(const PGresult *r, int row, int col)
-{
-    return kv_db_str(r, row, col) ? json_integer(kv_db_i64(r, row, col)) : json_null();
-}
-
 json_t *calls_call_json(const PGresult *r, int row)
 {
     json_t *o = json_object();
     json_object_set_new(o, "id", json_integer(kv_db_i64(r, row, CALLS_COL_ID)));
-    json_object_set_new(o, "external_id", s_str(r, row, CALLS_COL_EXTERNAL_ID));
-    json_object_set_new(o, "caller_phone", s_str(r, row, CALLS_COL_PHONE));
-    json_object_set_new(o, "caller_name", s_str(r, row, CALLS_COL_NAME));
-    json_object_set_new(o, "customer_id", s_int(r, row, CALLS_COL_CUSTOMER_ID));
-    json_object_set_new(o, "direction", s_str(r, row, CALLS_COL_DIRECTION));
-    json_object_set_new(o, "started_at", s_str(r, row, CALLS_COL_STARTED));
-    json_object_set_new(o, "ended_at", s_str(r, row, CALLS_COL_ENDED));
+    json_object_set_new(o, "external_id", kv_json_cell_str(r, row, CALLS_COL_EXTERNAL_ID));
+    json_object_set_new(o, "caller_phone", kv_json_cell_str(r, row, CALLS_COL_PHONE));
+    json_object_set_new(o, "caller_name", kv_json_cell_str(r, row, CALLS_COL_NAME));
+    json_object_set_new(o, "customer_id", kv_json_cell_int(r, row, CALLS_COL_CUSTOMER_ID));
+    json_object_set_new(o, "direction", kv_json_cell_str(r, row, CALLS_COL_DIRECTION));
+    json_object_set_new(o, "started_at", kv_json_cell_str(r, row, CALLS_COL_STARTED));
+    json_object_set_new(o, "ended_at", kv_json_cell_str(r, row, CALLS_COL_ENDED));
     long long dur = kv_db_i64(r, row, CALLS_COL_DURATION);
     json_object_set_new(o, "duration_seconds", json_integer(dur));
     json_object_set_new(o, "duration", json_integer(dur));
     const char *m = kv_db_str(r, row, CALLS_COL_MISSED);
     json_object_set_new(o, "missed", json_boolean(m && m[0] == 't'));
-    json_object_set_new(o, "outcome", s_str(r, row, CALLS_COL_OUTCOME));
-    json_object_set_new(o, "sentiment", s_str(r, row, CALLS_COL_SENTIMENT));
-    json_object_set_new(o, "quality_score", s_int(r, row, CALLS_COL_QUALITY));
-    json_object_set_new(o, "summary", s_str(r, row, CALLS_COL_SUMMARY));
-    json_object_set_new(o, "recording_url", s_str(r, row, CALLS_COL_RECORDING));
-    json_object_set_new(o, "created_at", s_str(r, row, CALLS_COL_CREATED));
+    json_object_set_new(o, "outcome", kv_json_cell_str(r, row, CALLS_COL_OUTCOME));
+    json_object_set_new(o, "sentiment", kv_json_cell_str(r, row, CALLS_COL_SENTIMENT));
+    json_object_set_new(o, "quality_score", kv_json_cell_int(r, row, CALLS_COL_QUALITY));
+    json_object_set_new(o, "summary", kv_json_cell_str(r, row, CALLS_COL_SUMMARY));
+    json_object_set_new(o, "recording_url", kv_json_cell_str(r, row, CALLS_COL_RECORDING));
+    json_object_set_new(o, "created_at", kv_json_cell_str(r, row, CALLS_COL_CREATED));
     return o;
 }
 
@@ -68,8 +55,8 @@ json_t *calls_transcript_json(const PGresult *turns)
     int n = turns ? PQntuples(turns) : 0;
     for (int i = 0; i < n; i++) {
         json_t *t = json_object();
-        json_object_set_new(t, "speaker", s_str(turns, i, CALLS_TURN_SPEAKER));
-        json_object_set_new(t, "text", s_str(turns, i, CALLS_TURN_TEXT));
+        json_object_set_new(t, "speaker", kv_json_cell_str(turns, i, CALLS_TURN_SPEAKER));
+        json_object_set_new(t, "text", kv_json_cell_str(turns, i, CALLS_TURN_TEXT));
         json_object_set_new(t, "offset_seconds",
                             s_number(kv_db_str(turns, i, CALLS_TURN_OFFSET)));
         json_array_append_new(list, t);

@@ -155,16 +155,6 @@ int calls_valid_url(const char *s)
     return kv_valid_text(s, CALLS_MAX_URL) ? 0 : -1;
 }
 
-/* Returns the static copy of v when it is one of the NULL-terminated set,
- * else NULL. */
-static const char *s_one_of(const char *v, const char *const *set)
-{
-    for (; *set; set++)
-        if (strcmp(v, *set) == 0)
-            return *set;
-    return NULL;
-}
-
 static const char *const s_directions[] = { "inbound", "outbound", NULL };
 static const char *const s_outcomes[] = { "booked", "answered", "voicemail", "transferred",
                                           "missed", "abandoned", NULL };
@@ -209,7 +199,7 @@ static void s_enum(json_t *body, const char *key, const char *const *set, const 
     const char *v;
     if (s_opt_str(body, key, &v, errors) != 0)
         return;
-    *out = s_one_of(v, set);
+    *out = kv_pick(set, v);
     if (!*out) {
         char msg[160];
         snprintf(msg, sizeof msg, "The %s must be one of: %s.", key, what);
@@ -342,7 +332,7 @@ int calls_validate(json_t *body, calls_input_t *in, json_t *errors)
     const char *key;
     json_t *val;
     json_object_foreach(body, key, val) {
-        if (!s_one_of(key, known)) {
+        if (!kv_pick(known, key)) {
             /* The key names the error, cut to 63 bytes on a UTF-8
              * character boundary (jansson refuses invalid UTF-8 keys). */
             char field[64];
@@ -457,7 +447,7 @@ int calls_filter_parse(json_t *query, calls_filter_t *f, json_t *errors)
 
     const char *s = kv_query_str(query, "sentiment");
     if (s) {
-        f->sentiment = s_one_of(s, s_sentiments);
+        f->sentiment = kv_pick(s_sentiments, s);
         if (!f->sentiment)
             kv_errors_add(errors, "sentiment",
                           "The sentiment must be one of: positive, neutral, negative.");

@@ -31,24 +31,13 @@
 #define CALLS_PER_PAGE_DEFAULT 20
 #define CALLS_PER_PAGE_MAX 100
 
-/* Answers a failed statement: 503 when the database is gone, else 500
- * (the details are already in the log). */
-static void s_db_failed(kv_ctx_t *ctx, kv_rep_t *rep)
-{
-    if (kv_db_conn_error(ctx->db))
-        kv_reply_unavailable(rep);
-    else
-        kv_reply_internal(rep);
-}
-
 /* The full call object (with transcript) of row 0 of call, reading its
  * turns.  NULL on a database error.  Caller owns the result. */
 static json_t *s_full_call(kv_ctx_t *ctx, const kv_req_t *req, const PGresult *call)
 {
-    const char *params[2] = { NULL, kv_db_str(call, 0, CALLS_COL_ID) };
-    char tenant_s[24];
-    snprintf(tenant_s, sizeof tenant_s, "%" PRId64, KV_TENANT(req));
-    params[0] = tenant_s;
+    char tenant_s[KV_DB_I64_LEN];
+    const char *params[2] = { kv_db_i64_param(tenant_s, KV_TENANT(req)),
+                              kv_db_str(call, 0, CALLS_COL_ID) };
     PGresult *turns = kv_db_exec(ctx->db, KV_RID(req), "calls_turns", 2, params);
     if (!turns)
         return NULL;
@@ -64,12 +53,11 @@ static json_t *s_full_call(kv_ctx_t *ctx, const kv_req_t *req, const PGresult *c
 static int s_reply_existing(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep,
                             const char *ext)
 {
-    char tenant_s[24];
-    snprintf(tenant_s, sizeof tenant_s, "%" PRId64, KV_TENANT(req));
-    const char *params[2] = { tenant_s, ext };
+    char tenant_s[KV_DB_I64_LEN];
+    const char *params[2] = { kv_db_i64_param(tenant_s, KV_TENANT(req)), ext };
     PGresult *r = kv_db_exec(ctx->db, KV_RID(req), "calls_by_external", 2, params);
     if (!r) {
-        s_db_failed(ctx, rep);
+        kv_reply_db_error(rep, ctx->db);
         return 1;
     }
     int found = PQntuples(r) == 1;
@@ -78,7 +66,7 @@ static int s_reply_existing(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep,
         if (call)
             kv_reply_ok(rep, KV_ST_OK, call, NULL);
         else
-            s_db_failed(ctx, rep);
+            kv_reply_db_error(rep, ctx->db);
         kv_info(KV_RID(req), "call %s already logged for this external_id: no new event",
                 kv_db_str(r, 0, CALLS_COL_ID));
     }
@@ -163,9 +151,9 @@ void calls_create(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
     if (s_link_caller(ctx, req, rep, &in, &customer_id) != 0)
         goto out;
 
-    char tenant_s[24], customer_s[24], duration_s[16], quality_s[8];
-    snprintf(tenant_s, sizeof tenant_s, "%" PRId64, KV_TENANT(req));
-    snprintf(customer_s, sizeof customer_s, "%" PRId64, customer_id);
+    char tenant_s[KV_DB_I64_LEN], customer_s[KV_DB_I64_LEN], duration_s[16], quality_s[8];
+    kv_db_i64_param(tenant_s, KV_TENANT(req));
+    kv_db_i64_param(customer_s, customer_id);
     snprintf(duration_s, sizeof duration_s, "%d", in.duration_seconds);
     snprintf(quality_s, sizeof quality_s, "%d", in.quality_score);
     const char *params[14] = {
@@ -175,13 +163,13 @@ void calls_create(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
     };
 
     if (kv_db_begin(ctx->db, KV_RID(req)) != 0) {
-        s_db_failed(ctx, rep);
+        kv_reply_db_error(rep, ctx->db);
         goto out;
     }
     in_tx = 1;
     row = kv_db_exec(ctx->db, KV_RID(req), "calls_insert", 14, params);
     if (!row) {
-        s_db_failed(ctx, rep);
+        kv_reply_db_error(rep, ctx->db);
         goto out;
     }
     if (PQntuples(row) == 0) {
@@ -197,30 +185,30 @@ void calls_create(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
         const char *tparams[3] = { kv_db_str(row, 0, CALLS_COL_ID), tenant_s, turns_text };
         if (!turns_text ||
             kv_db_run(ctx->db, KV_RID(req), "calls_turns_insert", 3, tparams) != 0) {
-            s_db_failed(ctx, rep);
+            kv_reply_db_error(rep, ctx->db);
             goto out;
         }
     }
     call = s_full_call(ctx, req, row);
     if (!call) {
-        s_db_failed(ctx, rep);
+        kv_reply_db_error(rep, ctx->db);
         goto out;
     }
     if (kv_outbox_add(ctx, KV_RID(req), KV_TENANT(req), "call.ended", call, &ev[nev]) != 0) {
-        s_db_failed(ctx, rep);
+        kv_reply_db_error(rep, ctx->db);
         goto out;
     }
     nev++;
     if (json_is_true(json_object_get(call, "missed"))) {
         if (kv_outbox_add(ctx, KV_RID(req), KV_TENANT(req), "call.missed", call,
                           &ev[nev]) != 0) {
-            s_db_failed(ctx, rep);
+            kv_reply_db_error(rep, ctx->db);
             goto out;
         }
         nev++;
     }
     if (kv_db_commit(ctx->db, KV_RID(req)) != 0) {
-        s_db_failed(ctx, rep);
+        kv_reply_db_error(rep, ctx->db);
         goto out;
     }
     in_tx = 0;
@@ -245,7 +233,7 @@ void calls_list(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
 {
     json_t *errors = json_object();
     json_t *list = NULL;
-    PGresult *count = NULL, *page_r = NULL;
+    PGresult *page_r = NULL;
     calls_filter_t f;
     int page, per_page;
 
@@ -258,10 +246,9 @@ void calls_list(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
         goto out;
     }
 
-    char tenant_s[24], limit_s[16], offset_s[24];
-    snprintf(tenant_s, sizeof tenant_s, "%" PRId64, KV_TENANT(req));
-    snprintf(limit_s, sizeof limit_s, "%d", per_page);
-    snprintf(offset_s, sizeof offset_s, "%lld", (long long)(page - 1) * per_page);
+    char tenant_s[KV_DB_I64_LEN], limit_s[KV_DB_I64_LEN], offset_s[KV_DB_I64_LEN];
+    kv_db_i64_param(tenant_s, KV_TENANT(req));
+    long long offset = kv_page_params(page, per_page, limit_s, offset_s);
     const char *tz = req->hdr->tenant_tz[0] ? req->hdr->tenant_tz : "UTC";
     const char *missed_s = f.missed == 1 ? "true" : "false";
 
@@ -286,27 +273,19 @@ void calls_list(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
     static const char *const list_names[] = { "calls_list_0", "calls_list_1",
                                               "calls_list_2", "calls_list_3" };
 
-    count = kv_db_exec(ctx->db, KV_RID(req), count_names[variant], 4 + nf, cparams);
-    if (!count) {
-        s_db_failed(ctx, rep);
+    long long total;
+    if (kv_db_page(ctx->db, KV_RID(req), count_names[variant], 4 + nf, cparams,
+                   list_names[variant], 6 + nf, lparams, offset, &total, &page_r) != 0) {
+        kv_reply_db_error(rep, ctx->db);
         goto out;
     }
-    long long total = kv_db_i64(count, 0, 0);
     list = json_array();
-    if ((long long)(page - 1) * per_page < total) {
-        page_r = kv_db_exec(ctx->db, KV_RID(req), list_names[variant], 6 + nf, lparams);
-        if (!page_r) {
-            s_db_failed(ctx, rep);
-            goto out;
-        }
-        int n = PQntuples(page_r);
-        for (int i = 0; i < n; i++)
-            json_array_append_new(list, calls_call_json(page_r, i));
-    }
+    int n = page_r ? PQntuples(page_r) : 0;
+    for (int i = 0; i < n; i++)
+        json_array_append_new(list, calls_call_json(page_r, i));
     kv_reply_ok(rep, KV_ST_OK, list, kv_meta_page(page, per_page, total));
     list = NULL;
 out:
-    PQclear(count);
     PQclear(page_r);
     json_decref(list);
     json_decref(errors);
@@ -320,13 +299,12 @@ void calls_get(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
         kv_reply_not_found(rep, "Call");
         goto out;
     }
-    char tenant_s[24], id_s[24];
-    snprintf(tenant_s, sizeof tenant_s, "%" PRId64, KV_TENANT(req));
-    snprintf(id_s, sizeof id_s, "%" PRId64, id);
-    const char *params[2] = { tenant_s, id_s };
+    char tenant_s[KV_DB_I64_LEN], id_s[KV_DB_I64_LEN];
+    const char *params[2] = { kv_db_i64_param(tenant_s, KV_TENANT(req)),
+                              kv_db_i64_param(id_s, id) };
     r = kv_db_exec(ctx->db, KV_RID(req), "calls_get", 2, params);
     if (!r) {
-        s_db_failed(ctx, rep);
+        kv_reply_db_error(rep, ctx->db);
         goto out;
     }
     if (PQntuples(r) != 1) {
@@ -335,7 +313,7 @@ void calls_get(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
     }
     json_t *call = s_full_call(ctx, req, r);
     if (!call) {
-        s_db_failed(ctx, rep);
+        kv_reply_db_error(rep, ctx->db);
         goto out;
     }
     kv_reply_ok(rep, KV_ST_OK, call, NULL);

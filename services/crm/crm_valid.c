@@ -33,16 +33,6 @@ static const char *const s_patch_fields[] = { "segment", "pipeline_stage", "note
 #define S_MSG_SOURCE "The source must be 1 to 32 characters of a-z, 0-9 and _, " \
     "starting with a letter."
 
-const char *crm_pick(const char *const *table, const char *s)
-{
-    if (!s)
-        return NULL;
-    for (size_t i = 0; table[i]; i++)
-        if (strcmp(table[i], s) == 0)
-            return table[i];
-    return NULL;
-}
-
 int crm_check_source(const char *s)
 {
     if (!s || !(s[0] >= 'a' && s[0] <= 'z'))
@@ -166,7 +156,7 @@ static int s_refuse_unknown(json_t *body, const char *const *allowed, json_t *er
     json_t *v;
     int bad = 0;
     json_object_foreach(body, key, v) {
-        if (crm_pick(allowed, key))
+        if (kv_pick(allowed, key))
             continue;
         if (bad++ < CRM_UNKNOWN_MAX) {
             char msg[128];
@@ -186,7 +176,7 @@ static int s_enum(json_t *body, const char *field, const char *const *table,
     json_t *v = json_object_get(body, field);
     if (!v || (null_ok && json_is_null(v)))
         return 1;
-    const char *pick = json_is_string(v) ? crm_pick(table, json_string_value(v)) : NULL;
+    const char *pick = json_is_string(v) ? kv_pick(table, json_string_value(v)) : NULL;
     if (!pick) {
         kv_errors_add(errors, field, msg);
         return -1;
@@ -403,7 +393,7 @@ static int s_filter_enum(json_t *query, const char *key, const char *const *tabl
     json_t *v = json_is_object(query) ? json_object_get(query, key) : NULL;
     if (!v || json_is_null(v) || (json_is_string(v) && json_string_length(v) == 0))
         return 0;
-    if (json_is_string(v) && (*out = crm_pick(table, json_string_value(v))))
+    if (json_is_string(v) && (*out = kv_pick(table, json_string_value(v))))
         return 0;
     kv_errors_add(errors, key, msg);
     return -1;

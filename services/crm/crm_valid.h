@@ -25,9 +25,8 @@
 extern const char *const crm_segments[];   /* lead, active, inactive, vip */
 extern const char *const crm_stages[];     /* new, contacted, qualified, proposal, won, lost */
 
-/* The entry of table (crm_segments / crm_stages) equal to s, or NULL when
- * s is none of them.  The result is a static string. */
-const char *crm_pick(const char *const *table, const char *s);
+/* kv_pick(crm_segments, s) / kv_pick(crm_stages, s) (kv_valid.h) gives the
+ * table's own static string equal to s, or NULL. */
 
 /* 0 when s is a valid source token: 1..32 characters of [a-z0-9_] starting
  * with a letter (e.g. "api", "walk_in"); -1 otherwise. */

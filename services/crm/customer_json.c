@@ -13,26 +13,19 @@
 
 #include <assert.h>
 
-/* The cell as a JSON string, or null when SQL NULL.  New reference. */
-static json_t *s_str(const PGresult *r, int row, int col)
-{
-    const char *v = kv_db_str(r, row, col);
-    return v ? json_string(v) : json_null();
-}
-
 json_t *crm_customer_json(const PGresult *r, int row)
 {
     assert(PQnfields(r) >= CRM_COL_COUNT);
     json_t *c = json_object();
     json_object_set_new(c, "id", json_integer(kv_db_i64(r, row, CRM_COL_ID)));
-    json_object_set_new(c, "name", s_str(r, row, CRM_COL_NAME));
-    json_object_set_new(c, "phone", s_str(r, row, CRM_COL_PHONE));
-    json_object_set_new(c, "email", s_str(r, row, CRM_COL_EMAIL));
-    json_object_set_new(c, "segment", s_str(r, row, CRM_COL_SEGMENT));
-    json_object_set_new(c, "pipeline_stage", s_str(r, row, CRM_COL_STAGE));
-    json_object_set_new(c, "notes", s_str(r, row, CRM_COL_NOTES));
-    json_object_set_new(c, "source", s_str(r, row, CRM_COL_SOURCE));
-    json_object_set_new(c, "created_at", s_str(r, row, CRM_COL_CREATED));
-    json_object_set_new(c, "updated_at", s_str(r, row, CRM_COL_UPDATED));
+    json_object_set_new(c, "name", kv_json_cell_str(r, row, CRM_COL_NAME));
+    json_object_set_new(c, "phone", kv_json_cell_str(r, row, CRM_COL_PHONE));
+    json_object_set_new(c, "email", kv_json_cell_str(r, row, CRM_COL_EMAIL));
+    json_object_set_new(c, "segment", kv_json_cell_str(r, row, CRM_COL_SEGMENT));
+    json_object_set_new(c, "pipeline_stage", kv_json_cell_str(r, row, CRM_COL_STAGE));
+    json_object_set_new(c, "notes", kv_json_cell_str(r, row, CRM_COL_NOTES));
+    json_object_set_new(c, "source", kv_json_cell_str(r, row, CRM_COL_SOURCE));
+    json_object_set_new(c, "created_at", kv_json_cell_str(r, row, CRM_COL_CREATED));
+    json_object_set_new(c, "updated_at", kv_json_cell_str(r, row, CRM_COL_UPDATED));
     return c;
 }

@@ -36,16 +36,6 @@
 
 #define S_MSG_PHONE_TAKEN "The phone has already been taken."
 
-/* Answers a failed statement: 503 when the database is unreachable (the
- * client may retry), 500 otherwise (details are in the log already). */
-static void s_db_fail(kv_ctx_t *ctx, kv_rep_t *rep)
-{
-    if (kv_db_conn_error(ctx->db))
-        kv_reply_unavailable(rep);
-    else
-        kv_reply_internal(rep);
-}
-
 /* The customer id of the request: params["id"] as a string of digits (what
  * the gateway sends) or, from a bus peer, a positive JSON integer.  0 when
  * absent or invalid. */
@@ -66,7 +56,7 @@ static int s_one(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep, const char *
     *out = NULL;
     PGresult *r = kv_db_exec(ctx->db, KV_RID(req), stmt, n, params);
     if (!r) {
-        s_db_fail(ctx, rep);
+        kv_reply_db_error(rep, ctx->db);
         return -1;
     }
     int found = PQntuples(r) > 0;
@@ -74,6 +64,20 @@ static int s_one(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep, const char *
         *out = crm_customer_json(r, 0);
     PQclear(r);
     return found;
+}
+
+/* Reads customer id of the request's tenant; sid receives the id as text.
+ * Returns 1 with *out the customer (caller owns it), 0 when there is none
+ * (404 answered), -1 on a database failure (rep answered). */
+static int s_get(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep, int64_t id,
+                 char sid[KV_DB_I64_LEN], json_t **out)
+{
+    char tenant[KV_DB_I64_LEN];
+    const char *p[2] = { kv_db_i64_param(tenant, KV_TENANT(req)), kv_db_i64_param(sid, id) };
+    int rc = s_one(ctx, req, rep, "crm_customer_get", 2, p, out);
+    if (rc == 0)
+        kv_reply_not_found(rep, "Customer");
+    return rc;
 }
 
 /* ---- customers.list --------------------------------------------------- */
@@ -92,35 +96,21 @@ void crm_customers_list(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
         goto out;
     }
 
-    char tenant[24], limit[24], offset[24];
-    long long off = (long long)(page - 1) * per_page;
-    snprintf(tenant, sizeof tenant, "%lld", (long long)KV_TENANT(req));
-    snprintf(limit, sizeof limit, "%d", per_page);
-    snprintf(offset, sizeof offset, "%lld", off);
+    char tenant[KV_DB_I64_LEN], limit[KV_DB_I64_LEN], offset[KV_DB_I64_LEN];
+    kv_db_i64_param(tenant, KV_TENANT(req));
+    long long off = kv_page_params(page, per_page, limit, offset);
     const char *p[7] = { tenant, f.segment, f.stage, f.like,
                          f.digits[0] ? f.digits : NULL, limit, offset };
 
     /* one transaction: custom plans for both statements (db.c explains),
      * and the count and the page taken back to back */
+    long long total;
     if (kv_db_begin(ctx->db, KV_RID(req)) != 0 ||
         kv_db_run(ctx->db, KV_RID(req), "crm_force_custom_plans", 0, NULL) != 0 ||
-        !(r = kv_db_exec(ctx->db, KV_RID(req), "crm_customers_count", 5, p))) {
-        s_db_fail(ctx, rep);
-        goto out;
-    }
-    long long total = kv_db_i64(r, 0, 0);
-    PQclear(r);
-    r = NULL;
-
-    if (off < total) {   /* a page past the end needs no second query */
-        r = kv_db_exec(ctx->db, KV_RID(req), "crm_customers_list", 7, p);
-        if (!r) {
-            s_db_fail(ctx, rep);
-            goto out;
-        }
-    }
-    if (kv_db_commit(ctx->db, KV_RID(req)) != 0) {
-        s_db_fail(ctx, rep);
+        kv_db_page(ctx->db, KV_RID(req), "crm_customers_count", 5, p,
+                   "crm_customers_list", 7, p, off, &total, &r) != 0 ||
+        kv_db_commit(ctx->db, KV_RID(req)) != 0) {
+        kv_reply_db_error(rep, ctx->db);
         goto out;
     }
     json_t *data = json_array();
@@ -143,9 +133,8 @@ static int s_insert(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep, const cha
                     const char *phone, const char *email, const char *segment,
                     const char *stage, const char *notes, const char *source, json_t **out)
 {
-    char tenant[24];
-    snprintf(tenant, sizeof tenant, "%lld", (long long)KV_TENANT(req));
-    const char *p[8] = { tenant, name, phone, email, segment, stage, notes, source };
+    char tenant[KV_DB_I64_LEN];
+    const char *p[8] = { kv_db_i64_param(tenant, KV_TENANT(req)), name, phone, email, segment, stage, notes, source };
     *out = NULL;
     PGresult *r = kv_db_exec(ctx->db, KV_RID(req), "crm_customer_insert", 8, p);
     if (!r) {
@@ -153,7 +142,7 @@ static int s_insert(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep, const cha
          * from a conflict it did not name: treat it the same way. */
         if (strcmp(kv_db_sqlstate(ctx->db), KV_SQLSTATE_UNIQUE) == 0)
             return 0;
-        s_db_fail(ctx, rep);
+        kv_reply_db_error(rep, ctx->db);
         return -1;
     }
     int created = PQntuples(r) > 0;
@@ -238,17 +227,9 @@ void crm_customers_get(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
         kv_reply_not_found(rep, "Customer");
         goto out;
     }
-    char tenant[24], sid[24];
-    snprintf(tenant, sizeof tenant, "%lld", (long long)KV_TENANT(req));
-    snprintf(sid, sizeof sid, "%lld", (long long)id);
-    const char *p[2] = { tenant, sid };
-    int rc = s_one(ctx, req, rep, "crm_customer_get", 2, p, &customer);
-    if (rc < 0)
+    char sid[KV_DB_I64_LEN];
+    if (s_get(ctx, req, rep, id, sid, &customer) <= 0)
         goto out;
-    if (rc == 0) {
-        kv_reply_not_found(rep, "Customer");
-        goto out;
-    }
 
     params = json_pack("{s:s}", "customer_id", sid);
     int st = kv_client_call(ctx->bus, req->hdr, KV_SVC_SCHEDULING,
@@ -287,9 +268,9 @@ void crm_customers_update(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
         errors = NULL;
         goto out;
     }
-    char tenant[24], sid[24];
-    snprintf(tenant, sizeof tenant, "%lld", (long long)KV_TENANT(req));
-    snprintf(sid, sizeof sid, "%lld", (long long)id);
+    char tenant[KV_DB_I64_LEN], sid[KV_DB_I64_LEN];
+    kv_db_i64_param(tenant, KV_TENANT(req));
+    kv_db_i64_param(sid, id);
 #define S_FLAG(x) ((x) ? "true" : "false")
     const char *p[10] = { tenant, sid,
                           S_FLAG(u.set_segment), u.segment,
@@ -320,14 +301,8 @@ void crm_customers_lookup(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
         kv_reply_not_found(rep, "Customer");
         return;
     }
-    char tenant[24], sid[24];
-    snprintf(tenant, sizeof tenant, "%lld", (long long)KV_TENANT(req));
-    snprintf(sid, sizeof sid, "%lld", (long long)id);
-    const char *p[2] = { tenant, sid };
-    int rc = s_one(ctx, req, rep, "crm_customer_get", 2, p, &customer);
-    if (rc == 0)
-        kv_reply_not_found(rep, "Customer");
-    else if (rc > 0)
+    char sid[KV_DB_I64_LEN];
+    if (s_get(ctx, req, rep, id, sid, &customer) > 0)
         kv_reply_ok(rep, KV_ST_OK, customer, NULL);
 }
 
@@ -344,9 +319,8 @@ void crm_customers_find_or_create(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *
         errors = NULL;
         goto out;
     }
-    char tenant[24];
-    snprintf(tenant, sizeof tenant, "%lld", (long long)KV_TENANT(req));
-    const char *p[2] = { tenant, phone };
+    char tenant[KV_DB_I64_LEN];
+    const char *p[2] = { kv_db_i64_param(tenant, KV_TENANT(req)), phone };
 
     /* Most callers are known: look first, so that a known caller costs one
      * indexed read and burns no sequence number. */

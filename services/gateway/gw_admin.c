@@ -86,21 +86,15 @@ static int s_token_ok(gw_req_t *r)
 
 /* ---- rows to JSON --------------------------------------------------- */
 
-static json_t *s_str_or_null(const PGresult *res, int row, int col)
-{
-    const char *v = kv_db_str(res, row, col);
-    return v ? json_string(v) : json_null();
-}
-
 /* Columns of TENANT_COLS in gw_db.c. */
 static json_t *s_tenant_json(const PGresult *res, int row)
 {
     json_t *o = json_object();
     json_object_set_new(o, "id", json_integer(kv_db_i64(res, row, 0)));
-    json_object_set_new(o, "name", s_str_or_null(res, row, 1));
-    json_object_set_new(o, "timezone", s_str_or_null(res, row, 2));
+    json_object_set_new(o, "name", kv_json_cell_str(res, row, 1));
+    json_object_set_new(o, "timezone", kv_json_cell_str(res, row, 2));
     json_object_set_new(o, "slot_interval", json_integer(kv_db_i64(res, row, 3)));
-    json_object_set_new(o, "created_at", s_str_or_null(res, row, 4));
+    json_object_set_new(o, "created_at", kv_json_cell_str(res, row, 4));
     return o;
 }
 
@@ -110,11 +104,11 @@ static json_t *s_key_json(const PGresult *res, int row)
     json_t *o = json_object();
     json_object_set_new(o, "id", json_integer(kv_db_i64(res, row, 0)));
     json_object_set_new(o, "tenant_id", json_integer(kv_db_i64(res, row, 1)));
-    json_object_set_new(o, "name", s_str_or_null(res, row, 2));
-    json_object_set_new(o, "prefix", s_str_or_null(res, row, 3));
-    json_object_set_new(o, "created_at", s_str_or_null(res, row, 4));
-    json_object_set_new(o, "last_used_at", s_str_or_null(res, row, 5));
-    json_object_set_new(o, "revoked_at", s_str_or_null(res, row, 6));
+    json_object_set_new(o, "name", kv_json_cell_str(res, row, 2));
+    json_object_set_new(o, "prefix", kv_json_cell_str(res, row, 3));
+    json_object_set_new(o, "created_at", kv_json_cell_str(res, row, 4));
+    json_object_set_new(o, "last_used_at", kv_json_cell_str(res, row, 5));
+    json_object_set_new(o, "revoked_at", kv_json_cell_str(res, row, 6));
     return o;
 }
 

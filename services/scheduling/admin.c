@@ -31,18 +31,40 @@
 /* ---- field readers: each adds to errors and returns -1 when invalid, 1
  * when absent, 0 when valid ------------------------------------------------ */
 
+/* The request body when it is an object, else empty (a body that is
+ * neither absent, null nor an object adds errors["body"]).  Borrowed. */
+static json_t *s_body(const kv_req_t *req, json_t *empty, json_t *errors)
+{
+    if (json_is_object(req->body))
+        return req->body;
+    if (req->body && !json_is_null(req->body))
+        kv_errors_add(errors, "body", "The request body must be a JSON object.");
+    return empty;
+}
+
+/* body[key] into *v.  0 when present and not null; otherwise 1 when not
+ * required, -1 when required (errors[key] "The <key> field is required."). */
+static int s_field(json_t *body, const char *key, int required, json_t *errors, json_t **v)
+{
+    *v = json_object_get(body, key);
+    if (*v && !json_is_null(*v))
+        return 0;
+    if (!required)
+        return 1;
+    char msg[96];
+    snprintf(msg, sizeof msg, "The %s field is required.", key);
+    kv_errors_add(errors, key, msg);
+    return -1;
+}
+
 static int s_name(json_t *body, const char *key, int required, json_t *errors,
                   const char **out)
 {
-    json_t *v = json_object_get(body, key);
+    json_t *v;
     char msg[96];
-    if (!v || json_is_null(v)) {
-        if (!required)
-            return 1;
-        snprintf(msg, sizeof msg, "The %s field is required.", key);
-        kv_errors_add(errors, key, msg);
-        return -1;
-    }
+    int rc = s_field(body, key, required, errors, &v);
+    if (rc != 0)
+        return rc;
     const char *s = json_string_value(v);
     if (!s || !kv_valid_text(s, SCHED_NAME_MAX * 4) || sched_utf8_len(s) < 1
         || sched_utf8_len(s) > SCHED_NAME_MAX) {
@@ -70,13 +92,10 @@ static int s_bool(json_t *body, const char *key, json_t *errors, int *out)
 
 static int s_duration(json_t *body, int required, json_t *errors, int *out)
 {
-    json_t *v = json_object_get(body, "duration");
-    if (!v || json_is_null(v)) {
-        if (!required)
-            return 1;
-        kv_errors_add(errors, "duration", "The duration field is required.");
-        return -1;
-    }
+    json_t *v;
+    int rc = s_field(body, "duration", required, errors, &v);
+    if (rc != 0)
+        return rc;
     int64_t x = 0;
     int ok = 0;
     if (json_is_integer(v)) {
@@ -96,13 +115,10 @@ static int s_duration(json_t *body, int required, json_t *errors, int *out)
 
 static int s_price(json_t *body, int required, json_t *errors, int64_t *out)
 {
-    json_t *v = json_object_get(body, "price");
-    if (!v || json_is_null(v)) {
-        if (!required)
-            return 1;
-        kv_errors_add(errors, "price", "The price field is required.");
-        return -1;
-    }
+    json_t *v;
+    int rc = s_field(body, "price", required, errors, &v);
+    if (rc != 0)
+        return rc;
     char buf[64];
     const char *s = NULL;
     if (json_is_string(v)) {
@@ -130,14 +146,9 @@ static int s_price(json_t *body, int required, json_t *errors, int64_t *out)
 void sched_admin_services_create(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
 {
     json_t *errors = json_object();
-    json_t *body = json_is_object(req->body) ? req->body : NULL;
     json_t *empty = json_object();
+    json_t *body = s_body(req, empty, errors);
     PGresult *r = NULL;
-    if (!body) {
-        if (req->body && !json_is_null(req->body))
-            kv_errors_add(errors, "body", "The request body must be a JSON object.");
-        body = empty;
-    }
     const char *name = NULL;
     int duration = 0, active = 1;
     int64_t cents = 0;
@@ -150,10 +161,10 @@ void sched_admin_services_create(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *r
         errors = NULL;
         goto out;
     }
-    char tid[24], dur[16], pc[24];
-    snprintf(tid, sizeof tid, "%lld", (long long)KV_TENANT(req));
+    char tid[KV_DB_I64_LEN], dur[16], pc[KV_DB_I64_LEN];
+    kv_db_i64_param(tid, KV_TENANT(req));
     snprintf(dur, sizeof dur, "%d", duration);
-    snprintf(pc, sizeof pc, "%lld", (long long)cents);
+    kv_db_i64_param(pc, cents);
     const char *p[5] = { tid, name, dur, pc, active ? "true" : "false" };
     r = kv_db_exec(ctx->db, KV_RID(req), "services_insert", 5, p);
     if (!r || PQntuples(r) != 1) {
@@ -173,7 +184,6 @@ out:
 void sched_admin_services_update(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
 {
     json_t *errors = json_object();
-    json_t *body = json_is_object(req->body) ? req->body : NULL;
     json_t *empty = json_object();
     PGresult *r = NULL;
     int64_t id = kv_param_id(req, "id");
@@ -181,11 +191,7 @@ void sched_admin_services_update(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *r
         kv_reply_not_found(rep, "Service");
         goto out;
     }
-    if (!body) {
-        if (req->body && !json_is_null(req->body))
-            kv_errors_add(errors, "body", "The request body must be a JSON object.");
-        body = empty;
-    }
+    json_t *body = s_body(req, empty, errors);
     const char *name = NULL;
     int duration = 0, active = 1;
     int64_t cents = 0;
@@ -198,11 +204,11 @@ void sched_admin_services_update(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *r
         errors = NULL;
         goto out;
     }
-    char tid[24], sid[24], dur[16], pc[24];
-    snprintf(tid, sizeof tid, "%lld", (long long)KV_TENANT(req));
-    snprintf(sid, sizeof sid, "%lld", (long long)id);
+    char tid[KV_DB_I64_LEN], sid[KV_DB_I64_LEN], dur[16], pc[KV_DB_I64_LEN];
+    kv_db_i64_param(tid, KV_TENANT(req));
+    kv_db_i64_param(sid, id);
     snprintf(dur, sizeof dur, "%d", duration);
-    snprintf(pc, sizeof pc, "%lld", (long long)cents);
+    kv_db_i64_param(pc, cents);
     const char *p[6] = { tid, sid, name, has_dur ? dur : NULL, has_price ? pc : NULL,
                          has_active ? (active ? "true" : "false") : NULL };
     r = kv_db_exec(ctx->db, KV_RID(req), "services_update", 6, p);
@@ -384,9 +390,9 @@ static json_t *s_staff_admin_json(kv_ctx_t *ctx, const kv_req_t *req, int64_t id
 {
     json_t *o = NULL;
     PGresult *r = NULL, *h = NULL, *sv = NULL;
-    char tid[24], sid[24], arr[32];
-    snprintf(tid, sizeof tid, "%lld", (long long)KV_TENANT(req));
-    snprintf(sid, sizeof sid, "%lld", (long long)id);
+    char tid[KV_DB_I64_LEN], sid[KV_DB_I64_LEN], arr[32];
+    kv_db_i64_param(tid, KV_TENANT(req));
+    kv_db_i64_param(sid, id);
     snprintf(arr, sizeof arr, "{%lld}", (long long)id);
     const char *p[2] = { tid, sid };
     const char *ph[2] = { tid, arr };
@@ -402,11 +408,7 @@ static json_t *s_staff_admin_json(kv_ctx_t *ctx, const kv_req_t *req, int64_t id
     sv = h ? kv_db_exec(ctx->db, KV_RID(req), "staff_services_of", 2, p) : NULL;
     if (!h || !sv)
         goto out;
-    o = json_object();
-    json_object_set_new(o, "id", json_integer(kv_db_i64(r, 0, SCHED_T_ID)));
-    json_object_set_new(o, "name", json_string(kv_db_str(r, 0, SCHED_T_NAME)));
-    json_t *sp = json_loads(kv_db_str(r, 0, SCHED_T_SPECIALTIES), 0, NULL);
-    json_object_set_new(o, "specialties", sp ? sp : json_array());
+    o = sched_staff_json(r, 0);
     json_t *ids = json_array();
     for (int i = 0; i < PQntuples(sv); i++)
         json_array_append_new(ids, json_integer(kv_db_i64(sv, i, 0)));
@@ -431,19 +433,14 @@ static void s_staff_write(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep, int
 {
     json_t *errors = json_object();
     json_t *empty = json_object();
-    json_t *body = json_is_object(req->body) ? req->body : NULL;
+    json_t *body = s_body(req, empty, errors);
     json_t *specialties = NULL, *services = NULL, *hours = NULL;
     char *spec_txt = NULL, *svc_txt = NULL, *hours_txt = NULL;
     PGresult *r = NULL;
     const int create = id == 0;
-    char tid[24], sid[24];
-    snprintf(tid, sizeof tid, "%lld", (long long)KV_TENANT(req));
+    char tid[KV_DB_I64_LEN], sid[KV_DB_I64_LEN];
+    kv_db_i64_param(tid, KV_TENANT(req));
 
-    if (!body) {
-        if (req->body && !json_is_null(req->body))
-            kv_errors_add(errors, "body", "The request body must be a JSON object.");
-        body = empty;
-    }
     const char *name = NULL;
     int active = 1;
     s_name(body, "name", create, errors, &name);
@@ -476,7 +473,7 @@ static void s_staff_write(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep, int
         const char *p[4] = { tid, name, spec_txt ? spec_txt : "[]", active ? "true" : "false" };
         r = kv_db_exec(ctx->db, KV_RID(req), "staff_insert", 4, p);
     } else {
-        snprintf(sid, sizeof sid, "%lld", (long long)id);
+        kv_db_i64_param(sid, id);
         const char *p[5] = { tid, sid, name, spec_txt,
                              has_active ? (active ? "true" : "false") : NULL };
         r = kv_db_exec(ctx->db, KV_RID(req), "staff_update", 5, p);
@@ -489,7 +486,7 @@ static void s_staff_write(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep, int
         goto out;
     }
     id = kv_db_i64(r, 0, 0);
-    snprintf(sid, sizeof sid, "%lld", (long long)id);
+    kv_db_i64_param(sid, id);
     PQclear(r);
     r = NULL;
     const char *pd[2] = { tid, sid };

@@ -27,20 +27,12 @@
 
 static const char *const s_statuses[] = { "scheduled", "completed", "cancelled", "no_show", NULL };
 
-static int s_valid_status(const char *s)
-{
-    for (int i = 0; s && s_statuses[i]; i++)
-        if (strcmp(s, s_statuses[i]) == 0)
-            return 1;
-    return 0;
-}
-
 /* ---- list ---------------------------------------------------------------- */
 
 /* appointments.list: query status, date, staff_id, page, per_page. */
 void sched_appointments_list(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
 {
-    PGresult *r = NULL, *c = NULL;
+    PGresult *r = NULL;
     json_t *errors = json_object();
     int page, per_page;
     kv_date_t date;
@@ -49,7 +41,7 @@ void sched_appointments_list(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
     const char *status = kv_query_str(req->query, "status");
     const char *ds = kv_query_str(req->query, "date");
     const char *ts = kv_query_str(req->query, "staff_id");
-    if (status && !s_valid_status(status))
+    if (status && !kv_pick(s_statuses, status))
         kv_errors_add(errors, "status",
                       "The selected status is invalid (scheduled, completed, cancelled, no_show).");
     if (ds && kv_parse_date(ds, &date) != 0)
@@ -61,32 +53,27 @@ void sched_appointments_list(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
         errors = NULL;
         goto out;
     }
-    char tid[24], dtxt[11], stf[24], lim[16], off[24];
-    snprintf(tid, sizeof tid, "%lld", (long long)KV_TENANT(req));
+    char tid[KV_DB_I64_LEN], dtxt[11], stf[KV_DB_I64_LEN], lim[KV_DB_I64_LEN], off[KV_DB_I64_LEN];
+    kv_db_i64_param(tid, KV_TENANT(req));
     if (ds)
         kv_format_date(&date, dtxt);
-    snprintf(stf, sizeof stf, "%lld", (long long)staff_id);
-    snprintf(lim, sizeof lim, "%d", per_page);
-    snprintf(off, sizeof off, "%lld", (long long)(page - 1) * per_page);
+    kv_db_i64_param(stf, staff_id);
+    long long offset = kv_page_params(page, per_page, lim, off);
     const char *p[6] = { tid, status, ds ? dtxt : NULL, ts ? stf : NULL, lim, off };
-    r = kv_db_exec(ctx->db, KV_RID(req), "appt_list", 6, p);
-    if (!r)
-        goto fail;
-    c = kv_db_exec(ctx->db, KV_RID(req), "appt_count", 4, p);
-    if (!c)
+    long long total;
+    if (kv_db_page(ctx->db, KV_RID(req), "appt_count", 4, p, "appt_list", 6, p, offset,
+                   &total, &r) != 0)
         goto fail;
     json_t *data = json_array();
-    for (int i = 0; i < PQntuples(r); i++)
+    for (int i = 0; r && i < PQntuples(r); i++)
         json_array_append_new(data, sched_appt_json(r, i));
-    kv_reply_ok(rep, KV_ST_OK, data, kv_meta_page(page, per_page, kv_db_i64(c, 0, 0)));
+    kv_reply_ok(rep, KV_ST_OK, data, kv_meta_page(page, per_page, total));
     goto out;
 fail:
     sched_db_fail(ctx, req, rep);
 out:
     if (r)
         PQclear(r);
-    if (c)
-        PQclear(c);
     if (errors)
         json_decref(errors);
 }
@@ -96,10 +83,8 @@ out:
 /* Runs appt_get for id; NULL on database failure. */
 static PGresult *s_get(kv_ctx_t *ctx, const kv_req_t *req, int64_t id)
 {
-    char tid[24], aid[24];
-    snprintf(tid, sizeof tid, "%lld", (long long)KV_TENANT(req));
-    snprintf(aid, sizeof aid, "%lld", (long long)id);
-    const char *p[2] = { tid, aid };
+    char tid[KV_DB_I64_LEN], aid[KV_DB_I64_LEN];
+    const char *p[2] = { kv_db_i64_param(tid, KV_TENANT(req)), kv_db_i64_param(aid, id) };
     return kv_db_exec(ctx->db, KV_RID(req), "appt_get", 2, p);
 }
 
@@ -154,10 +139,8 @@ static void s_commit_with_event(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *re
 static void s_cancel(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep, int64_t id)
 {
     PGresult *r = NULL;
-    char tid[24], aid[24];
-    snprintf(tid, sizeof tid, "%lld", (long long)KV_TENANT(req));
-    snprintf(aid, sizeof aid, "%lld", (long long)id);
-    const char *p[2] = { tid, aid };
+    char tid[KV_DB_I64_LEN], aid[KV_DB_I64_LEN];
+    const char *p[2] = { kv_db_i64_param(tid, KV_TENANT(req)), kv_db_i64_param(aid, id) };
     if (kv_db_begin(ctx->db, KV_RID(req)) != 0)
         goto fail;
     r = kv_db_exec(ctx->db, KV_RID(req), "appt_cancel", 2, p);
@@ -206,7 +189,7 @@ void sched_appointments_set_status(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t 
     }
     json_t *v = json_is_object(req->body) ? json_object_get(req->body, "status") : NULL;
     const char *status = json_string_value(v);
-    if (!v || json_is_null(v) || !s_valid_status(status)) {
+    if (!v || json_is_null(v) || !kv_pick(s_statuses, status)) {
         json_t *errors = json_object();
         kv_errors_add(errors, "status", (!v || json_is_null(v))
                       ? "The status field is required."
@@ -218,10 +201,8 @@ void sched_appointments_set_status(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t 
         s_cancel(ctx, req, rep, id);
         return;
     }
-    char tid[24], aid[24];
-    snprintf(tid, sizeof tid, "%lld", (long long)KV_TENANT(req));
-    snprintf(aid, sizeof aid, "%lld", (long long)id);
-    const char *p[3] = { tid, aid, status };
+    char tid[KV_DB_I64_LEN], aid[KV_DB_I64_LEN];
+    const char *p[3] = { kv_db_i64_param(tid, KV_TENANT(req)), kv_db_i64_param(aid, id), status };
     PGresult *r = kv_db_exec(ctx->db, KV_RID(req), "appt_set_status", 3, p);
     if (!r) {
         if (strcmp(kv_db_sqlstate(ctx->db), KV_SQLSTATE_EXCLUSION) == 0)
@@ -265,9 +246,8 @@ static int s_body_id(json_t *body, const char *key, int required, json_t *errors
  * could not tell. */
 static int s_customer_exists(kv_ctx_t *ctx, const kv_req_t *req, int64_t id)
 {
-    char cid[24];
-    snprintf(cid, sizeof cid, "%lld", (long long)id);
-    json_t *params = json_pack("{ss}", "id", cid);
+    char cid[KV_DB_I64_LEN];
+    json_t *params = json_pack("{ss}", "id", kv_db_i64_param(cid, id));
     json_t *out = NULL;
     int st = kv_client_call(ctx->bus, req->hdr, KV_SVC_CRM, "customers.lookup", params, NULL,
                             SCHED_CRM_TIMEOUT, &out);
@@ -346,11 +326,12 @@ void sched_appointments_create(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep
         goto invalid;
     }
 
-    char tid[24], svc[24], stf[24], cus[24], dtxt[11], wd[4], s0[8], s1[8], dur[8], price[24];
-    snprintf(tid, sizeof tid, "%lld", (long long)KV_TENANT(req));
-    snprintf(svc, sizeof svc, "%lld", (long long)service_id);
-    snprintf(stf, sizeof stf, "%lld", (long long)staff_id);
-    snprintf(cus, sizeof cus, "%lld", (long long)customer_id);
+    char tid[KV_DB_I64_LEN], svc[KV_DB_I64_LEN], stf[KV_DB_I64_LEN], cus[KV_DB_I64_LEN];
+    char dtxt[11], wd[4], s0[8], s1[8], dur[8], price[KV_DB_I64_LEN];
+    kv_db_i64_param(tid, KV_TENANT(req));
+    kv_db_i64_param(svc, service_id);
+    kv_db_i64_param(stf, staff_id);
+    kv_db_i64_param(cus, customer_id);
     kv_format_date(&date, dtxt);
     snprintf(wd, sizeof wd, "%d", kv_date_weekday(&date));
 
@@ -363,7 +344,7 @@ void sched_appointments_create(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep
     } else {
         int duration = (int)kv_db_i64(sv, 0, SCHED_S_DURATION);
         snprintf(dur, sizeof dur, "%d", duration);
-        snprintf(price, sizeof price, "%lld", kv_db_i64(sv, 0, SCHED_S_PRICE));
+        kv_db_i64_param(price, kv_db_i64(sv, 0, SCHED_S_PRICE));
         snprintf(s0, sizeof s0, "%d", start);
         snprintf(s1, sizeof s1, "%d", start + duration);
         if (start + duration > 1440) {

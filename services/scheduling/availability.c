@@ -83,10 +83,10 @@ void sched_slots(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
         goto out;
     }
 
-    char tid[24], svc[24], stf[24], dtxt[11], wd[4];
-    snprintf(tid, sizeof tid, "%lld", (long long)KV_TENANT(req));
-    snprintf(svc, sizeof svc, "%lld", (long long)service_id);
-    snprintf(stf, sizeof stf, "%lld", (long long)staff_id);
+    char tid[KV_DB_I64_LEN], svc[KV_DB_I64_LEN], stf[KV_DB_I64_LEN], dtxt[11], wd[4];
+    kv_db_i64_param(tid, KV_TENANT(req));
+    kv_db_i64_param(svc, service_id);
+    kv_db_i64_param(stf, staff_id);
     kv_format_date(&date, dtxt);
     snprintf(wd, sizeof wd, "%d", kv_date_weekday(&date));
 
@@ -204,8 +204,8 @@ int sched_next_slots(kv_ctx_t *ctx, const kv_req_t *req, const int64_t *ids,
         len += (size_t)snprintf(arr + len, cap - len, "%s%lld", i ? "," : "", (long long)ids[i]);
     snprintf(arr + len, cap - len, "}");
 
-    char tid[24], dtxt[11], days[8];
-    snprintf(tid, sizeof tid, "%lld", (long long)KV_TENANT(req));
+    char tid[KV_DB_I64_LEN], dtxt[11], days[8];
+    kv_db_i64_param(tid, KV_TENANT(req));
     kv_format_date(today, dtxt);
     snprintf(days, sizeof days, "%d", SCHED_NEXT_SLOT_DAYS);
     const char *ph[2] = { tid, arr };

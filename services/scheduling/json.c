@@ -19,12 +19,6 @@ json_t *sched_price_json(long long cents)
     return json_real((double)cents / 100.0);
 }
 
-static json_t *s_str_or_null(const PGresult *r, int row, int col)
-{
-    const char *s = kv_db_str(r, row, col);
-    return s ? json_string(s) : json_null();
-}
-
 static json_t *s_time(int minutes)
 {
     char buf[6];
@@ -36,15 +30,25 @@ json_t *sched_service_json(const PGresult *r, int row, int admin)
 {
     json_t *o = json_object();
     json_object_set_new(o, "id", json_integer(kv_db_i64(r, row, SCHED_S_ID)));
-    json_object_set_new(o, "name", s_str_or_null(r, row, SCHED_S_NAME));
+    json_object_set_new(o, "name", kv_json_cell_str(r, row, SCHED_S_NAME));
     json_object_set_new(o, "duration", json_integer(kv_db_i64(r, row, SCHED_S_DURATION)));
     json_object_set_new(o, "price", sched_price_json(kv_db_i64(r, row, SCHED_S_PRICE)));
     if (admin) {
         const char *a = kv_db_str(r, row, SCHED_S_ACTIVE);
         json_object_set_new(o, "active", json_boolean(a && a[0] == 't'));
-        json_object_set_new(o, "created_at", s_str_or_null(r, row, SCHED_S_CREATED));
-        json_object_set_new(o, "updated_at", s_str_or_null(r, row, SCHED_S_UPDATED));
+        json_object_set_new(o, "created_at", kv_json_cell_str(r, row, SCHED_S_CREATED));
+        json_object_set_new(o, "updated_at", kv_json_cell_str(r, row, SCHED_S_UPDATED));
     }
+    return o;
+}
+
+json_t *sched_staff_json(const PGresult *r, int row)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_integer(kv_db_i64(r, row, SCHED_T_ID)));
+    json_object_set_new(o, "name", json_string(kv_db_str(r, row, SCHED_T_NAME)));
+    json_t *sp = json_loads(kv_db_str(r, row, SCHED_T_SPECIALTIES), 0, NULL);
+    json_object_set_new(o, "specialties", sp ? sp : json_array());
     return o;
 }
 
@@ -54,19 +58,19 @@ json_t *sched_appt_json(const PGresult *r, int row)
     json_object_set_new(o, "id", json_integer(kv_db_i64(r, row, SCHED_A_ID)));
     json_object_set_new(o, "customer_id", json_integer(kv_db_i64(r, row, SCHED_A_CUSTOMER)));
     json_object_set_new(o, "service_id", json_integer(kv_db_i64(r, row, SCHED_A_SERVICE)));
-    json_object_set_new(o, "service_name", s_str_or_null(r, row, SCHED_A_SERVICE_NAME));
+    json_object_set_new(o, "service_name", kv_json_cell_str(r, row, SCHED_A_SERVICE_NAME));
     json_object_set_new(o, "staff_id", json_integer(kv_db_i64(r, row, SCHED_A_STAFF)));
-    json_object_set_new(o, "staff_name", s_str_or_null(r, row, SCHED_A_STAFF_NAME));
-    json_object_set_new(o, "appointment_date", s_str_or_null(r, row, SCHED_A_DATE));
+    json_object_set_new(o, "staff_name", kv_json_cell_str(r, row, SCHED_A_STAFF_NAME));
+    json_object_set_new(o, "appointment_date", kv_json_cell_str(r, row, SCHED_A_DATE));
     json_object_set_new(o, "appointment_time", s_time((int)kv_db_i64(r, row, SCHED_A_START)));
     json_object_set_new(o, "end_time", s_time((int)kv_db_i64(r, row, SCHED_A_END)));
     json_object_set_new(o, "duration", json_integer(kv_db_i64(r, row, SCHED_A_DURATION)));
-    json_object_set_new(o, "status", s_str_or_null(r, row, SCHED_A_STATUS));
-    json_object_set_new(o, "notes", s_str_or_null(r, row, SCHED_A_NOTES));
-    json_object_set_new(o, "source", s_str_or_null(r, row, SCHED_A_SOURCE));
+    json_object_set_new(o, "status", kv_json_cell_str(r, row, SCHED_A_STATUS));
+    json_object_set_new(o, "notes", kv_json_cell_str(r, row, SCHED_A_NOTES));
+    json_object_set_new(o, "source", kv_json_cell_str(r, row, SCHED_A_SOURCE));
     json_object_set_new(o, "price", sched_price_json(kv_db_i64(r, row, SCHED_A_PRICE)));
-    json_object_set_new(o, "created_at", s_str_or_null(r, row, SCHED_A_CREATED));
-    json_object_set_new(o, "updated_at", s_str_or_null(r, row, SCHED_A_UPDATED));
+    json_object_set_new(o, "created_at", kv_json_cell_str(r, row, SCHED_A_CREATED));
+    json_object_set_new(o, "updated_at", kv_json_cell_str(r, row, SCHED_A_UPDATED));
     return o;
 }
 
@@ -94,12 +98,8 @@ json_t *sched_hours_json(const PGresult *r, int64_t staff_id)
 
 void sched_db_fail(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
 {
-    int conn = kv_db_conn_error(ctx->db);
-    kv_db_rollback(ctx->db, KV_RID(req));
-    if (conn)
-        kv_reply_unavailable(rep);
-    else
-        kv_reply_internal(rep);
+    kv_db_rollback(ctx->db, KV_RID(req));   /* keeps the failure's SQLSTATE */
+    kv_reply_db_error(rep, ctx->db);
 }
 
 int sched_tenant_now(kv_ctx_t *ctx, const kv_req_t *req, kv_date_t *today, int *now_min)

@@ -84,6 +84,9 @@ json_t *sched_price_json(long long cents);
 /* The service object {"id","name","duration","price"} of row (SCHED_S_*
  * columns); admin adds "active", "created_at", "updated_at".  New reference. */
 json_t *sched_service_json(const PGresult *r, int row, int admin);
+/* The fields every staff object shares {"id","name","specialties"} of row
+ * (SCHED_T_* columns); staff.c and admin.c add the rest.  New reference. */
+json_t *sched_staff_json(const PGresult *r, int row);
 /* The appointment object of row (SCHED_A_* columns).  New reference. */
 json_t *sched_appt_json(const PGresult *r, int row);
 /* working_hours {"mon":[{"start","end"}],...,"sun":[]} of staff_id from a

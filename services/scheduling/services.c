@@ -22,10 +22,9 @@ void sched_services_list(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
         errors = NULL;
         goto out;
     }
-    char tid[24], lim[16], off[24];
-    snprintf(tid, sizeof tid, "%lld", (long long)KV_TENANT(req));
-    snprintf(lim, sizeof lim, "%d", per_page);
-    snprintf(off, sizeof off, "%lld", (long long)(page - 1) * per_page);
+    char tid[KV_DB_I64_LEN], lim[KV_DB_I64_LEN], off[KV_DB_I64_LEN];
+    kv_db_i64_param(tid, KV_TENANT(req));
+    kv_page_params(page, per_page, lim, off);
     const char *pl[3] = { tid, lim, off };
     r = kv_db_exec(ctx->db, KV_RID(req), "services_list", 3, pl);
     if (!r)
@@ -64,10 +63,8 @@ void sched_services_get(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
         kv_reply_not_found(rep, "Service");
         return;
     }
-    char tid[24], sid[24];
-    snprintf(tid, sizeof tid, "%lld", (long long)KV_TENANT(req));
-    snprintf(sid, sizeof sid, "%lld", (long long)id);
-    const char *p[2] = { tid, sid };
+    char tid[KV_DB_I64_LEN], sid[KV_DB_I64_LEN];
+    const char *p[2] = { kv_db_i64_param(tid, KV_TENANT(req)), kv_db_i64_param(sid, id) };
     PGresult *r = kv_db_exec(ctx->db, KV_RID(req), "services_get", 2, p);
     if (!r) {
         sched_db_fail(ctx, req, rep);

@@ -32,18 +32,6 @@ static json_t *s_next_json(const kv_date_t *today, int day, int minute)
     return o;
 }
 
-/* The public fields every staff object shares, from row of a
- * SCHED_STAFF_COLS result. */
-static json_t *s_staff_json(const PGresult *r, int row)
-{
-    json_t *o = json_object();
-    json_object_set_new(o, "id", json_integer(kv_db_i64(r, row, SCHED_T_ID)));
-    json_object_set_new(o, "name", json_string(kv_db_str(r, row, SCHED_T_NAME)));
-    json_t *sp = json_loads(kv_db_str(r, row, SCHED_T_SPECIALTIES), 0, NULL);
-    json_object_set_new(o, "specialties", sp ? sp : json_array());
-    return o;
-}
-
 static int s_min_duration(const PGresult *r, int row)
 {
     return kv_db_str(r, row, SCHED_T_MIN_DURATION) ? (int)kv_db_i64(r, row, SCHED_T_MIN_DURATION) : 0;
@@ -63,10 +51,9 @@ void sched_staff_list(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
         errors = NULL;
         goto out;
     }
-    char tid[24], lim[16], off[24];
-    snprintf(tid, sizeof tid, "%lld", (long long)KV_TENANT(req));
-    snprintf(lim, sizeof lim, "%d", per_page);
-    snprintf(off, sizeof off, "%lld", (long long)(page - 1) * per_page);
+    char tid[KV_DB_I64_LEN], lim[KV_DB_I64_LEN], off[KV_DB_I64_LEN];
+    kv_db_i64_param(tid, KV_TENANT(req));
+    kv_page_params(page, per_page, lim, off);
     const char *pl[3] = { tid, lim, off };
     r = kv_db_exec(ctx->db, KV_RID(req), "staff_list", 3, pl);
     if (!r)
@@ -89,7 +76,7 @@ void sched_staff_list(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
         goto fail;
     json_t *data = json_array();
     for (size_t i = 0; i < n; i++) {
-        json_t *o = s_staff_json(r, (int)i);
+        json_t *o = sched_staff_json(r, (int)i);
         json_object_set_new(o, "next_available_slot", s_next_json(&today, nd[i], nm[i]));
         json_array_append_new(data, o);
     }
@@ -122,9 +109,9 @@ void sched_staff_get(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
         kv_reply_not_found(rep, "Staff member");
         return;
     }
-    char tid[24], sid[24], arr[32], dtxt[11], mtxt[8];
-    snprintf(tid, sizeof tid, "%lld", (long long)KV_TENANT(req));
-    snprintf(sid, sizeof sid, "%lld", (long long)id);
+    char tid[KV_DB_I64_LEN], sid[KV_DB_I64_LEN], arr[32], dtxt[11], mtxt[8];
+    kv_db_i64_param(tid, KV_TENANT(req));
+    kv_db_i64_param(sid, id);
     snprintf(arr, sizeof arr, "{%lld}", (long long)id);
     const char *p[2] = { tid, sid };
     r = kv_db_exec(ctx->db, KV_RID(req), "staff_get", 2, p);
@@ -150,7 +137,7 @@ void sched_staff_get(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
     if (sched_next_slots(ctx, req, &id, &dur, 1, &today, now_min, &nd, &nm) != 0)
         goto fail;
 
-    json_t *o = s_staff_json(r, 0);
+    json_t *o = sched_staff_json(r, 0);
     json_object_set_new(o, "working_hours", sched_hours_json(h, id));
     json_object_set_new(o, "next_available_slot", s_next_json(&today, nd, nm));
     json_t *up = json_array();

@@ -20,10 +20,8 @@ void sched_customer_stats(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
         kv_reply_invalid(rep, errors);
         return;
     }
-    char tid[24], cid[24];
-    snprintf(tid, sizeof tid, "%lld", (long long)KV_TENANT(req));
-    snprintf(cid, sizeof cid, "%lld", (long long)id);
-    const char *p[2] = { tid, cid };
+    char tid[KV_DB_I64_LEN], cid[KV_DB_I64_LEN];
+    const char *p[2] = { kv_db_i64_param(tid, KV_TENANT(req)), kv_db_i64_param(cid, id) };
     PGresult *r = kv_db_exec(ctx->db, KV_RID(req), "appt_customer_stats", 2, p);
     if (!r || PQntuples(r) != 1) {
         if (r)

@@ -155,3 +155,16 @@ json_t *hook_row_json(const char *rid, const char *text)
         kv_error(rid, "webhooks: row is not JSON: %s", text ? jerr.text : "NULL");
     return o;
 }
+
+void hook_reply_page(kv_rep_t *rep, const char *rid, const PGresult *rows,
+                     int page, int per_page, long long total)
+{
+    json_t *list = json_array();
+    int n = rows ? PQntuples(rows) : 0;
+    for (int i = 0; i < n; i++) {
+        json_t *o = hook_row_json(rid, kv_db_str(rows, i, 0));
+        if (o)
+            json_array_append_new(list, o);
+    }
+    kv_reply_ok(rep, KV_ST_OK, list, kv_meta_page(page, per_page, total));
+}

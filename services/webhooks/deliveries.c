@@ -16,10 +16,11 @@
 
 void hook_op_deliveries(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
 {
-    PGresult *e = NULL, *c = NULL, *r = NULL;
+    PGresult *e = NULL, *r = NULL;
     json_t *errors = json_object();
     int page, per_page;
-    char id[24], tenant[24], limit[16], offset[24];
+    long long total;
+    char id[KV_DB_I64_LEN], tenant[KV_DB_I64_LEN], limit[KV_DB_I64_LEN], offset[KV_DB_I64_LEN];
     int64_t eid = kv_param_id(req, "id");
 
     if (eid == 0) {
@@ -31,10 +32,9 @@ void hook_op_deliveries(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
         errors = NULL;
         goto out;
     }
-    snprintf(id, sizeof id, "%" PRId64, eid);
-    snprintf(tenant, sizeof tenant, "%" PRId64, KV_TENANT(req));
-    snprintf(limit, sizeof limit, "%d", per_page);
-    snprintf(offset, sizeof offset, "%lld", (long long)(page - 1) * per_page);
+    kv_db_i64_param(id, eid);
+    kv_db_i64_param(tenant, KV_TENANT(req));
+    long long off = kv_page_params(page, per_page, limit, offset);
     const char *ep[2] = { id, tenant };
     e = kv_db_exec(ctx->db, KV_RID(req), "hook_endpoint_exists", 2, ep);
     if (!e) {
@@ -45,24 +45,15 @@ void hook_op_deliveries(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
         kv_reply_not_found(rep, "Webhook endpoint");
         goto out;
     }
-    const char *cp[2] = { tenant, id };
     const char *lp[4] = { tenant, id, limit, offset };
-    c = kv_db_exec(ctx->db, KV_RID(req), "hook_deliveries_count", 2, cp);
-    r = c ? kv_db_exec(ctx->db, KV_RID(req), "hook_deliveries_list", 4, lp) : NULL;
-    if (!r) {
+    if (kv_db_page(ctx->db, KV_RID(req), "hook_deliveries_count", 2, lp,
+                   "hook_deliveries_list", 4, lp, off, &total, &r) != 0) {
         kv_reply_unavailable(rep);
         goto out;
     }
-    json_t *list = json_array();
-    for (int i = 0; i < PQntuples(r); i++) {
-        json_t *o = hook_row_json(KV_RID(req), kv_db_str(r, i, 0));
-        if (o)
-            json_array_append_new(list, o);
-    }
-    kv_reply_ok(rep, KV_ST_OK, list, kv_meta_page(page, per_page, kv_db_i64(c, 0, 0)));
+    hook_reply_page(rep, KV_RID(req), r, page, per_page, total);
 out:
     PQclear(e);
-    PQclear(c);
     PQclear(r);
     json_decref(errors);
 }
@@ -70,16 +61,14 @@ out:
 void hook_op_redeliver(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
 {
     PGresult *u = NULL, *g = NULL;
-    char id[24], tenant[24];
+    char id[KV_DB_I64_LEN], tenant[KV_DB_I64_LEN];
     int64_t did = kv_param_id(req, "id");
 
     if (did == 0) {
         kv_reply_not_found(rep, "Delivery");
         goto out;
     }
-    snprintf(id, sizeof id, "%" PRId64, did);
-    snprintf(tenant, sizeof tenant, "%" PRId64, KV_TENANT(req));
-    const char *p[2] = { id, tenant };
+    const char *p[2] = { kv_db_i64_param(id, did), kv_db_i64_param(tenant, KV_TENANT(req)) };
     u = kv_db_exec(ctx->db, KV_RID(req), "hook_delivery_redeliver", 2, p);
     if (!u) {
         kv_reply_unavailable(rep);

@@ -30,11 +30,7 @@ static void s_unknown_fields(json_t *body, const char *const *allowed, json_t *e
     const char *key;
     json_t *v;
     json_object_foreach(body, key, v) {
-        int ok = 0;
-        for (size_t i = 0; allowed[i]; i++)
-            if (strcmp(key, allowed[i]) == 0)
-                ok = 1;
-        if (!ok) {
+        if (!kv_pick(allowed, key)) {
             char msg[160];
             snprintf(msg, sizeof msg, "The %.60s field is not accepted.", key);
             kv_errors_add(errors, key, msg);
@@ -131,37 +127,28 @@ static void s_check_desc(json_t *v, int *set, const char **out, json_t *errors)
 
 void hook_op_list(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
 {
-    PGresult *r = NULL, *c = NULL;
+    PGresult *r = NULL;
     json_t *errors = json_object();
     int page, per_page;
-    char tenant[24], limit[16], offset[24];
+    long long total;
+    char tenant[KV_DB_I64_LEN], limit[KV_DB_I64_LEN], offset[KV_DB_I64_LEN];
 
     if (kv_query_page(req->query, 20, 100, &page, &per_page, errors) != 0) {
         kv_reply_invalid(rep, errors);
         errors = NULL;
         goto out;
     }
-    snprintf(tenant, sizeof tenant, "%" PRId64, KV_TENANT(req));
-    snprintf(limit, sizeof limit, "%d", per_page);
-    snprintf(offset, sizeof offset, "%lld", (long long)(page - 1) * per_page);
-    const char *cp[1] = { tenant };
+    kv_db_i64_param(tenant, KV_TENANT(req));
+    long long off = kv_page_params(page, per_page, limit, offset);
     const char *lp[3] = { tenant, limit, offset };
-    c = kv_db_exec(ctx->db, KV_RID(req), "hook_endpoints_count", 1, cp);
-    r = c ? kv_db_exec(ctx->db, KV_RID(req), "hook_endpoints_list", 3, lp) : NULL;
-    if (!r) {
+    if (kv_db_page(ctx->db, KV_RID(req), "hook_endpoints_count", 1, lp,
+                   "hook_endpoints_list", 3, lp, off, &total, &r) != 0) {
         kv_reply_unavailable(rep);
         goto out;
     }
-    json_t *list = json_array();
-    for (int i = 0; i < PQntuples(r); i++) {
-        json_t *o = hook_row_json(KV_RID(req), kv_db_str(r, i, 0));
-        if (o)
-            json_array_append_new(list, o);
-    }
-    kv_reply_ok(rep, KV_ST_OK, list, kv_meta_page(page, per_page, kv_db_i64(c, 0, 0)));
+    hook_reply_page(rep, KV_RID(req), r, page, per_page, total);
 out:
     PQclear(r);
-    PQclear(c);
     json_decref(errors);
 }
 
@@ -171,7 +158,7 @@ void hook_op_create(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
     PGresult *r = NULL;
     json_t *errors = json_object();
     json_t *body = req->body;
-    char events[160], tenant[24];
+    char events[160], tenant[KV_DB_I64_LEN];
     char secret[HOOK_SECRET_MAX];
     const char *url = NULL, *desc = NULL;
     int desc_set = 0;
@@ -203,8 +190,7 @@ void hook_op_create(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
         kv_reply_internal(rep);
         goto out;
     }
-    snprintf(tenant, sizeof tenant, "%" PRId64, KV_TENANT(req));
-    const char *p[5] = { tenant, url, secret, events, desc };
+    const char *p[5] = { kv_db_i64_param(tenant, KV_TENANT(req)), url, secret, events, desc };
     r = kv_db_exec(ctx->db, KV_RID(req), "hook_endpoint_insert", 5, p);
     json_t *o = r && PQntuples(r) == 1 ? hook_row_json(KV_RID(req), kv_db_str(r, 0, 0)) : NULL;
     if (!o) {
@@ -225,30 +211,43 @@ out:
     json_decref(errors);
 }
 
+/* Runs stmt with (the endpoint id of the path, the tenant).  Returns the
+ * result when it has a row (caller owns it), *eid the id; otherwise
+ * answers 404 (no such endpoint of this tenant) or 503 and returns NULL. */
+static PGresult *s_by_id(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep,
+                         const char *stmt, int64_t *eid)
+{
+    char id[KV_DB_I64_LEN], tenant[KV_DB_I64_LEN];
+    *eid = kv_param_id(req, "id");
+    if (*eid == 0) {
+        kv_reply_not_found(rep, S_NOT_FOUND);
+        return NULL;
+    }
+    const char *p[2] = { kv_db_i64_param(id, *eid), kv_db_i64_param(tenant, KV_TENANT(req)) };
+    PGresult *r = kv_db_exec(ctx->db, KV_RID(req), stmt, 2, p);
+    if (!r) {
+        kv_reply_unavailable(rep);
+        return NULL;
+    }
+    if (PQntuples(r) == 0) {
+        kv_reply_not_found(rep, S_NOT_FOUND);
+        PQclear(r);
+        return NULL;
+    }
+    return r;
+}
+
 void hook_op_get(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
 {
-    PGresult *r = NULL;
-    char id[24], tenant[24];
-    int64_t eid = kv_param_id(req, "id");
-    if (eid == 0) {
-        kv_reply_not_found(rep, S_NOT_FOUND);
-        return;
-    }
-    snprintf(id, sizeof id, "%" PRId64, eid);
-    snprintf(tenant, sizeof tenant, "%" PRId64, KV_TENANT(req));
-    const char *p[2] = { id, tenant };
-    r = kv_db_exec(ctx->db, KV_RID(req), "hook_endpoint_get", 2, p);
+    int64_t eid;
+    PGresult *r = s_by_id(ctx, req, rep, "hook_endpoint_get", &eid);
     if (!r)
-        kv_reply_unavailable(rep);
-    else if (PQntuples(r) == 0)
-        kv_reply_not_found(rep, S_NOT_FOUND);
-    else {
-        json_t *o = hook_row_json(KV_RID(req), kv_db_str(r, 0, 0));
-        if (o)
-            kv_reply_ok(rep, KV_ST_OK, o, NULL);
-        else
-            kv_reply_internal(rep);
-    }
+        return;
+    json_t *o = hook_row_json(KV_RID(req), kv_db_str(r, 0, 0));
+    if (o)
+        kv_reply_ok(rep, KV_ST_OK, o, NULL);
+    else
+        kv_reply_internal(rep);
     PQclear(r);
 }
 
@@ -258,7 +257,7 @@ void hook_op_update(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
     PGresult *r = NULL;
     json_t *errors = json_object();
     json_t *body = req->body;
-    char id[24], tenant[24], events[160];
+    char id[KV_DB_I64_LEN], tenant[KV_DB_I64_LEN], events[160];
     const char *url = NULL, *desc = NULL, *events_p = NULL, *active = NULL;
     int desc_set = 0;
     int64_t eid = kv_param_id(req, "id");
@@ -289,9 +288,7 @@ void hook_op_update(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
     if (json_object_size(errors) > 0)
         goto invalid;
 
-    snprintf(id, sizeof id, "%" PRId64, eid);
-    snprintf(tenant, sizeof tenant, "%" PRId64, KV_TENANT(req));
-    const char *p[7] = { id, tenant, url, events_p, desc_set ? "true" : "false", desc, active };
+    const char *p[7] = { kv_db_i64_param(id, eid), kv_db_i64_param(tenant, KV_TENANT(req)), url, events_p, desc_set ? "true" : "false", desc, active };
     r = kv_db_exec(ctx->db, KV_RID(req), "hook_endpoint_update", 7, p);
     if (!r) {
         kv_reply_unavailable(rep);
@@ -317,26 +314,13 @@ out:
 
 void hook_op_delete(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
 {
-    PGresult *r = NULL;
-    char id[24], tenant[24];
-    int64_t eid = kv_param_id(req, "id");
-    if (eid == 0) {
-        kv_reply_not_found(rep, S_NOT_FOUND);
-        return;
-    }
-    snprintf(id, sizeof id, "%" PRId64, eid);
-    snprintf(tenant, sizeof tenant, "%" PRId64, KV_TENANT(req));
-    const char *p[2] = { id, tenant };
-    r = kv_db_exec(ctx->db, KV_RID(req), "hook_endpoint_delete", 2, p);
+    int64_t eid;
+    PGresult *r = s_by_id(ctx, req, rep, "hook_endpoint_delete", &eid);
     if (!r)
-        kv_reply_unavailable(rep);
-    else if (PQntuples(r) == 0)
-        kv_reply_not_found(rep, S_NOT_FOUND);
-    else {
-        json_t *o = json_object();
-        json_object_set_new(o, "id", json_integer(eid));
-        json_object_set_new(o, "deleted", json_true());
-        kv_reply_ok(rep, KV_ST_OK, o, NULL);
-    }
+        return;
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_integer(eid));
+    json_object_set_new(o, "deleted", json_true());
+    kv_reply_ok(rep, KV_ST_OK, o, NULL);
     PQclear(r);
 }

@@ -61,6 +61,12 @@ extern const kv_stmt_t hook_stmts[];
  * reference, or NULL (logged with rid) when text is NULL or not JSON. */
 json_t *hook_row_json(const char *rid, const char *text);
 
+/* Answers 200 with the list of the objects in column 0 of rows (each
+ * through hook_row_json; a row that does not parse is left out; rows NULL:
+ * an empty list) and the list meta of page, per_page, total. */
+void hook_reply_page(kv_rep_t *rep, const char *rid, const PGresult *rows,
+                     int page, int per_page, long long total);
+
 /* ---- API handlers (endpoints.c, deliveries.c) ------------------------- */
 
 void hook_op_list(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep);

@@ -10,6 +10,7 @@
 
 #include "../../lib/kvt.h"
 #include "../../../services/crm/crm_valid.h"
+#include "kv_valid.h"
 
 /* Parses JSON text (must be valid).  Caller owns the result. */
 static json_t *J(const char *text)
@@ -31,16 +32,16 @@ static const char *s_err(json_t *errors, const char *field)
 
 static void test_tables(void)
 {
-    KVT_OK(crm_pick(crm_segments, "vip") != NULL, "segment vip is allowed");
-    KVT_OK(crm_pick(crm_segments, "lead") && crm_pick(crm_segments, "active") &&
-           crm_pick(crm_segments, "inactive"), "segments lead, active, inactive are allowed");
-    KVT_OK(crm_pick(crm_segments, "VIP") == NULL, "segment match is case-sensitive");
-    KVT_OK(crm_pick(crm_segments, "") == NULL, "empty segment is not a segment");
-    KVT_OK(crm_pick(crm_segments, NULL) == NULL, "NULL is not a segment");
+    KVT_OK(kv_pick(crm_segments, "vip") != NULL, "segment vip is allowed");
+    KVT_OK(kv_pick(crm_segments, "lead") && kv_pick(crm_segments, "active") &&
+           kv_pick(crm_segments, "inactive"), "segments lead, active, inactive are allowed");
+    KVT_OK(kv_pick(crm_segments, "VIP") == NULL, "segment match is case-sensitive");
+    KVT_OK(kv_pick(crm_segments, "") == NULL, "empty segment is not a segment");
+    KVT_OK(kv_pick(crm_segments, NULL) == NULL, "NULL is not a segment");
     const char *stages[] = { "new", "contacted", "qualified", "proposal", "won", "lost", NULL };
     for (int i = 0; stages[i]; i++)
-        KVT_OK(crm_pick(crm_stages, stages[i]) != NULL, "pipeline stage %s is allowed", stages[i]);
-    KVT_OK(crm_pick(crm_stages, "negotiation") == NULL, "unknown pipeline stage is refused");
+        KVT_OK(kv_pick(crm_stages, stages[i]) != NULL, "pipeline stage %s is allowed", stages[i]);
+    KVT_OK(kv_pick(crm_stages, "negotiation") == NULL, "unknown pipeline stage is refused");
 }
 
 static void test_source(void)

@@ -225,6 +225,16 @@ static void test_text(void)
     KVT_OK(kv_valid_text(NULL, 100) == 0, "text refuses NULL");
 }
 
+static void test_pick(void)
+{
+    static const char *const set[] = { "inbound", "outbound", NULL };
+    const char *in = "outbound";
+    KVT_OK(kv_pick(set, in) == set[1], "pick answers the set's own string");
+    KVT_OK(kv_pick(set, "Inbound") == NULL, "pick is case-sensitive");
+    KVT_OK(kv_pick(set, "") == NULL, "pick refuses the empty string");
+    KVT_OK(kv_pick(set, NULL) == NULL, "pick refuses NULL");
+}
+
 int main(void)
 {
     test_i64();
@@ -234,5 +244,6 @@ int main(void)
     test_phone();
     test_email();
     test_text();
+    test_pick();
     return kvt_done();
 }
