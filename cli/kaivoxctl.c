@@ -482,6 +482,32 @@ static int s_key(const char *act, int argc, char **argv)
     s_usage_error("unknown command 'key %s'", act);
 }
 
+
+/* Writes into path the admin path of a create (collection coll of tenant
+ * t) or an update (its member --id) and starts the body they share:
+ * "active" (from --inactive on create, from --active when given on update)
+ * and "name" when given.  Exits on a bad option.  Caller owns the result. */
+static json_t *s_write_body(int create, const opts_t *o, const char *t, const char *coll,
+                            char *path, size_t size)
+{
+    json_t *b = json_object();
+    if (create) {
+        snprintf(path, size, "/admin/v1/tenants/%s/%s", t, coll);
+        json_object_set_new(b, "active", json_boolean(!o->inactive));
+    } else {
+        snprintf(path, size, "/admin/v1/tenants/%s/%s/%s", t, coll, s_need_id(o->id, "id"));
+        if (o->active)
+            json_object_set_new(b, "active", json_boolean(s_need_bool(o->active, "active")));
+    }
+    if (o->name) {
+        json_t *s = json_string(o->name);
+        if (!s)
+            s_usage_error("--name must be UTF-8 text");
+        json_object_set_new(b, "name", s);
+    }
+    return b;
+}
+
 static int s_service(const char *act, int argc, char **argv)
 {
     opts_t o;
@@ -492,23 +518,9 @@ static int s_service(const char *act, int argc, char **argv)
     s_parse_opts(argc, argv, 3, create ? "tenant name duration price inactive"
                                        : "tenant id name duration price active", &o);
     const char *t = s_need_id(o.tenant, "tenant");
-    json_t *b = json_object();
-    if (create) {
-        if (!o.name || !o.duration || !o.price)
-            s_usage_error("service create needs --name, --duration and --price");
-        snprintf(path, sizeof path, "/admin/v1/tenants/%s/services", t);
-        json_object_set_new(b, "active", json_boolean(!o.inactive));
-    } else {
-        snprintf(path, sizeof path, "/admin/v1/tenants/%s/services/%s", t, s_need_id(o.id, "id"));
-        if (o.active)
-            json_object_set_new(b, "active", json_boolean(s_need_bool(o.active, "active")));
-    }
-    if (o.name) {
-        json_t *s = json_string(o.name);
-        if (!s)
-            s_usage_error("--name must be UTF-8 text");
-        json_object_set_new(b, "name", s);
-    }
+    if (create && (!o.name || !o.duration || !o.price))
+        s_usage_error("service create needs --name, --duration and --price");
+    json_t *b = s_write_body(create, &o, t, "services", path, sizeof path);
     if (o.duration)
         json_object_set_new(b, "duration", json_integer(s_need_int(o.duration, "duration", 1, 1440)));
     if (o.price) {
@@ -530,23 +542,9 @@ static int s_staff(const char *act, int argc, char **argv)
     s_parse_opts(argc, argv, 3, create ? "tenant name specialties services hours inactive"
                                        : "tenant id name specialties services hours active", &o);
     const char *t = s_need_id(o.tenant, "tenant");
-    json_t *b = json_object();
-    if (create) {
-        if (!o.name)
-            s_usage_error("--name is required");
-        snprintf(path, sizeof path, "/admin/v1/tenants/%s/staff", t);
-        json_object_set_new(b, "active", json_boolean(!o.inactive));
-    } else {
-        snprintf(path, sizeof path, "/admin/v1/tenants/%s/staff/%s", t, s_need_id(o.id, "id"));
-        if (o.active)
-            json_object_set_new(b, "active", json_boolean(s_need_bool(o.active, "active")));
-    }
-    if (o.name) {
-        json_t *s = json_string(o.name);
-        if (!s)
-            s_usage_error("--name must be UTF-8 text");
-        json_object_set_new(b, "name", s);
-    }
+    if (create && !o.name)
+        s_usage_error("--name is required");
+    json_t *b = s_write_body(create, &o, t, "staff", path, sizeof path);
     if (o.specialties) {
         json_object_set_new(b, "specialties", s_list_strings(o.specialties));
     }

@@ -213,22 +213,31 @@ static int s_tz_ok(const char *s, size_t len)
     return len > 0;
 }
 
+/* Parses a header or event header text into *o (set even on failure,
+ * possibly NULL; the caller decrefs it) and checks its protocol version.
+ * KV_BUS_OK, KV_BUS_EHEADER (not an object, no integer "v") or
+ * KV_BUS_EVERSION. */
+static int s_load_hdr(const char *text, size_t len, json_t **o)
+{
+    *o = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+    if (!json_is_object(*o))
+        return KV_BUS_EHEADER;
+    json_t *v = json_object_get(*o, "v");
+    if (!json_is_integer(v))
+        return KV_BUS_EHEADER;
+    return json_integer_value(v) == KV_PROTO_VERSION ? KV_BUS_OK : KV_BUS_EVERSION;
+}
+
 int kv_hdr_decode(const char *text, size_t len, int is_reply, kv_hdr_t *h)
 {
     memset(h, 0, sizeof *h);
-    json_t *o = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
-    int rc = KV_BUS_EHEADER;
-    if (!json_is_object(o))
-        goto out;
-    json_t *v = json_object_get(o, "v");
-    if (!json_is_integer(v))
-        goto out;
-    if (json_integer_value(v) != KV_PROTO_VERSION) {
-        rc = KV_BUS_EVERSION;
-        /* keep the id so the error reply can carry it */
+    json_t *o;
+    int rc = s_load_hdr(text, len, &o);
+    if (rc == KV_BUS_EVERSION)   /* keep the id so the error reply can carry it */
         s_copy_str(o, "id", h->id, sizeof h->id, kv_bus_valid_id, 1);
+    if (rc != KV_BUS_OK)
         goto out;
-    }
+    rc = KV_BUS_EHEADER;
     h->v = KV_PROTO_VERSION;
     if (s_copy_str(o, "id", h->id, sizeof h->id, kv_bus_valid_id, 1) < 0)
         goto out;
@@ -329,17 +338,11 @@ int kv_event_parse(const kv_msg_t *m, kv_event_hdr_t *h, const char **payload, s
     const char *text = kv_msg_data(m, 1, &hlen);
     if (!s_name_ok(topic, tlen))
         return KV_BUS_EFIELD;
-    json_t *o = json_loadb(text, hlen, JSON_REJECT_DUPLICATES, NULL);
-    int rc = KV_BUS_EHEADER;
-    if (!json_is_object(o))
+    json_t *o;
+    int rc = s_load_hdr(text, hlen, &o);
+    if (rc != KV_BUS_OK)
         goto out;
-    json_t *v = json_object_get(o, "v");
-    if (!json_is_integer(v))
-        goto out;
-    if (json_integer_value(v) != KV_PROTO_VERSION) {
-        rc = KV_BUS_EVERSION;
-        goto out;
-    }
+    rc = KV_BUS_EHEADER;
     if (s_copy_str(o, "producer", h->producer, sizeof h->producer, s_name_ok, 1) < 0 ||
         strlen(h->producer) != tlen || memcmp(h->producer, topic, tlen) != 0)
         goto out;

@@ -11,6 +11,9 @@
 #include <string.h>
 
 #include "../lib/kvt.h"
+#include "kv_bus.h"
+#include "kv_client.h"
+#include "kv_proto.h"
 
 /* The envelope's message (borrowed), "" when absent. */
 static inline const char *gw_msg(const kvt_resp_t *r)
@@ -67,6 +70,26 @@ static inline long long gw_make_service(long long tenant, const char *name, int 
         fprintf(stderr, "gw_make_service: %ld %s\n", r.status, r.body ? r.body : "");
     kvt_resp_free(&r);
     return v;
+}
+
+/* A bus client (on zmq) whose connection to the broker is up: a fresh
+ * DEALER refuses to send until it is connected (ZMQ_IMMEDIATE), so ping
+ * service until it answers (bounded: about 5 s).  Also for the service
+ * tests that talk to the bus directly.  Caller owns the result. */
+static inline kv_client_t *gw_bus_client_new(void *zmq, const char *service)
+{
+    kv_client_t *c = kv_client_new(zmq);
+    for (int i = 0; c && i < 100; i++) {
+        json_t *o = NULL;
+        char rid[33];
+        kv_bus_new_id(rid);
+        int st = kv_client_call_tenant(c, rid, 0, service, KV_OP_PING, NULL, NULL, 1000, &o);
+        json_decref(o);
+        if (st != KV_ST_UNAVAILABLE)
+            break;
+        kvt_sleep_ms(50);
+    }
+    return c;
 }
 
 #endif

@@ -10,28 +10,17 @@
 #include <zmq.h>
 
 #include "calls_e2e.h"
+#include "gw_e2e.h"
 #include "kv_client.h"
 
 static void *s_zmq;
 static kv_client_t *s_client;
 
-/* A bus client whose connection to the broker is up: a fresh DEALER
- * refuses to send until it is connected (ZMQ_IMMEDIATE), so ping calls until
- * it answers (bounded: about 5 s).  Caller owns the result. */
+/* A bus client whose connection to the broker is up (gw_e2e.h).  Caller
+ * owns the result. */
 static kv_client_t *s_client_new(void)
 {
-    kv_client_t *c = kv_client_new(s_zmq);
-    for (int i = 0; c && i < 100; i++) {
-        json_t *o = NULL;
-        char rid[33];
-        kv_bus_new_id(rid);
-        int st = kv_client_call_tenant(c, rid, 0, KV_SVC_CALLS, KV_OP_PING, NULL, NULL, 1000, &o);
-        json_decref(o);
-        if (st != KV_ST_UNAVAILABLE)
-            break;
-        kvt_sleep_ms(50);
-    }
-    return c;
+    return gw_bus_client_new(s_zmq, KV_SVC_CALLS);
 }
 
 /* calls events.since with body (a JSON text): the reply envelope, or NULL

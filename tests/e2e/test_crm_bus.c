@@ -12,6 +12,7 @@
 #include <zmq.h>
 
 #include "crm_e2e.h"
+#include "gw_e2e.h"
 #include "kv_client.h"
 
 #define S_TIMEOUT_MS 5000
@@ -19,23 +20,11 @@
 static void *s_zmq;
 static kv_client_t *s_client;   /* the main thread's client */
 
-/* A client whose connection to the broker is up: a fresh DEALER refuses to
- * send until it is connected (ZMQ_IMMEDIATE), so ping crm until it answers
- * (bounded: about 5 s).  Caller owns the result. */
+/* A bus client whose connection to the broker is up (gw_e2e.h).  Caller
+ * owns the result. */
 static kv_client_t *s_client_new(void)
 {
-    kv_client_t *c = kv_client_new(s_zmq);
-    for (int i = 0; c && i < 100; i++) {
-        json_t *o = NULL;
-        char rid[33];
-        kv_bus_new_id(rid);
-        int st = kv_client_call_tenant(c, rid, 0, KV_SVC_CRM, KV_OP_PING, NULL, NULL, 1000, &o);
-        json_decref(o);
-        if (st != KV_ST_UNAVAILABLE)
-            break;
-        kvt_sleep_ms(50);
-    }
-    return c;
+    return gw_bus_client_new(s_zmq, KV_SVC_CRM);
 }
 
 /* One bus call for tenant; returns the status, *out the envelope (caller

@@ -12,18 +12,27 @@
 #include "../../lib/kvt.h"
 #include "../../../services/webhooks/hook.h"
 
-/* The class of a textual address (v4 or v6), "public" for NULL. */
-static const char *s_class(const char *text)
+/* Fills ss from a textual address (v4 or v6).  0, or -1 when text is
+ * neither (ss then stays zeroed: family 0). */
+static int s_addr(const char *text, struct sockaddr_storage *ss)
 {
-    struct sockaddr_storage ss;
-    memset(&ss, 0, sizeof ss);
-    struct sockaddr_in *in = (struct sockaddr_in *)&ss;
-    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+    memset(ss, 0, sizeof *ss);
+    struct sockaddr_in *in = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
     if (inet_pton(AF_INET, text, &in->sin_addr) == 1)
         in->sin_family = AF_INET;
     else if (inet_pton(AF_INET6, text, &in6->sin6_addr) == 1)
         in6->sin6_family = AF_INET6;
     else
+        return -1;
+    return 0;
+}
+
+/* The class of a textual address (v4 or v6), "public" for NULL. */
+static const char *s_class(const char *text)
+{
+    struct sockaddr_storage ss;
+    if (s_addr(text, &ss) != 0)
         return "bad test address";
     const char *c = hook_ssrf_class((struct sockaddr *)&ss);
     return c ? c : "public";
@@ -32,13 +41,7 @@ static const char *s_class(const char *text)
 static int s_allowed(const char *text, hook_allow_t policy)
 {
     struct sockaddr_storage ss;
-    memset(&ss, 0, sizeof ss);
-    struct sockaddr_in *in = (struct sockaddr_in *)&ss;
-    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-    if (inet_pton(AF_INET, text, &in->sin_addr) == 1)
-        in->sin_family = AF_INET;
-    else if (inet_pton(AF_INET6, text, &in6->sin6_addr) == 1)
-        in6->sin6_family = AF_INET6;
+    (void)s_addr(text, &ss);
     return hook_ssrf_allowed((struct sockaddr *)&ss, policy);
 }
 
