@@ -36,7 +36,10 @@ if [[ $(id -u) -ne 0 ]]; then
     fi
 fi
 
+# A fresh cloud machine often runs unattended-upgrades at first boot: wait
+# for the dpkg lock instead of failing at once, and retry flaky downloads.
+APT_OPTS=(-q -o DPkg::Lock::Timeout=600 -o Acquire::Retries=3)
 export DEBIAN_FRONTEND=noninteractive
-"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
-"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get "${APT_OPTS[@]}" update
+"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get "${APT_OPTS[@]}" install -y \
     --no-install-recommends "${missing[@]}"

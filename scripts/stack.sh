@@ -25,7 +25,9 @@
 # (bin), KAIVOX_PG_PORT (54320), KAIVOX_HTTP_PORT (8080), KAIVOX_ADMIN_PORT
 # (8081), KAIVOX_BUS_ENDPOINT (tcp://127.0.0.1:7700),
 # KAIVOX_EVENTS_IN_ENDPOINT (tcp://127.0.0.1:7701), KAIVOX_EVENTS_OUT_ENDPOINT
-# (tcp://127.0.0.1:7702), KAIVOX_DATABASE_URL (unset: the embedded cluster),
+# (tcp://127.0.0.1:7702), KAIVOX_DATABASE_URL (unset: the embedded cluster,
+# database KAIVOX_DB_NAME, default kaivox), KAIVOX_PG_BIN
+# (/usr/lib/postgresql/15/bin),
 # KAIVOX_DB_SUPERUSER_URL (with KAIVOX_DATABASE_URL: bootstrap that server
 # as this superuser first), KAIVOX_ADMIN_TOKEN (unset: $KAIVOX_VAR_DIR/admin.token,
 # generated once), KVT_FAST_PG=1 (tests only: fsync off).  Every KAIVOX_*
@@ -61,7 +63,7 @@ EMBEDDED_PG=1
 if [[ -n "${KAIVOX_DATABASE_URL:-}" ]]; then
     EMBEDDED_PG=0
 else
-    export KAIVOX_DATABASE_URL="postgresql://127.0.0.1:${KAIVOX_PG_PORT}/kaivox"
+    export KAIVOX_DATABASE_URL="postgresql://127.0.0.1:${KAIVOX_PG_PORT}/${KAIVOX_DB_NAME:-kaivox}"
 fi
 
 # Where curl reaches a listener bound to addr (a wildcard means localhost).
@@ -231,7 +233,9 @@ pg_prepare_paths() {
     local real
     if [[ $(id -u) -eq 0 ]]; then
         id postgres >/dev/null 2>&1 || die "running as root needs the 'postgres' user (apt-get install postgresql)"
-        AS_PG=(runuser -u postgres --)
+        # From /: the PostgreSQL tools complain when they cannot enter the
+        # caller's directory (a repository under /root, say).
+        AS_PG=(runuser -u postgres -- env -C /)
     fi
     ensure_dirs
     if [[ -L "$PG_LINK" ]]; then
