@@ -5,10 +5,25 @@
  * One thread per instance runs hook_deliverer_run().  It claims due
  * deliveries in one short statement (FOR UPDATE SKIP LOCKED; the claim is a
  * lease: next_attempt_at moves past the attempt's timeout, so a crashed
- * instance's claims come due again by themselves), adds one easy handle per
- * delivery to the multi handle, and records each outcome as it completes
- * (attempt row + new status, one short transaction).  No transaction is
- * ever open during HTTP, and one slow receiver holds only its own transfer.
+ * instance's claims come due again by themselves), starts one transfer per
+ * delivery, and records each outcome as it completes (attempt row + new
+ * status, one short transaction).  No transaction is ever open during
+ * HTTP, and one slow receiver holds only its own transfers.
+ *
+ * At most S_HOST_MAX transfers run at once per receiver (scheme, host and
+ * port of the URL); the others of that receiver wait here, in claim order,
+ * and are handed to curl only when one of its transfers ends.  The queue is
+ * ours, not curl's (CURLMOPT_MAX_HOST_CONNECTIONS is left unlimited): curl
+ * counts the time a transfer waits in its own connection queue against
+ * CURLOPT_TIMEOUT_MS (by design), so a delivery parked there behind a burst
+ * or a slow receiver failed with "timeout" without ever having connected
+ * (with a receiver answering in 1.5 s and a 2 s timeout, 193 of 300 first
+ * attempts did).  Here the attempt -- its
+ * timeout, its attempted_at, its signed timestamp -- starts when curl gets
+ * the transfer; time spent waiting for a slot is never an attempt.  A
+ * delivery whose lease would end before a full attempt could fit is handed
+ * back (hook_claim_release) instead of being started, so no other instance
+ * can claim it while it still runs here.
  *
  * Every attempt signs the stored body bytes (sign.c) with a fresh
  * timestamp.  Redirects are not followed (a 3xx is a failure), only http
@@ -37,29 +52,49 @@
 #define S_LEASE_EXTRA_S 30      /* claim lease beyond the transfer timeout */
 #define S_RETRY_AFTER_MAX_S 86400
 #define S_REAP_MAX      256     /* outcomes recorded per transaction */
+#define S_HOST_MAX      64      /* transfers at once per receiver (scheme://host:port) */
+#define S_LEASE_MARGIN_MS 5000  /* a queued delivery starts only if its attempt
+                                   ends this long before its lease does */
 
-/* One transfer in flight. */
+typedef struct s_host s_host_t;
+
+/* One claimed delivery: waiting for a slot of its receiver (easy NULL), or
+ * a transfer in the multi handle. */
 typedef struct s_xfer {
-    struct s_xfer *prev, *next;  /* the deliverer's list of transfers */
-    CURL *easy;
+    struct s_xfer *prev, *next;  /* the deliverer's list of claimed deliveries */
+    struct s_xfer *qnext;        /* its receiver's queue, while waiting */
+    s_host_t *host;              /* its receiver */
+    CURL *easy;                  /* NULL until started */
     int64_t id;                  /* delivery id */
     int64_t tenant_id;
     int64_t endpoint_id;
     char claim_no[24];           /* the claim this attempt was made under */
     int attempt_count;           /* attempts of the series before this one */
-    int64_t started_ms;          /* epoch ms: attempted_at */
+    int64_t lease_end;           /* mono ms: the claim's lease ends (about) */
+    int64_t started_ms;          /* epoch ms: attempted_at (when started) */
+    char *url, *secret, *type;   /* owned, from the claim */
     char *body;                  /* owned: the exact bytes sent */
     struct curl_slist *headers;  /* owned */
     const char *blocked;         /* SSRF class of a refused address, or NULL */
     char errbuf[CURL_ERROR_SIZE];
 } s_xfer_t;
 
+/* One receiver (scheme://host:port) with claimed deliveries. */
+struct s_host {
+    s_host_t *next;
+    char *key;                   /* owned */
+    int running;                 /* its transfers in the multi handle */
+    s_xfer_t *qhead, *qtail;     /* its deliveries waiting for a slot, in order */
+};
+
 struct hook_deliverer {
     kv_db_t *db;                 /* the deliverer thread's own connection */
     CURLM *multi;
     atomic_int wake;             /* set by hook_deliverer_wake() */
-    int inflight;                /* easy handles in multi */
-    s_xfer_t *xfers;             /* those transfers, for shutdown */
+    int inflight;                /* claimed deliveries not yet finished */
+    int running;                 /* of those, transfers in the multi handle */
+    s_xfer_t *xfers;             /* every claimed delivery, for shutdown */
+    s_host_t *hosts;             /* receivers with claimed deliveries */
     int async;                   /* session set to synchronous_commit off */
 };
 
@@ -73,8 +108,9 @@ hook_deliverer_t *hook_deliverer_new(void)
         abort();
     }
     atomic_init(&d->wake, 0);
-    /* Many receivers, a few connections each, reused across deliveries. */
-    curl_multi_setopt(d->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 64L);
+    /* Many receivers, a few connections each, reused across deliveries.
+     * The per-receiver limit is S_HOST_MAX, kept by s_host_*: curl itself
+     * never has to queue a transfer (no MAX_HOST / MAX_TOTAL_CONNECTIONS). */
     curl_multi_setopt(d->multi, CURLMOPT_MAXCONNECTS, 256L);
     return d;
 }
@@ -119,12 +155,89 @@ static size_t s_discard(char *ptr, size_t size, size_t nmemb, void *userdata)
     return size * nmemb;
 }
 
-static void s_xfer_free(s_xfer_t *x);
+static void s_xfer_free(s_xfer_t *x)
+{
+    if (!x)
+        return;
+    if (x->easy)
+        curl_easy_cleanup(x->easy);
+    curl_slist_free_all(x->headers);
+    free(x->url);
+    free(x->secret);
+    free(x->type);
+    free(x->body);
+    free(x);
+}
 
-/* Takes x out of the multi handle and the list, and frees it. */
+/* The receiver of url: "scheme://host:port" as curl will connect to it
+ * (or the URL itself when curl cannot parse it; the transfer then fails on
+ * its own).  Caller frees. */
+static char *s_host_key(const char *url)
+{
+    CURLU *u = curl_url();
+    char *scheme = NULL, *host = NULL, *port = NULL, *key = NULL;
+    if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK)
+        key = kv_asprintf("%s://%s:%s", scheme, host, port);
+    curl_free(scheme);
+    curl_free(host);
+    curl_free(port);
+    curl_url_cleanup(u);
+    return key ? key : kv_strdup(url);
+}
+
+/* The entry of receiver key, created when missing. */
+static s_host_t *s_host_get(hook_deliverer_t *d, const char *key)
+{
+    for (s_host_t *h = d->hosts; h; h = h->next)
+        if (strcmp(h->key, key) == 0)
+            return h;
+    s_host_t *h = kv_calloc(1, sizeof *h);
+    h->key = kv_strdup(key);
+    h->next = d->hosts;
+    d->hosts = h;
+    return h;
+}
+
+/* Forgets receiver h when it has nothing running or waiting. */
+static void s_host_gc(hook_deliverer_t *d, s_host_t *h)
+{
+    if (h->running > 0 || h->qhead)
+        return;
+    for (s_host_t **pp = &d->hosts; *pp; pp = &(*pp)->next)
+        if (*pp == h) {
+            *pp = h->next;
+            break;
+        }
+    free(h->key);
+    free(h);
+}
+
+/* Takes x out of the multi handle (when started), its receiver and the
+ * list, and frees it.  Never starts anything, and leaves the receiver's
+ * entry to s_host_gc(). */
 static void s_xfer_drop(hook_deliverer_t *d, s_xfer_t *x)
 {
-    curl_multi_remove_handle(d->multi, x->easy);
+    s_host_t *h = x->host;
+    if (x->easy) {
+        curl_multi_remove_handle(d->multi, x->easy);
+        h->running--;
+        d->running--;
+    } else {
+        /* still waiting: unlink it from its receiver's queue */
+        s_xfer_t **pp = &h->qhead, *prev = NULL;
+        while (*pp && *pp != x) {
+            prev = *pp;
+            pp = &(*pp)->qnext;
+        }
+        if (*pp) {
+            *pp = x->qnext;
+            if (h->qtail == x)
+                h->qtail = prev;
+        }
+    }
     if (x->prev)
         x->prev->next = x->next;
     else
@@ -135,15 +248,15 @@ static void s_xfer_drop(hook_deliverer_t *d, s_xfer_t *x)
     s_xfer_free(x);
 }
 
-static void s_xfer_free(s_xfer_t *x)
+/* Hands claim x back (due again at once; its claim number guards against
+ * a claim taken since) and drops it (s_xfer_drop). */
+static void s_xfer_release(hook_deliverer_t *d, s_xfer_t *x)
 {
-    if (!x)
-        return;
-    if (x->easy)
-        curl_easy_cleanup(x->easy);
-    curl_slist_free_all(x->headers);
-    free(x->body);
-    free(x);
+    char id_s[24];
+    snprintf(id_s, sizeof id_s, "%" PRId64, x->id);
+    const char *p[2] = { id_s, x->claim_no };
+    kv_db_run(d->db, NULL, "hook_claim_release", 2, p);
+    s_xfer_drop(d, x);
 }
 
 static struct curl_slist *s_header(struct curl_slist *l, const char *name, const char *value)
@@ -156,55 +269,47 @@ static struct curl_slist *s_header(struct curl_slist *l, const char *name, const
     return n;
 }
 
-/* Starts the transfer of claimed row i of r.  0 or -1 (row skipped; its
- * lease expires and it is tried again). */
-static int s_start(hook_deliverer_t *d, PGresult *r, int i)
+/* Starts the attempt of waiting delivery x: signs it with the time of now,
+ * builds its easy handle and gives it to curl (the attempt's timeout runs
+ * from here).  0, or -1 when it cannot be started (x is left as it was). */
+static int s_start(hook_deliverer_t *d, s_xfer_t *x)
 {
-    const char *url = kv_db_str(r, i, 5), *secret = kv_db_str(r, i, 6);
-    const char *type = kv_db_str(r, i, 7), *body = kv_db_str(r, i, 8);
     char id_s[24], ts_s[24], hex[65], std[128];
-    if (!url || !secret || !type || !body)
-        return -1;
-
-    s_xfer_t *x = kv_calloc(1, sizeof *x);
-    x->id = kv_db_i64(r, i, 0);
-    x->tenant_id = kv_db_i64(r, i, 1);
-    snprintf(x->claim_no, sizeof x->claim_no, "%s", kv_db_str(r, i, 2));
-    x->attempt_count = (int)kv_db_i64(r, i, 3);
-    x->endpoint_id = kv_db_i64(r, i, 4);
-    x->body = kv_strdup(body);
-    x->started_ms = kv_now_ms();
     size_t len = strlen(x->body);
 
+    x->started_ms = kv_now_ms();
     snprintf(id_s, sizeof id_s, "%" PRId64, x->id);
     int64_t ts = x->started_ms / 1000;
     snprintf(ts_s, sizeof ts_s, "%" PRId64, ts);
-    hook_sign_hex(secret, x->body, len, hex);
-    if (hook_sign_std(secret, id_s, ts, x->body, len, std, sizeof std) != 0) {
+    hook_sign_hex(x->secret, x->body, len, hex);
+    if (hook_sign_std(x->secret, id_s, ts, x->body, len, std, sizeof std) != 0) {
         kv_error(NULL, "deliver: endpoint %" PRId64 " has an unusable secret", x->endpoint_id);
-        s_xfer_free(x);
         return -1;
     }
-    x->headers = s_header(x->headers, "Content-Type", "application/json");
-    x->headers = s_header(x->headers, "X-KaiVox-Event", type);
-    x->headers = s_header(x->headers, "X-KaiVox-Delivery", id_s);
-    x->headers = s_header(x->headers, "X-KaiVox-Timestamp", ts_s);
-    x->headers = s_header(x->headers, "X-KaiVox-Signature", hex);
-    x->headers = s_header(x->headers, "webhook-id", id_s);
-    x->headers = s_header(x->headers, "webhook-timestamp", ts_s);
-    x->headers = s_header(x->headers, "webhook-signature", std);
-    x->headers = curl_slist_append(x->headers, "Expect:");   /* no 100-continue wait */
+    struct curl_slist *hl = NULL;
+    hl = s_header(hl, "Content-Type", "application/json");
+    hl = s_header(hl, "X-KaiVox-Event", x->type);
+    hl = s_header(hl, "X-KaiVox-Delivery", id_s);
+    hl = s_header(hl, "X-KaiVox-Timestamp", ts_s);
+    hl = s_header(hl, "X-KaiVox-Signature", hex);
+    hl = s_header(hl, "webhook-id", id_s);
+    hl = s_header(hl, "webhook-timestamp", ts_s);
+    hl = s_header(hl, "webhook-signature", std);
+    struct curl_slist *nl = curl_slist_append(hl, "Expect:");   /* no 100-continue wait */
+    if (!nl)
+        abort();   /* out of memory: kv_mem's policy */
+    hl = nl;
 
-    CURL *e = x->easy = curl_easy_init();
-    if (!e || !x->headers) {
-        s_xfer_free(x);
+    CURL *e = curl_easy_init();
+    if (!e) {
+        curl_slist_free_all(hl);
         return -1;
     }
-    curl_easy_setopt(e, CURLOPT_URL, url);
+    curl_easy_setopt(e, CURLOPT_URL, x->url);
     curl_easy_setopt(e, CURLOPT_POST, 1L);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, x->body);
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->headers);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, hl);
     curl_easy_setopt(e, CURLOPT_USERAGENT, "KaiVox-Webhooks/1");
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -217,9 +322,77 @@ static int s_start(hook_deliverer_t *d, PGresult *r, int i)
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
     curl_easy_setopt(e, CURLOPT_PRIVATE, x);
     if (curl_multi_add_handle(d->multi, e) != CURLM_OK) {
-        s_xfer_free(x);
+        curl_easy_cleanup(e);
+        curl_slist_free_all(hl);
         return -1;
     }
+    x->easy = e;
+    x->headers = hl;
+    x->host->running++;
+    d->running++;
+    return 0;
+}
+
+/* Starts waiting deliveries of receiver h while it has a free slot.  One
+ * whose lease would end before its attempt could, or that cannot be
+ * started, is handed back (due again; tried under a fresh claim).  Then
+ * forgets h when it has nothing left. */
+static void s_host_pump(hook_deliverer_t *d, s_host_t *h)
+{
+    while (h->qhead && h->running < S_HOST_MAX && !kv_service_stopping()) {
+        s_xfer_t *x = h->qhead;
+        if (kv_mono_ms() + hook_config.timeout_ms + S_LEASE_MARGIN_MS > x->lease_end ||
+            s_start(d, x) != 0) {
+            kv_debug(NULL, "deliver: delivery %" PRId64 " handed back before its attempt", x->id);
+            s_xfer_release(d, x);   /* unlinks it from h's queue */
+            continue;
+        }
+        h->qhead = x->qnext;
+        if (!h->qhead)
+            h->qtail = NULL;
+        x->qnext = NULL;
+    }
+    s_host_gc(d, h);
+}
+
+/* Every receiver with a free slot starts what waits for it. */
+static void s_pump_all(hook_deliverer_t *d)
+{
+    for (s_host_t *h = d->hosts, *next; h; h = next) {
+        next = h->next;          /* s_host_pump may free h, and only h */
+        s_host_pump(d, h);
+    }
+}
+
+/* Takes claimed row i of r: queued behind its receiver.  0 or -1 (row
+ * skipped; its lease expires and it is tried again). */
+static int s_take(hook_deliverer_t *d, PGresult *r, int i, int64_t lease_end)
+{
+    const char *url = kv_db_str(r, i, 5), *secret = kv_db_str(r, i, 6);
+    const char *type = kv_db_str(r, i, 7), *body = kv_db_str(r, i, 8);
+    if (!url || !secret || !type || !body)
+        return -1;
+
+    s_xfer_t *x = kv_calloc(1, sizeof *x);
+    x->id = kv_db_i64(r, i, 0);
+    x->tenant_id = kv_db_i64(r, i, 1);
+    snprintf(x->claim_no, sizeof x->claim_no, "%s", kv_db_str(r, i, 2));
+    x->attempt_count = (int)kv_db_i64(r, i, 3);
+    x->endpoint_id = kv_db_i64(r, i, 4);
+    x->lease_end = lease_end;
+    x->url = kv_strdup(url);
+    x->secret = kv_strdup(secret);
+    x->type = kv_strdup(type);
+    x->body = kv_strdup(body);
+
+    char *key = s_host_key(url);
+    s_host_t *h = x->host = s_host_get(d, key);
+    free(key);
+    if (h->qtail)
+        h->qtail->qnext = x;
+    else
+        h->qhead = x;
+    h->qtail = x;
     d->inflight++;
     x->next = d->xfers;
     if (d->xfers)
@@ -228,13 +401,17 @@ static int s_start(hook_deliverer_t *d, PGresult *r, int i)
     return 0;
 }
 
-/* Claims up to limit due deliveries and starts them.  Returns how many
- * were claimed, or -1 when the database failed. */
+/* Claims up to limit due deliveries and queues them behind their
+ * receivers (s_pump_all starts them).  Returns how many were claimed, or
+ * -1 when the database failed. */
 static int s_claim(hook_deliverer_t *d, int limit)
 {
     char limit_s[16], lease_s[16];
+    int lease = hook_config.timeout_ms / 1000 + S_LEASE_EXTRA_S;
     snprintf(limit_s, sizeof limit_s, "%d", limit);
-    snprintf(lease_s, sizeof lease_s, "%d", hook_config.timeout_ms / 1000 + S_LEASE_EXTRA_S);
+    snprintf(lease_s, sizeof lease_s, "%d", lease);
+    /* Taken before the statement: the lease ends no earlier than this. */
+    int64_t lease_end = kv_mono_ms() + (int64_t)lease * 1000;
     const char *p[2] = { limit_s, lease_s };
     if (!d->async)
         d->async = kv_db_run(d->db, NULL, "hook_session_async", 0, NULL) == 0;
@@ -245,7 +422,7 @@ static int s_claim(hook_deliverer_t *d, int limit)
     }
     int n = PQntuples(r);
     for (int i = 0; i < n; i++)
-        if (s_start(d, r, i) != 0)
+        if (s_take(d, r, i, lease_end) != 0)
             kv_warn(NULL, "deliver: delivery %s could not be started", kv_db_str(r, i, 0));
     PQclear(r);
     return n;
@@ -291,8 +468,12 @@ static int s_record(hook_deliverer_t *d, s_xfer_t *x, CURLcode res)
 
     if (x->blocked)
         snprintf(error, sizeof error, "refused: the host resolved to a %s address", x->blocked);
-    else if (res == CURLE_OPERATION_TIMEDOUT)
-        snprintf(error, sizeof error, "timeout after %d ms", hook_config.timeout_ms);
+    else if (res == CURLE_OPERATION_TIMEDOUT) {
+        long sent = 0;   /* request bytes sent: 0 when it never got that far */
+        curl_easy_getinfo(x->easy, CURLINFO_REQUEST_SIZE, &sent);
+        snprintf(error, sizeof error, "timeout after %d ms%s", hook_config.timeout_ms,
+                 sent > 0 ? "" : " (request not sent)");
+    }
     else if (res != CURLE_OK)
         snprintf(error, sizeof error, "%s", x->errbuf[0] ? x->errbuf : curl_easy_strerror(res));
     else if (code >= 300 && code < 400)
@@ -374,21 +555,22 @@ static void s_reap(hook_deliverer_t *d)
         }
         for (size_t i = 0; i < n; i++)
             s_xfer_drop(d, done[i]);
+        s_pump_all(d);           /* their receivers' next deliveries */
     } while (n == S_REAP_MAX);
 }
 
 /* Shutdown: hands back the claims of transfers that did not finish in
  * time (they were never recorded, so a receiver may see them again: at
- * least once). */
+ * least once) and of deliveries still waiting for a slot. */
 static void s_release_all(hook_deliverer_t *d)
 {
-    while (d->xfers) {
-        s_xfer_t *x = d->xfers;
-        char id_s[24];
-        snprintf(id_s, sizeof id_s, "%" PRId64, x->id);
-        const char *p[2] = { id_s, x->claim_no };
-        kv_db_run(d->db, NULL, "hook_claim_release", 2, p);
-        s_xfer_drop(d, x);
+    while (d->xfers)
+        s_xfer_release(d, d->xfers);
+    while (d->hosts) {           /* all empty now */
+        s_host_t *h = d->hosts;
+        d->hosts = h->next;
+        free(h->key);
+        free(h);
     }
 }
 
@@ -403,7 +585,7 @@ void hook_deliverer_run(hook_deliverer_t *d)
         if (kv_service_stopping()) {
             if (!grace_end)
                 grace_end = now + S_GRACE_MS;
-            if (d->inflight == 0 || now >= grace_end)
+            if (d->running == 0 || now >= grace_end)
                 break;
         } else {
             int woken = atomic_exchange(&d->wake, 0);
@@ -413,14 +595,16 @@ void hook_deliverer_run(hook_deliverer_t *d)
                 int n = s_claim(d, room);
                 backlog = n == room;
                 next_claim = now + (n < 0 ? 1000 : hook_config.poll_ms);
+                if (n > 0)
+                    s_pump_all(d);
             }
         }
         int running = 0;
         curl_multi_perform(d->multi, &running);
         s_reap(d);
         int wait = (int)(next_claim - kv_mono_ms());
-        if (backlog && d->inflight < max)
-            wait = 0;
+        if (backlog && max - d->inflight >= (max + 1) / 2)
+            wait = 0;            /* the next claim is due at once */
         if (wait < 0)
             wait = 0;
         if (wait > hook_config.poll_ms)

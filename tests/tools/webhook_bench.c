@@ -7,6 +7,9 @@
  *      call.ended each) for a tenant with E endpoints; the service is
  *      started and the receiver's receipt times give deliveries per second
  *      from the first receipt to the last (intake by catch-up included);
+ *      then the delivery logs are read back and every delivery whose first
+ *      attempt failed is counted (it should be none: the receiver answers
+ *      them all), with the errors seen;
  *   2. latency: M appointments booked one after another, each timed from
  *      just before POST /api/v1/appointments to the receiver's receipt of
  *      its appointment.created; prints median, p90, p99, max.
@@ -15,6 +18,10 @@
  *
  * Needs KVT_BASE_URL, KVT_ADMIN_URL, KVT_ADMIN_TOKEN, KVT_STACK, KVT_BUILD
  * (see tests/run.sh) and a gateway rate limit above the request rate.
+ * WEBHOOK_BENCH_HANG_MS=MS makes phase 1 a slow receiver: it answers each
+ * delivery only after MS (its /hang/ paths), to check that deliveries
+ * waiting for a connection to it are not failed by the time they wait
+ * (with MS below KAIVOX_WEBHOOK_TIMEOUT_MS none should fail).
  */
 #include <sys/time.h>
 
@@ -40,6 +47,48 @@ static long long s_received(const wh_receiver_t *rcv, const char *path, int n)
     return atoll(v);
 }
 
+/* Reads back the delivery log of endpoint id and counts the deliveries
+ * whose first attempt failed (adds to *failed; a few errors to stderr) and
+ * those not attempted yet (*unsettled).  -1 when the log could not be read. */
+static int s_first_failures(const char *key, long long id, int *failed, int *seen,
+                            int *unsettled, int verbose)
+{
+    for (int page = 1;; page++) {
+        char path[160];
+        snprintf(path, sizeof path, "/api/v1/webhooks/%lld/deliveries?per_page=100&page=%d",
+                 id, page);
+        kvt_resp_t r = kvt_api(key, "GET", path, NULL);
+        json_t *data = r.status == 200 ? se_data(&r) : NULL;
+        if (!json_is_array(data)) {
+            fprintf(stderr, "delivery log of endpoint %lld: %ld\n", id, r.status);
+            kvt_resp_free(&r);
+            return -1;
+        }
+        size_t i, n = json_array_size(data);
+        json_t *d;
+        json_array_foreach(data, i, d) {
+            json_t *a = json_array_get(json_object_get(d, "attempts"), 0);
+            json_int_t code = json_integer_value(json_object_get(a, "status_code"));
+            const char *err = json_string_value(json_object_get(a, "error"));
+            (*seen)++;
+            if (!a) {
+                (*unsettled)++;
+                continue;
+            }
+            if (err || code < 200 || code > 299) {
+                if ((*failed)++ < 10 && verbose)
+                    fprintf(stderr, "  delivery %lld: first attempt failed: HTTP %lld, %s, %lld ms\n",
+                            (long long)json_integer_value(json_object_get(d, "id")),
+                            (long long)code, err ? err : "-",
+                            (long long)json_integer_value(json_object_get(a, "duration_ms")));
+            }
+        }
+        kvt_resp_free(&r);
+        if (n < 100)
+            return 0;
+    }
+}
+
 static int s_cmp(const void *a, const void *b)
 {
     long long x = *(const long long *)a, y = *(const long long *)b;
@@ -55,17 +104,21 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: webhook_bench [N_CALLS] [ENDPOINTS 1..100] [APPOINTMENTS 1..1000]\n");
         return 2;
     }
+    const char *hang_env = getenv("WEBHOOK_BENCH_HANG_MS");
+    int hang_ms = hang_env ? atoi(hang_env) : 0;
+    const char *kind = hang_ms > 0 ? "hang" : "ok";   /* phase 1's receiver paths */
     wh_receiver_t rcv = { 0 };
-    wh_receiver_start(&rcv, 5000);
+    wh_receiver_start(&rcv, hang_ms > 0 ? hang_ms : 5000);
     wh_shop_t s;
     wh_shop(&s, "wh-bench");
     char url[256], path[64];
+    long long *eps = calloc((size_t)nep, sizeof *eps);
 
     /* ---- 1. throughput ---- */
     for (int e = 0; e < nep; e++) {
-        snprintf(path, sizeof path, "/ok/bench-%d", e);
+        snprintf(path, sizeof path, "/%s/bench-%d", kind, e);
         wh_url(&rcv, path, url, sizeof url);
-        if (wh_endpoint(s.key, url, "[\"call.ended\"]", NULL) < 0)
+        if ((eps[e] = wh_endpoint(s.key, url, "[\"call.ended\"]", NULL)) < 0)
             return 1;
     }
     if (kvt_stack("stop webhooks") != 0)
@@ -91,7 +144,7 @@ int main(int argc, char **argv)
     for (int waited = 0; waited < 600000; waited += 100) {
         total = 0;
         for (int e = 0; e < nep; e++) {
-            snprintf(path, sizeof path, "/ok/bench-%d", e);
+            snprintf(path, sizeof path, "/%s/bench-%d", kind, e);
             total += wh_count(&rcv, path);
         }
         if (total >= want)
@@ -100,7 +153,7 @@ int main(int argc, char **argv)
     }
     long long first = 0, last = 0;
     for (int e = 0; e < nep; e++) {
-        snprintf(path, sizeof path, "/ok/bench-%d", e);
+        snprintf(path, sizeof path, "/%s/bench-%d", kind, e);
         int n = wh_count(&rcv, path);
         for (int i = 1; i <= n; i++) {
             long long t = s_received(&rcv, path, i);
@@ -115,6 +168,24 @@ int main(int argc, char **argv)
            total, want, ncalls, nep, (last - first) / 1e6,
            total / ((last - first) / 1e6), (last - started) / 1e6,
            total / ((last - started) / 1e6));
+    /* The receiver writes a request down on receipt, before answering: wait
+     * until every delivery has its first attempt recorded. */
+    int failed = 0, seen = 0, unsettled = 0, log_ok = 1;
+    for (int tries = 0, last_pass = 0; log_ok; tries++) {
+        failed = seen = unsettled = 0;
+        for (int e = 0; e < nep && log_ok; e++)
+            log_ok = s_first_failures(s.key, eps[e], &failed, &seen, &unsettled,
+                                      last_pass) == 0;
+        if (last_pass)
+            break;
+        last_pass = unsettled == 0 || tries >= 120;
+        if (!last_pass)
+            kvt_sleep_ms(500);
+    }
+    printf("first attempts failed: %d of %d deliveries%s\n", failed, seen,
+           !log_ok ? " (delivery log not fully read)" :
+           unsettled ? " (some never attempted)" : "");
+    free(eps);
 
     /* ---- 2. latency ---- */
     wh_url(&rcv, "/ok/latency", url, sizeof url);
@@ -156,5 +227,5 @@ int main(int argc, char **argv)
     free(lat);
     free(after);
     wh_receiver_stop(&rcv);
-    return nlat == nappt && total == want ? 0 : 1;
+    return nlat == nappt && total >= want && failed == 0 && log_ok ? 0 : 1;
 }
