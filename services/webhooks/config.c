@@ -15,7 +15,7 @@
 hook_config_t hook_config = {
     .retry_s = { 60, 300, 1800 }, .nretry = 3, .timeout_ms = 10000,
     .allow = HOOK_ALLOW_PUBLIC, .poll_ms = 250, .max_inflight = 256,
-    .catchup_ms = 5000,
+    .endpoint_max = 16, .catchup_ms = 5000,
 };
 
 static const char *const s_types[HOOK_EVENT_TYPES] = {
@@ -79,6 +79,7 @@ void hook_config_load(void)
     hook_config.timeout_ms = (int)kv_env_int("KAIVOX_WEBHOOK_TIMEOUT_MS", 10000, 100, 120000);
     hook_config.poll_ms = (int)kv_env_int("KAIVOX_WEBHOOK_POLL_MS", 250, 10, 60000);
     hook_config.max_inflight = (int)kv_env_int("KAIVOX_WEBHOOK_CONCURRENCY", 256, 1, 10000);
+    hook_config.endpoint_max = (int)kv_env_int("KAIVOX_WEBHOOK_ENDPOINT_CONCURRENCY", 16, 1, 10000);
     hook_config.catchup_ms = (int)kv_env_int("KAIVOX_WEBHOOK_CATCHUP_MS", 5000, 100, 3600000);
     hook_config.allow = hook_allow_from_env();
 }

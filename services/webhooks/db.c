@@ -113,23 +113,64 @@ const kv_stmt_t hook_stmts[] = {
       "SELECT set_config('synchronous_commit', 'off', false)" },
     /* Claims up to $1 due deliveries of active endpoints for a lease of $2
      * seconds (their next_attempt_at moves to the lease's end, so the claim
-     * of an instance that dies expires by itself).  One statement: the row
-     * locks last only while it runs, never during HTTP. */
+     * of an instance that dies expires by itself), fairly: at most $5 of
+     * one endpoint counting the $4[i] this instance already holds of
+     * endpoint $3[i] (a slow receiver's backlog takes only its own share),
+     * and when $1 is short, every endpoint's oldest before anyone's next.
+     * eps walks the endpoints with pending deliveries (a skip scan of
+     * deliveries_pending_endpoint: one probe per endpoint, however long its
+     * backlog); each one's due deliveries are read oldest first, only as
+     * many as fit its share.  The ranking takes no locks; the outer SELECT
+     * locks the picked rows SKIP LOCKED and re-checks them, so a row
+     * another instance claimed meanwhile (due no more) is dropped.  One
+     * statement: the row locks last only while it runs, never during HTTP. */
     { "hook_claim",
-      "WITH due AS ("
+      "WITH RECURSIVE eps (endpoint_id) AS ("
+      "  (SELECT endpoint_id FROM deliveries WHERE status = 'pending' "
+      "   ORDER BY endpoint_id LIMIT 1) "
+      "  UNION ALL "
+      "  SELECT (SELECT d.endpoint_id FROM deliveries d "
+      "          WHERE d.status = 'pending' AND d.endpoint_id > eps.endpoint_id "
+      "          ORDER BY d.endpoint_id LIMIT 1) "
+      "  FROM eps WHERE eps.endpoint_id IS NOT NULL), "
+      "held AS ("
+      "  SELECT h.endpoint_id, h.n FROM unnest($3::bigint[], $4::int[]) AS h (endpoint_id, n)), "
+      "picked AS ("
+      "  SELECT c.id FROM eps "
+      "  JOIN endpoints e ON e.id = eps.endpoint_id AND e.active "
+      "  LEFT JOIN held h ON h.endpoint_id = eps.endpoint_id "
+      "  CROSS JOIN LATERAL ("
+      "    SELECT d.id, d.next_attempt_at, "
+      "      COALESCE(h.n, 0) + row_number() OVER (ORDER BY d.next_attempt_at, d.id) AS slot "
+      "    FROM deliveries d "
+      "    WHERE d.endpoint_id = eps.endpoint_id AND d.status = 'pending' "
+      "      AND d.next_attempt_at <= now() "
+      "    ORDER BY d.next_attempt_at, d.id "
+      "    LIMIT GREATEST($5::int - COALESCE(h.n, 0), 0)) c "
+      "  ORDER BY c.slot, c.next_attempt_at, c.id LIMIT $1), "
+      "due AS ("
       "  SELECT d.id FROM deliveries d "
-      "  WHERE d.status = 'pending' AND d.next_attempt_at <= now() "
-      "    AND EXISTS (SELECT 1 FROM endpoints e WHERE e.id = d.endpoint_id AND e.active) "
-      "  ORDER BY d.next_attempt_at LIMIT $1 FOR UPDATE OF d SKIP LOCKED) "
+      "  WHERE d.id IN (SELECT id FROM picked) "
+      "    AND d.status = 'pending' AND d.next_attempt_at <= now() "
+      "  FOR UPDATE OF d SKIP LOCKED) "
       "UPDATE deliveries d SET next_attempt_at = now() + make_interval(secs => $2::double precision), "
       "  claim_no = d.claim_no + 1 "
       "FROM due, endpoints e, events ev "
       "WHERE d.id = due.id AND e.id = d.endpoint_id AND ev.id = d.event_ref "
       "RETURNING d.id, d.tenant_id, d.claim_no, d.attempt_count, e.id, e.url, e.secret, "
       "  ev.type, ev.body" },
+    /* The attempt's log row, unless the delivery is gone (its endpoint was
+     * deleted while the attempt ran), so that the other outcomes recorded
+     * in the same transaction are kept.  Run after hook_delivery_result,
+     * whose row lock (when the claim still holds) keeps a concurrent delete
+     * out until commit; the foreign key can then only fail for an attempt
+     * both voided by a redelivery and deleted at that very moment, and
+     * that only delays the batch's outcomes to their lease's end. */
     { "hook_attempt_insert",
       "INSERT INTO attempts (tenant_id, delivery_id, attempted_at, status_code, error, duration_ms) "
-      "VALUES ($1, $2, to_timestamp($3::double precision / 1000), $4, $5, $6)" },
+      "SELECT $1::bigint, $2::bigint, to_timestamp($3::double precision / 1000), $4::int, "
+      "  $5::text, $6::int "
+      "WHERE EXISTS (SELECT 1 FROM deliveries WHERE id = $2::bigint)" },
     /* The outcome of the attempt made under claim $2: new status, and for a
      * retry the delay in seconds before the next one. */
     { "hook_delivery_result",

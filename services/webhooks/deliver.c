@@ -25,6 +25,18 @@
  * back (hook_claim_release) instead of being started, so no other instance
  * can claim it while it still runs here.
  *
+ * Claiming is fair per endpoint: an instance holds (in flight or waiting)
+ * at most hook_config.endpoint_max deliveries of one endpoint, and the
+ * claim statement takes only what fits under that (the counts held here go
+ * with it), every endpoint's oldest first.  So a slow receiver with a big
+ * backlog holds a few slots, never the whole claim budget
+ * (hook_config.max_inflight), and other tenants' deliveries are claimed and
+ * started as soon as they are due.  An endpoint that had as many as it may
+ * hold is claimed for again as soon as it is down to half with none of its
+ * deliveries waiting for a slot (s_hungry), not at the next poll, so a fast
+ * receiver with a backlog is not held to one share per poll.  Each
+ * instance counts its own holdings: n instances hold up to n shares.
+ *
  * Every attempt signs the stored body bytes (sign.c) with a fresh
  * timestamp.  Redirects are not followed (a 3xx is a failure), only http
  * and https are spoken, proxies from the environment are ignored, and the
@@ -57,6 +69,7 @@
                                    ends this long before its lease does */
 
 typedef struct s_host s_host_t;
+typedef struct s_ep s_ep_t;
 
 /* One claimed delivery: waiting for a slot of its receiver (easy NULL), or
  * a transfer in the multi handle. */
@@ -64,6 +77,7 @@ typedef struct s_xfer {
     struct s_xfer *prev, *next;  /* the deliverer's list of claimed deliveries */
     struct s_xfer *qnext;        /* its receiver's queue, while waiting */
     s_host_t *host;              /* its receiver */
+    s_ep_t *ep;                  /* its endpoint's count */
     CURL *easy;                  /* NULL until started */
     int64_t id;                  /* delivery id */
     int64_t tenant_id;
@@ -87,6 +101,16 @@ struct s_host {
     s_xfer_t *qhead, *qtail;     /* its deliveries waiting for a slot, in order */
 };
 
+/* One endpoint with claimed deliveries here. */
+struct s_ep {
+    s_ep_t *next;
+    int64_t id;
+    int held;                    /* its claimed deliveries here */
+    int waiting;                 /* of those, not started yet */
+    int more;                    /* held reached endpoint_max at the last
+                                    claim: it may have more due */
+};
+
 struct hook_deliverer {
     kv_db_t *db;                 /* the deliverer thread's own connection */
     CURLM *multi;
@@ -95,6 +119,10 @@ struct hook_deliverer {
     int running;                 /* of those, transfers in the multi handle */
     s_xfer_t *xfers;             /* every claimed delivery, for shutdown */
     s_host_t *hosts;             /* receivers with claimed deliveries */
+    s_ep_t *eps;                 /* endpoints with claimed deliveries */
+    int neps;
+    int reclaim;                 /* an endpoint with more due was forgotten
+                                    (all its deliveries done): claim now */
     int async;                   /* session set to synchronous_commit off */
 };
 
@@ -215,9 +243,56 @@ static void s_host_gc(hook_deliverer_t *d, s_host_t *h)
     free(h);
 }
 
-/* Takes x out of the multi handle (when started), its receiver and the
- * list, and frees it.  Never starts anything, and leaves the receiver's
- * entry to s_host_gc(). */
+/* The count of endpoint id, created when missing. */
+static s_ep_t *s_ep_get(hook_deliverer_t *d, int64_t id)
+{
+    for (s_ep_t *e = d->eps; e; e = e->next)
+        if (e->id == id)
+            return e;
+    s_ep_t *e = kv_calloc(1, sizeof *e);
+    e->id = id;
+    e->next = d->eps;
+    d->eps = e;
+    d->neps++;
+    return e;
+}
+
+/* One delivery of endpoint e is done here (was_waiting: never started);
+ * e is forgotten when it holds none. */
+static void s_ep_put(hook_deliverer_t *d, s_ep_t *e, int was_waiting)
+{
+    e->held--;
+    if (was_waiting)
+        e->waiting--;
+    if (e->held > 0)
+        return;
+    if (e->more)
+        d->reclaim = 1;
+    for (s_ep_t **pp = &d->eps; *pp; pp = &(*pp)->next)
+        if (*pp == e) {
+            *pp = e->next;
+            break;
+        }
+    d->neps--;
+    free(e);
+}
+
+/* True when the next claim should not wait for the poll: an endpoint that
+ * may have more due is down to half its share with nothing of it waiting
+ * for a slot here (its pipeline is running dry). */
+static int s_hungry(hook_deliverer_t *d)
+{
+    if (d->reclaim)
+        return 1;
+    for (s_ep_t *e = d->eps; e; e = e->next)
+        if (e->more && e->waiting == 0 && e->held <= hook_config.endpoint_max / 2)
+            return 1;
+    return 0;
+}
+
+/* Takes x out of the multi handle (when started), its receiver, its
+ * endpoint's count and the list, and frees it.  Never starts anything, and
+ * leaves the receiver's entry to s_host_gc(). */
 static void s_xfer_drop(hook_deliverer_t *d, s_xfer_t *x)
 {
     s_host_t *h = x->host;
@@ -238,6 +313,7 @@ static void s_xfer_drop(hook_deliverer_t *d, s_xfer_t *x)
                 h->qtail = prev;
         }
     }
+    s_ep_put(d, x->ep, x->easy == NULL);
     if (x->prev)
         x->prev->next = x->next;
     else
@@ -351,6 +427,7 @@ static void s_host_pump(hook_deliverer_t *d, s_host_t *h)
         if (!h->qhead)
             h->qtail = NULL;
         x->qnext = NULL;
+        x->ep->waiting--;
     }
     s_host_gc(d, h);
 }
@@ -393,6 +470,9 @@ static int s_take(hook_deliverer_t *d, PGresult *r, int i, int64_t lease_end)
     else
         h->qhead = x;
     h->qtail = x;
+    x->ep = s_ep_get(d, x->endpoint_id);
+    x->ep->held++;
+    x->ep->waiting++;
     d->inflight++;
     x->next = d->xfers;
     if (d->xfers)
@@ -401,21 +481,48 @@ static int s_take(hook_deliverer_t *d, PGresult *r, int i, int64_t lease_end)
     return 0;
 }
 
-/* Claims up to limit due deliveries and queues them behind their
- * receivers (s_pump_all starts them).  Returns how many were claimed, or
- * -1 when the database failed. */
+/* The claim's view of what this instance holds: "{id,...}" and
+ * "{count,...}" of the endpoints with claimed deliveries here.  Caller
+ * frees both. */
+static void s_held_arrays(hook_deliverer_t *d, char **ids, char **counts)
+{
+    size_t cap = (size_t)d->neps * 24 + 3;
+    char *a = kv_malloc(cap), *b = kv_malloc(cap);
+    size_t na = 0, nb = 0;
+    a[na++] = '{';
+    b[nb++] = '{';
+    for (s_ep_t *e = d->eps; e; e = e->next) {
+        const char *sep = e == d->eps ? "" : ",";
+        na += (size_t)snprintf(a + na, cap - na, "%s%" PRId64, sep, e->id);
+        nb += (size_t)snprintf(b + nb, cap - nb, "%s%d", sep, e->held);
+    }
+    snprintf(a + na, cap - na, "}");
+    snprintf(b + nb, cap - nb, "}");
+    *ids = a;
+    *counts = b;
+}
+
+/* Claims up to limit due deliveries, at most endpoint_max of one endpoint
+ * counting those held here, and queues them behind their receivers
+ * (s_pump_all starts them).  Returns how many were claimed, or -1 when the
+ * database failed. */
 static int s_claim(hook_deliverer_t *d, int limit)
 {
-    char limit_s[16], lease_s[16];
+    char limit_s[16], lease_s[16], epmax_s[16];
+    char *ids = NULL, *counts = NULL;
     int lease = hook_config.timeout_ms / 1000 + S_LEASE_EXTRA_S;
     snprintf(limit_s, sizeof limit_s, "%d", limit);
     snprintf(lease_s, sizeof lease_s, "%d", lease);
+    snprintf(epmax_s, sizeof epmax_s, "%d", hook_config.endpoint_max);
+    s_held_arrays(d, &ids, &counts);
     /* Taken before the statement: the lease ends no earlier than this. */
     int64_t lease_end = kv_mono_ms() + (int64_t)lease * 1000;
-    const char *p[2] = { limit_s, lease_s };
+    const char *p[5] = { limit_s, lease_s, ids, counts, epmax_s };
     if (!d->async)
         d->async = kv_db_run(d->db, NULL, "hook_session_async", 0, NULL) == 0;
-    PGresult *r = kv_db_exec(d->db, NULL, "hook_claim", 2, p);
+    PGresult *r = kv_db_exec(d->db, NULL, "hook_claim", 5, p);
+    free(ids);
+    free(counts);
     if (!r) {
         d->async = 0;   /* maybe a new connection next time: set it again */
         return -1;
@@ -425,6 +532,10 @@ static int s_claim(hook_deliverer_t *d, int limit)
         if (s_take(d, r, i, lease_end) != 0)
             kv_warn(NULL, "deliver: delivery %s could not be started", kv_db_str(r, i, 0));
     PQclear(r);
+    /* An endpoint at its share may have more due: claim again for it
+     * before its pipeline runs dry (s_hungry), not at the next poll. */
+    for (s_ep_t *e = d->eps; e; e = e->next)
+        e->more = e->held >= hook_config.endpoint_max;
     return n;
 }
 
@@ -508,8 +619,8 @@ static int s_record(hook_deliverer_t *d, s_xfer_t *x, CURLcode res)
     const char *rp[4] = { id_s, x->claim_no, status, delay_s };
     const char *gp[2] = { ep_s, "410 Gone" };
 
-    if (kv_db_run(d->db, NULL, "hook_attempt_insert", 6, ap) != 0 ||
-        kv_db_run(d->db, NULL, "hook_delivery_result", 4, rp) != 0 ||
+    if (kv_db_run(d->db, NULL, "hook_delivery_result", 4, rp) != 0 ||
+        kv_db_run(d->db, NULL, "hook_attempt_insert", 6, ap) != 0 ||
         (gone && kv_db_run(d->db, NULL, "hook_endpoint_disable", 2, gp) != 0))
         return -1;
     kv_log(strcmp(status, "succeeded") == 0 ? KV_LOG_DEBUG : KV_LOG_INFO, NULL,
@@ -590,8 +701,9 @@ void hook_deliverer_run(hook_deliverer_t *d)
         } else {
             int woken = atomic_exchange(&d->wake, 0);
             int room = max - d->inflight;
-            if (room > 0 && (woken || now >= next_claim ||
+            if (room > 0 && (woken || now >= next_claim || s_hungry(d) ||
                              (backlog && room >= (max + 1) / 2))) {
+                d->reclaim = 0;
                 int n = s_claim(d, room);
                 backlog = n == room;
                 next_claim = now + (n < 0 ? 1000 : hook_config.poll_ms);
@@ -603,7 +715,9 @@ void hook_deliverer_run(hook_deliverer_t *d)
         curl_multi_perform(d->multi, &running);
         s_reap(d);
         int wait = (int)(next_claim - kv_mono_ms());
-        if (backlog && max - d->inflight >= (max + 1) / 2)
+        int room = max - d->inflight;
+        if (!kv_service_stopping() && room > 0 &&
+            (s_hungry(d) || (backlog && room >= (max + 1) / 2)))
             wait = 0;            /* the next claim is due at once */
         if (wait < 0)
             wait = 0;

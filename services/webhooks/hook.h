@@ -28,8 +28,13 @@ typedef struct {
     int timeout_ms;              /* KAIVOX_WEBHOOK_TIMEOUT_MS, default 10000 */
     hook_allow_t allow;          /* KAIVOX_WEBHOOK_ALLOW_PRIVATE */
     int poll_ms;                 /* KAIVOX_WEBHOOK_POLL_MS: due-work poll, 250 */
-    int max_inflight;            /* KAIVOX_WEBHOOK_CONCURRENCY: transfers at
-                                    once per instance, default 256 */
+    int max_inflight;            /* KAIVOX_WEBHOOK_CONCURRENCY: deliveries
+                                    claimed at once per instance (in flight or
+                                    waiting for a slot of their receiver),
+                                    default 256 */
+    int endpoint_max;            /* KAIVOX_WEBHOOK_ENDPOINT_CONCURRENCY: of
+                                    those, at most this many of one endpoint,
+                                    default 16 */
     int catchup_ms;              /* KAIVOX_WEBHOOK_CATCHUP_MS: periodic
                                     events.since, default 5000 */
 } hook_config_t;

@@ -37,7 +37,9 @@ typedef struct {
     char dir[256];           /* where it writes the requests */
 } wh_receiver_t;
 
-static wh_receiver_t *wh_current;
+/* The receivers started by this test, stopped at exit if still running. */
+#define WH_RECEIVERS_MAX 4
+static wh_receiver_t *wh_current[WH_RECEIVERS_MAX];
 
 static inline void wh_receiver_stop(wh_receiver_t *r)
 {
@@ -57,12 +59,15 @@ static inline void wh_receiver_stop(wh_receiver_t *r)
 
 static inline void wh_atexit(void)
 {
-    if (wh_current)
-        wh_receiver_stop(wh_current);
+    for (int i = 0; i < WH_RECEIVERS_MAX; i++)
+        if (wh_current[i])
+            wh_receiver_stop(wh_current[i]);
 }
 
 /* Starts a receiver on a kernel-chosen loopback port; hang_ms is how long
- * /hang/ paths wait.  Exits the test with a FAIL line when it cannot. */
+ * /hang/ paths wait.  Up to WH_RECEIVERS_MAX per test (each its own
+ * host:port, i.e. its own receiver for the deliverer).  Exits the test with
+ * a FAIL line when it cannot. */
 static inline void wh_receiver_start(wh_receiver_t *r, int hang_ms)
 {
     char bin[512], port_file[300], hang[16];
@@ -95,8 +100,16 @@ static inline void wh_receiver_start(wh_receiver_t *r, int hang_ms)
         printf("FAIL receiver_setup: %s did not start\n", bin);
         exit(1);
     }
-    wh_current = r;
-    atexit(wh_atexit);
+    int slot = 0;
+    while (slot < WH_RECEIVERS_MAX && wh_current[slot] && wh_current[slot] != r)
+        slot++;
+    if (slot == WH_RECEIVERS_MAX) {
+        printf("FAIL receiver_setup: more than %d receivers\n", WH_RECEIVERS_MAX);
+        exit(1);
+    }
+    if (slot == 0 && !wh_current[0])
+        atexit(wh_atexit);
+    wh_current[slot] = r;
 }
 
 /* The URL of path (e.g. "/ok/a") on receiver r. */

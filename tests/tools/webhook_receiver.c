@@ -12,6 +12,7 @@
  *   /fail-then-ok/N/...  500 for the first N requests to this exact path, then 200
  *   /fail/...            500 always
  *   /hang/...            answers 200 only after --hang-ms (default 5000)
+ *   /sleep/MS/...        answers 200 only after MS milliseconds (0..600000)
  *   /redirect/...        302 to /ok/redirected
  *   /gone/...            410
  *   /busy/S/...          503 with Retry-After: S
@@ -181,7 +182,7 @@ static enum MHD_Result s_handler(void *cls, struct MHD_Connection *conn, const c
     int status = 404;
     const char *location = NULL;
     char retry_after[32] = "";
-    int hang = 0;
+    int hang_ms = 0;
     if (strncmp(url, "/ok/", 4) == 0 || strcmp(url, "/ok") == 0) {
         status = 200;
     } else if (strncmp(url, "/fail-then-ok/", 14) == 0) {
@@ -191,7 +192,12 @@ static enum MHD_Result s_handler(void *cls, struct MHD_Connection *conn, const c
         status = 500;
     } else if (strncmp(url, "/hang/", 6) == 0) {
         status = 200;
-        hang = 1;
+        hang_ms = s_hang_ms;
+    } else if (strncmp(url, "/sleep/", 7) == 0) {
+        status = 200;
+        hang_ms = atoi(url + 7);
+        if (hang_ms < 0 || hang_ms > 600000)
+            hang_ms = 0;
     } else if (strncmp(url, "/redirect/", 10) == 0) {
         status = 302;
         location = "/ok/redirected";
@@ -206,8 +212,8 @@ static enum MHD_Result s_handler(void *cls, struct MHD_Connection *conn, const c
     s_record(conn, method, url, up, n, status, received);
     if (!s_quiet)
         fprintf(stderr, "webhook_receiver: %s %s #%d -> %d\n", method, url, n, status);
-    if (hang) {
-        struct timespec ts = { s_hang_ms / 1000, (long)(s_hang_ms % 1000) * 1000000L };
+    if (hang_ms > 0) {
+        struct timespec ts = { hang_ms / 1000, (long)(hang_ms % 1000) * 1000000L };
         nanosleep(&ts, NULL);
     }
     return s_reply(conn, status, location, retry_after[0] ? retry_after : NULL);
