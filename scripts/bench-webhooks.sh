@@ -34,33 +34,13 @@ BENCH="$BUILD/tests/tools/webhook_bench"
 [[ -x "$BENCH" && -x "$BUILD/tests/tools/webhook_receiver" ]] \
     || { echo "bench-webhooks: $BENCH is missing (make tests)" >&2; exit 1; }
 
-unset KAIVOX_DATABASE_URL KAIVOX_DB_SUPERUSER_URL KAIVOX_HTTP_ADDR KAIVOX_ADMIN_ADDR \
-      KAIVOX_ADMIN_URL KAIVOX_ADMIN_TOKEN KAIVOX_SQL_DIR KVT_FAST_PG
-export KAIVOX_VAR_DIR="$ROOT/var/bench-wh-$BASE"
-export KAIVOX_PG_PORT=$((BASE + 32))
-export KAIVOX_HTTP_PORT=$((BASE + 80))
-export KAIVOX_ADMIN_PORT=$((BASE + 81))
-export KAIVOX_BUS_ENDPOINT="tcp://127.0.0.1:$((BASE + 70))"
-export KAIVOX_EVENTS_IN_ENDPOINT="tcp://127.0.0.1:$((BASE + 71))"
-export KAIVOX_EVENTS_OUT_ENDPOINT="tcp://127.0.0.1:$((BASE + 72))"
-export KAIVOX_ADMIN_URL="http://127.0.0.1:${KAIVOX_ADMIN_PORT}"
+. "$ROOT/scripts/private-stack.sh"
+private_stack_env "$BASE" "$ROOT/var/bench-wh-$BASE"
+unset KVT_FAST_PG
 export KAIVOX_RATE_LIMIT="${KAIVOX_RATE_LIMIT:-100000000}"
 export KAIVOX_WEBHOOK_ALLOW_PRIVATE=loopback
-BIN_DIR="${KAIVOX_BIN_DIR:-bin}"
-case "$BIN_DIR" in /*) ;; *) BIN_DIR="$ROOT/$BIN_DIR" ;; esac
-export KAIVOX_BIN_DIR="$BIN_DIR"
-STACK="$ROOT/scripts/stack.sh"
 
-"$STACK" down >/dev/null 2>&1 || true
-if [[ -L "$KAIVOX_VAR_DIR/pg" ]]; then
-    target="$(readlink "$KAIVOX_VAR_DIR/pg")"
-    case "$target" in /tmp/kaivox-pg-*) rm -rf -- "$target" ;; esac
-fi
-rm -rf -- "$KAIVOX_VAR_DIR"
-mkdir -p "$KAIVOX_VAR_DIR"
-(umask 077; openssl rand -hex 32 > "$KAIVOX_VAR_DIR/admin.token")
-KAIVOX_ADMIN_TOKEN="$(cat "$KAIVOX_VAR_DIR/admin.token")"
-export KAIVOX_ADMIN_TOKEN
+private_stack_fresh
 
 trap '"$STACK" down >/dev/null 2>&1 || true' EXIT
 trap 'exit 130' INT TERM

@@ -35,20 +35,8 @@ export KVT_PORT_BASE="$BASE"
 # The tests prove the documented defaults (rate limit, timeouts, ...), so
 # none of the caller's KAIVOX_* settings may leak into the private stack;
 # only KAIVOX_BIN_DIR (which binaries to test) is honoured.
-for v in $(compgen -e); do
-    case "$v" in KAIVOX_BIN_DIR) ;; KAIVOX_*) unset "$v" ;; esac
-done
-export KAIVOX_VAR_DIR="$ROOT/var/test-$BASE"
-export KAIVOX_PG_PORT=$((BASE + 32))
-export KAIVOX_HTTP_PORT=$((BASE + 80))
-export KAIVOX_ADMIN_PORT=$((BASE + 81))
-export KAIVOX_BUS_ENDPOINT="tcp://127.0.0.1:$((BASE + 70))"
-export KAIVOX_EVENTS_IN_ENDPOINT="tcp://127.0.0.1:$((BASE + 71))"
-export KAIVOX_EVENTS_OUT_ENDPOINT="tcp://127.0.0.1:$((BASE + 72))"
-export KAIVOX_ADMIN_URL="http://127.0.0.1:${KAIVOX_ADMIN_PORT}"
-BIN_DIR="${KAIVOX_BIN_DIR:-bin}"
-case "$BIN_DIR" in /*) ;; *) BIN_DIR="$ROOT/$BIN_DIR" ;; esac
-export KAIVOX_BIN_DIR="$BIN_DIR"
+. "$ROOT/scripts/private-stack.sh"
+private_stack_env "$BASE" "$ROOT/var/test-$BASE" --clean
 KVT_BUILD="${KVT_BUILD:-build/release}"
 case "$KVT_BUILD" in /*) ;; *) KVT_BUILD="$ROOT/$KVT_BUILD" ;; esac
 export KVT_BUILD
@@ -60,7 +48,7 @@ export KAIVOX_WEBHOOK_RETRY_SCHEDULE=1,1,1
 export KAIVOX_WEBHOOK_TIMEOUT_MS=2000
 export KAIVOX_WEBHOOK_ALLOW_PRIVATE=loopback
 export KVT_ROOT="$ROOT"
-export KVT_STACK="$ROOT/scripts/stack.sh"
+export KVT_STACK="$STACK"
 export KVT_BASE_URL="http://127.0.0.1:${KAIVOX_HTTP_PORT}"
 export KVT_ADMIN_URL="$KAIVOX_ADMIN_URL"
 TIMEOUT="${KVT_TIMEOUT:-300}"
@@ -74,16 +62,8 @@ export LSAN_OPTIONS="${LSAN_OPTIONS:-}"
 
 # ---- a clean var dir, a stack that is always torn down -------------------
 
-"$KVT_STACK" down >/dev/null 2>&1 || true
-if [[ -L "$KAIVOX_VAR_DIR/pg" ]]; then
-    target="$(readlink "$KAIVOX_VAR_DIR/pg")"
-    case "$target" in /tmp/kaivox-pg-*) rm -rf -- "$target" ;; esac
-fi
-rm -rf -- "$KAIVOX_VAR_DIR"
-mkdir -p "$KAIVOX_VAR_DIR"
-(umask 077; openssl rand -hex 32 > "$KAIVOX_VAR_DIR/admin.token")
-KAIVOX_ADMIN_TOKEN="$(cat "$KAIVOX_VAR_DIR/admin.token")"
-export KAIVOX_ADMIN_TOKEN KVT_ADMIN_TOKEN="$KAIVOX_ADMIN_TOKEN"
+private_stack_fresh
+export KVT_ADMIN_TOKEN="$KAIVOX_ADMIN_TOKEN"
 
 STACK_UP=0
 teardown() {
