@@ -1,17 +1,28 @@
 /*
- * gw_auth.c -- the API key cache (see gw_auth.h).
+ * gw_auth.c -- the API key cache and its lookup thread (see gw_auth.h).
  *
- * 4096 sets x 4 entries, keyed by the raw SHA-256 of the key; each set has
- * its own mutex, held only to copy an entry in or out, never across the
- * database round trip.  Two threads missing the same key at once both ask
- * the database; that costs one extra query and keeps the code simple.
+ * The cache is 4096 sets x 4 entries, keyed by the raw SHA-256 of the key;
+ * each set has its own mutex, held only to copy an entry in or out (the
+ * loop thread reads and fills it, the admin thread may forget an entry).
+ *
+ * A miss becomes a lookup: one s_lookup_t per key digest in flight, with
+ * the list of checks waiting for it.  The loop thread owns the in-flight
+ * list; a lookup travels to the lookup thread through the job queue and
+ * back through the done list (both under a->mu), and the loop thread
+ * applies it when the eventfd says so.  Nothing the loop thread does ever
+ * waits for PostgreSQL.
  */
 #include "gw_auth.h"
 
+#include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "gw_db.h"
 #include "gw_keys.h"
@@ -19,8 +30,11 @@
 #include "kv_log.h"
 #include "kv_mem.h"
 
-#define AUTH_SETS 4096
-#define AUTH_WAYS 4
+#define AUTH_SETS      4096
+#define AUTH_WAYS      4
+#define AUTH_INFLIGHT  1024     /* distinct keys being looked up at once */
+#define AUTH_PING_MS   1000     /* idle database ping, for /readyz */
+#define AUTH_DOWN_MS   1000     /* after a failure, misses fail fast this long */
 
 typedef struct {
     unsigned char digest[32];  /* SHA-256 of the key */
@@ -34,32 +48,43 @@ typedef struct {
     auth_entry_t entries[AUTH_WAYS];
 } auth_set_t;
 
+typedef struct s_waiter {
+    gw_auth_fn cb;
+    void *arg;
+    struct s_waiter *next;
+} s_waiter_t;
+
+typedef struct s_lookup {
+    int ping;                    /* 1: a database ping, not a key */
+    unsigned char digest[32];
+    char hex[65];                /* the digest in hex, the lookup key in SQL */
+    char rid[65];                /* request id of the first asker, for logs */
+    s_waiter_t *waiters;         /* loop thread only */
+    int rc;                      /* set by the lookup thread */
+    gw_principal_t who;          /* set by the lookup thread when rc is OK */
+    struct s_lookup *inflight_next;  /* loop thread's in-flight list */
+    struct s_lookup *queue_next;     /* job queue or done list, under a->mu */
+} s_lookup_t;
+
 struct gw_auth {
-    int ttl_ms;                /* age after which an entry is re-checked */
-    auth_set_t *sets;          /* AUTH_SETS of them */
+    int ttl_ms;                  /* age after which an entry is re-checked */
+    auth_set_t *sets;            /* AUTH_SETS of them */
+
+    s_lookup_t *inflight;        /* loop thread only */
+    int ninflight;
+
+    pthread_mutex_t mu;          /* guards jobs, done, stop */
+    pthread_cond_t cv;           /* jobs arrived, or stop */
+    s_lookup_t *jobs_head, *jobs_tail;
+    s_lookup_t *done;            /* LIFO; order does not matter */
+    int stop;
+    int efd;                     /* poked when done gets an entry */
+    pthread_t thread;
+    int started;
+
+    atomic_int db_ok;            /* last lookup or ping answered */
+    atomic_llong db_failed_ms;   /* monotonic time of the last failure; 0 none */
 };
-
-gw_auth_t *gw_auth_new(int ttl_ms)
-{
-    gw_auth_t *a = kv_calloc(1, sizeof *a);
-    a->ttl_ms = ttl_ms > 0 ? ttl_ms : 1;
-    a->sets = kv_calloc(AUTH_SETS, sizeof *a->sets);
-    for (int i = 0; i < AUTH_SETS; i++)
-        pthread_mutex_init(&a->sets[i].mu, NULL);
-    return a;
-}
-
-void gw_auth_destroy(gw_auth_t **pa)
-{
-    if (!pa || !*pa)
-        return;
-    gw_auth_t *a = *pa;
-    for (int i = 0; i < AUTH_SETS; i++)
-        pthread_mutex_destroy(&a->sets[i].mu);
-    free(a->sets);
-    free(a);
-    *pa = NULL;
-}
 
 static auth_set_t *s_set(gw_auth_t *a, const unsigned char d[32])
 {
@@ -68,12 +93,13 @@ static auth_set_t *s_set(gw_auth_t *a, const unsigned char d[32])
     return &a->sets[h % AUTH_SETS];
 }
 
+/* ---- the lookup thread ------------------------------------------------ */
+
 /* Asks the database about the key with hash hex.  Returns GW_AUTH_OK,
  * GW_AUTH_INVALID or GW_AUTH_UNAVAILABLE. */
-static int s_db_lookup(const char *hex, const char *req_id, gw_principal_t *out)
+static int s_db_lookup(kv_db_t *db, const char *hex, const char *req_id, gw_principal_t *out)
 {
-    kv_db_t *db = gw_db_thread();
-    if (!db)
+    if (kv_db_ensure(db) != 0)
         return GW_AUTH_UNAVAILABLE;
     const char *params[1] = { hex };
     PGresult *r = kv_db_exec(db, req_id, "gw_key_lookup", 1, params);
@@ -98,7 +124,200 @@ static int s_db_lookup(const char *hex, const char *req_id, gw_principal_t *out)
     return rc;
 }
 
-int gw_auth_check(gw_auth_t *a, const char *key, const char *req_id, gw_principal_t *out)
+static void s_db_state(gw_auth_t *a, int ok)
+{
+    atomic_store(&a->db_ok, ok);
+    atomic_store(&a->db_failed_ms, ok ? 0 : (long long)kv_mono_ms());
+}
+
+static void *s_thread(void *arg)
+{
+    gw_auth_t *a = arg;
+    kv_db_t *db = kv_db_new("gateway", gw_db_stmts);
+    s_db_state(a, kv_db_ensure(db) == 0);
+    for (;;) {
+        pthread_mutex_lock(&a->mu);
+        if (!a->jobs_head && !a->stop) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += AUTH_PING_MS / 1000;
+            (void)pthread_cond_timedwait(&a->cv, &a->mu, &ts);
+        }
+        if (a->stop) {
+            pthread_mutex_unlock(&a->mu);
+            break;
+        }
+        s_lookup_t *job = a->jobs_head;
+        if (job) {
+            a->jobs_head = job->queue_next;
+            if (!a->jobs_head)
+                a->jobs_tail = NULL;
+        }
+        pthread_mutex_unlock(&a->mu);
+
+        if (!job) {                  /* idle: keep /readyz honest */
+            s_db_state(a, kv_db_ensure(db) == 0 && kv_db_run(db, NULL, "gw_ping", 0, NULL) == 0);
+            continue;
+        }
+        memset(&job->who, 0, sizeof job->who);
+        if (job->ping)
+            job->rc = kv_db_ensure(db) == 0 && kv_db_run(db, NULL, "gw_ping", 0, NULL) == 0
+                      ? GW_AUTH_OK : GW_AUTH_UNAVAILABLE;
+        else
+            job->rc = s_db_lookup(db, job->hex, job->rid, &job->who);
+        s_db_state(a, job->rc != GW_AUTH_UNAVAILABLE);
+
+        pthread_mutex_lock(&a->mu);
+        job->queue_next = a->done;
+        a->done = job;
+        pthread_mutex_unlock(&a->mu);
+        uint64_t one = 1;
+        if (write(a->efd, &one, sizeof one) < 0 && errno != EAGAIN)
+            kv_warn(NULL, "auth eventfd write: %s", strerror(errno));
+    }
+    kv_db_destroy(&db);
+    return NULL;
+}
+
+/* ---- the loop side ---------------------------------------------------- */
+
+gw_auth_t *gw_auth_new(int ttl_ms)
+{
+    gw_auth_t *a = kv_calloc(1, sizeof *a);
+    a->ttl_ms = ttl_ms > 0 ? ttl_ms : 1;
+    a->sets = kv_calloc(AUTH_SETS, sizeof *a->sets);
+    for (int i = 0; i < AUTH_SETS; i++)
+        pthread_mutex_init(&a->sets[i].mu, NULL);
+    pthread_mutex_init(&a->mu, NULL);
+    pthread_cond_init(&a->cv, NULL);
+    a->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (a->efd < 0 || pthread_create(&a->thread, NULL, s_thread, a) != 0) {
+        kv_error(NULL, "cannot start the key lookup thread: %s", strerror(errno));
+        abort();   /* like running out of memory: nothing sensible to do */
+    }
+    a->started = 1;
+    return a;
+}
+
+/* Stores an answer in the cache. */
+static void s_cache_put(gw_auth_t *a, const unsigned char d[32], int rc, const gw_principal_t *p)
+{
+    auth_set_t *set = s_set(a, d);
+    pthread_mutex_lock(&set->mu);
+    auth_entry_t *victim = &set->entries[0];
+    for (int i = 0; i < AUTH_WAYS; i++) {
+        auth_entry_t *e = &set->entries[i];
+        if (e->fetched_ms && memcmp(e->digest, d, 32) == 0) {
+            victim = e;
+            break;
+        }
+        if (victim->fetched_ms != 0 && (e->fetched_ms == 0 || e->fetched_ms < victim->fetched_ms))
+            victim = e;
+    }
+    memcpy(victim->digest, d, 32);
+    victim->fetched_ms = kv_mono_ms();
+    if (victim->fetched_ms == 0)
+        victim->fetched_ms = 1;
+    victim->valid = rc == GW_AUTH_OK;
+    if (rc == GW_AUTH_OK)
+        victim->principal = *p;
+    else
+        memset(&victim->principal, 0, sizeof victim->principal);
+    pthread_mutex_unlock(&set->mu);
+}
+
+/* Unlinks l from the in-flight list, runs its waiters with (rc, who) and
+ * frees it. */
+static void s_finish(gw_auth_t *a, s_lookup_t *l, int rc, const gw_principal_t *who)
+{
+    s_lookup_t **pp = &a->inflight;
+    while (*pp && *pp != l)
+        pp = &(*pp)->inflight_next;
+    if (*pp) {
+        *pp = l->inflight_next;
+        a->ninflight--;
+    }
+    s_waiter_t *w = l->waiters;
+    while (w) {
+        s_waiter_t *next = w->next;
+        w->cb(w->arg, rc, rc == GW_AUTH_OK ? who : NULL);
+        free(w);
+        w = next;
+    }
+    free(l);
+}
+
+void gw_auth_on_wake(gw_auth_t *a)
+{
+    uint64_t v;
+    if (read(a->efd, &v, sizeof v) < 0 && errno != EAGAIN)
+        kv_warn(NULL, "auth eventfd read: %s", strerror(errno));
+    pthread_mutex_lock(&a->mu);
+    s_lookup_t *list = a->done;
+    a->done = NULL;
+    pthread_mutex_unlock(&a->mu);
+    while (list) {
+        s_lookup_t *l = list;
+        list = l->queue_next;
+        if (!l->ping && l->rc != GW_AUTH_UNAVAILABLE)
+            s_cache_put(a, l->digest, l->rc, &l->who);
+        s_finish(a, l, l->rc, l->ping ? NULL : &l->who);
+    }
+}
+
+void gw_auth_destroy(gw_auth_t **pa)
+{
+    if (!pa || !*pa)
+        return;
+    gw_auth_t *a = *pa;
+    if (a->started) {
+        pthread_mutex_lock(&a->mu);
+        a->stop = 1;
+        pthread_cond_signal(&a->cv);
+        pthread_mutex_unlock(&a->mu);
+        pthread_join(a->thread, NULL);
+    }
+    gw_auth_on_wake(a);              /* answers that made it back */
+    while (a->inflight)              /* the rest never will */
+        s_finish(a, a->inflight, GW_AUTH_UNAVAILABLE, NULL);
+    for (int i = 0; i < AUTH_SETS; i++)
+        pthread_mutex_destroy(&a->sets[i].mu);
+    pthread_mutex_destroy(&a->mu);
+    pthread_cond_destroy(&a->cv);
+    close(a->efd);
+    free(a->sets);
+    free(a);
+    *pa = NULL;
+}
+
+/* Puts l on the in-flight list and the lookup thread's job queue. */
+static void s_submit(gw_auth_t *a, s_lookup_t *l)
+{
+    l->inflight_next = a->inflight;
+    a->inflight = l;
+    a->ninflight++;
+    pthread_mutex_lock(&a->mu);
+    if (a->jobs_tail)
+        a->jobs_tail->queue_next = l;
+    else
+        a->jobs_head = l;
+    a->jobs_tail = l;
+    pthread_cond_signal(&a->cv);
+    pthread_mutex_unlock(&a->mu);
+}
+
+/* Adds a waiter to l. */
+static void s_wait(s_lookup_t *l, gw_auth_fn cb, void *arg)
+{
+    s_waiter_t *w = kv_calloc(1, sizeof *w);
+    w->cb = cb;
+    w->arg = arg;
+    w->next = l->waiters;
+    l->waiters = w;
+}
+
+int gw_auth_check(gw_auth_t *a, const char *key, const char *req_id, gw_principal_t *out,
+                  gw_auth_fn cb, void *arg)
 {
     unsigned char d[32];
     if (!gw_key_shape_ok(key))
@@ -120,36 +339,51 @@ int gw_auth_check(gw_auth_t *a, const char *key, const char *req_id, gw_principa
     }
     pthread_mutex_unlock(&set->mu);
 
-    char hex[65];
-    gw_principal_t p;
-    memset(&p, 0, sizeof p);
-    gw_key_hash_hex(key, hex);
-    int rc = s_db_lookup(hex, req_id, &p);
-    if (rc == GW_AUTH_UNAVAILABLE)
-        return rc;
-
-    pthread_mutex_lock(&set->mu);
-    auth_entry_t *victim = &set->entries[0];
-    for (int i = 0; i < AUTH_WAYS; i++) {
-        auth_entry_t *e = &set->entries[i];
-        if (e->fetched_ms && memcmp(e->digest, d, 32) == 0) {
-            victim = e;
+    /* a lookup of this key already on its way: wait for it too */
+    s_lookup_t *l;
+    for (l = a->inflight; l; l = l->inflight_next)
+        if (!l->ping && memcmp(l->digest, d, 32) == 0)
             break;
+    if (!l) {
+        long long failed = atomic_load(&a->db_failed_ms);
+        if (failed && now - failed < AUTH_DOWN_MS)
+            return GW_AUTH_UNAVAILABLE;      /* fail fast while the database is down */
+        if (a->ninflight >= AUTH_INFLIGHT) {
+            kv_warn(req_id, "too many key lookups in flight: 503");
+            return GW_AUTH_UNAVAILABLE;
         }
-        if (victim->fetched_ms != 0 && (e->fetched_ms == 0 || e->fetched_ms < victim->fetched_ms))
-            victim = e;
+        l = kv_calloc(1, sizeof *l);
+        memcpy(l->digest, d, 32);
+        gw_key_hash_hex(key, l->hex);
+        snprintf(l->rid, sizeof l->rid, "%s", req_id ? req_id : "");
+        s_submit(a, l);
     }
-    memcpy(victim->digest, d, 32);
-    victim->fetched_ms = kv_mono_ms();
-    if (victim->fetched_ms == 0)
-        victim->fetched_ms = 1;
-    victim->valid = rc == GW_AUTH_OK;
-    victim->principal = p;
-    pthread_mutex_unlock(&set->mu);
+    s_wait(l, cb, arg);
+    return GW_AUTH_PENDING;
+}
 
-    if (rc == GW_AUTH_OK)
-        *out = p;
-    return rc;
+void gw_auth_ping(gw_auth_t *a, gw_auth_fn cb, void *arg)
+{
+    s_lookup_t *l;
+    for (l = a->inflight; l; l = l->inflight_next)
+        if (l->ping)
+            break;
+    if (!l) {
+        l = kv_calloc(1, sizeof *l);
+        l->ping = 1;
+        s_submit(a, l);
+    }
+    s_wait(l, cb, arg);
+}
+
+int gw_auth_wake_fd(gw_auth_t *a)
+{
+    return a->efd;
+}
+
+int gw_auth_db_ok(const gw_auth_t *a)
+{
+    return atomic_load(&a->db_ok);
 }
 
 static int s_unhex(char c)

@@ -1,14 +1,22 @@
 /*
- * gw_auth.h -- API key -> tenant, with a bounded in-memory cache.
+ * gw_auth.h -- API key -> tenant, with a bounded in-memory cache and
+ * database lookups that never block the event loop.
  *
  * A key of the wrong shape is refused at once (gw_keys.h).  Otherwise the
  * SHA-256 of the key is looked up in the cache; an entry older than the TTL
  * (KAIVOX_KEY_CACHE_TTL_MS, 5000) is checked against the database again, so
  * a revocation takes effect within the TTL on every gateway instance (and
  * at once on the instance that revoked it).  Unknown and revoked keys are
- * cached too, so a flood of bad keys does not reach the database more than
- * once per TTL per key.  The cache has a fixed number of entries
- * (set-associative, oldest evicted).  Thread-safe.
+ * cached too.  The cache has a fixed number of entries (set-associative,
+ * oldest evicted).
+ *
+ * Database lookups run on a thread of their own (one connection): the loop
+ * thread asks, gets GW_AUTH_PENDING, and its callback runs on the loop
+ * thread once the answer is there (gw_auth_on_wake, when the wake-up fd is
+ * readable).  Concurrent misses of one key share one lookup.  While the
+ * database is known to be unreachable, misses answer GW_AUTH_UNAVAILABLE
+ * at once instead of queueing.  The lookup thread also pings the database
+ * every second while idle, for /readyz (gw_auth_db_ok).
  */
 #ifndef GW_AUTH_H
 #define GW_AUTH_H
@@ -25,19 +33,48 @@ typedef struct {
     int slot_interval;       /* the tenant's slot interval, minutes */
 } gw_principal_t;
 
-enum { GW_AUTH_OK = 0, GW_AUTH_INVALID = -1, GW_AUTH_UNAVAILABLE = -2 };
+enum {
+    GW_AUTH_OK = 0,
+    GW_AUTH_INVALID = -1,      /* bad shape, unknown or revoked */
+    GW_AUTH_UNAVAILABLE = -2,  /* the database cannot be asked right now */
+    GW_AUTH_PENDING = -3,      /* asked; the callback will tell */
+};
 
-/* ttl_ms > 0.  Caller owns the result. */
+/* Runs on the loop thread with the outcome of a GW_AUTH_PENDING check:
+ * GW_AUTH_OK (who is set), GW_AUTH_INVALID or GW_AUTH_UNAVAILABLE (who is
+ * NULL).  who is borrowed for the call. */
+typedef void (*gw_auth_fn)(void *arg, int rc, const gw_principal_t *who);
+
+/* ttl_ms > 0.  Starts the lookup thread; the calling thread is the loop
+ * thread.  Caller owns the result. */
 gw_auth_t *gw_auth_new(int ttl_ms);
+/* Stops the lookup thread; every waiting check gets GW_AUTH_UNAVAILABLE
+ * (callbacks run here, so call it on the loop thread).  Frees *pa, sets it
+ * to NULL; safe on NULL. */
 void gw_auth_destroy(gw_auth_t **pa);
 
-/* Authenticates key (NUL-terminated).  Returns GW_AUTH_OK (fills *out),
- * GW_AUTH_INVALID (bad shape, unknown or revoked), or GW_AUTH_UNAVAILABLE
- * (the database could not be asked and the cache had no fresh answer). */
-int gw_auth_check(gw_auth_t *a, const char *key, const char *req_id, gw_principal_t *out);
+/* Loop thread.  Authenticates key (NUL-terminated).  Returns GW_AUTH_OK
+ * (fills *out), GW_AUTH_INVALID, GW_AUTH_UNAVAILABLE, or GW_AUTH_PENDING:
+ * then cb(arg, ...) runs later on the loop thread, exactly once, and *out
+ * is untouched. */
+int gw_auth_check(gw_auth_t *a, const char *key, const char *req_id, gw_principal_t *out,
+                  gw_auth_fn cb, void *arg);
 
-/* Drops the cache entry of the key whose SHA-256 hex is key_hash (after a
- * revocation through this gateway). */
+/* Loop thread: the eventfd the lookup thread pokes, and what to do when
+ * it is readable (apply answers, run callbacks). */
+int gw_auth_wake_fd(gw_auth_t *a);
+void gw_auth_on_wake(gw_auth_t *a);
+
+/* Any thread.  Drops the cache entry of the key whose SHA-256 hex is
+ * key_hash (after a revocation through this gateway). */
 void gw_auth_forget(gw_auth_t *a, const char *key_hash);
+
+/* Any thread.  1 when the database answered the last lookup or ping. */
+int gw_auth_db_ok(const gw_auth_t *a);
+
+/* Loop thread.  Asks the lookup thread to ping the database now; cb(arg,
+ * GW_AUTH_OK or GW_AUTH_UNAVAILABLE, NULL) runs on the loop thread once
+ * it answered (concurrent pings share one). */
+void gw_auth_ping(gw_auth_t *a, gw_auth_fn cb, void *arg);
 
 #endif

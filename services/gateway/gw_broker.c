@@ -1,10 +1,13 @@
 /*
  * gw_broker.c -- the bus broker: routes requests to service workers.
  *
- * One thread owns the ROUTER socket (KAIVOX_BUS_ENDPOINT) and every data
- * structure below; other threads only touch the submission queue and the
- * worker counters, under b->lock.  The loop polls the ROUTER and an eventfd
- * that HTTP threads poke after queueing a request.
+ * The broker is driven by the gateway's event loop (gw_loop.c) and owns
+ * the ROUTER socket (KAIVOX_BUS_ENDPOINT) and every data structure below;
+ * the loop thread calls it when the ROUTER or the wake-up eventfd is
+ * readable and when a timer is due.  Other threads (the admin listener)
+ * only touch the submission queue and the worker counters, under b->lock,
+ * and poke the eventfd.  A request submitted on the loop thread itself
+ * (every public HTTP request) is dispatched at once, with no hand-off.
  *
  * Requests come from two kinds of clients.  HTTP requests of this process
  * ("internal": return address 'h' + 16 hex digits of a sequence number,
@@ -23,7 +26,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,17 +83,15 @@ struct s_pending {
 struct gw_broker {
     void *zmq;
     void *router;
-    int efd;                         /* eventfd poked by submitters */
-    pthread_t thread;
-    int started;
-    atomic_int stop;
+    int efd;                         /* eventfd poked by other threads' submits */
+    pthread_t owner;                 /* the loop thread */
 
     pthread_mutex_t lock;            /* guards submitted, closed, counts */
     s_pending_t *submitted;          /* LIFO from submitters; reversed on take */
     int closed;
     struct { char name[KV_SERVICE_NAME_MAX + 1]; int n; } counts[S_MAX_SERVICES];
 
-    /* broker thread only */
+    /* loop thread only */
     s_service_t services[S_MAX_SERVICES];
     int nservices;
     s_worker_t *workers;
@@ -99,6 +99,7 @@ struct gw_broker {
     s_pending_t *all_head, *all_tail;
     uint64_t next_seq;
     int64_t heartbeat_at;
+    int npending;                    /* in the pending table */
 };
 
 /* ---- envelopes the broker makes itself ------------------------------- */
@@ -174,6 +175,7 @@ static void s_answer(gw_broker_t *b, s_pending_t *p, int status, const char *bod
 
 static void s_hash_add(gw_broker_t *b, s_pending_t *p)
 {
+    b->npending++;
     s_pending_t **slot = &b->buckets[p->seq % S_PENDING_BUCKETS];
     p->hash_next = *slot;
     *slot = p;
@@ -188,6 +190,7 @@ static void s_hash_add(gw_broker_t *b, s_pending_t *p)
 
 static void s_hash_del(gw_broker_t *b, s_pending_t *p)
 {
+    b->npending--;
     s_pending_t **pp = &b->buckets[p->seq % S_PENDING_BUCKETS];
     while (*pp && *pp != p)
         pp = &(*pp)->hash_next;
@@ -460,8 +463,19 @@ static void s_on_router(gw_broker_t *b)
     }
 }
 
-/* Takes what HTTP threads submitted, in submission order. */
-static void s_on_submitted(gw_broker_t *b)
+/* Assigns p its sequence number and return address, and queues it.
+ * hdr/body are the request's header and body texts (copied). */
+static void s_accept(gw_broker_t *b, s_pending_t *p, const char *service,
+                     const char *hdr, size_t hlen, const char *body, size_t blen)
+{
+    p->seq = ++b->next_seq;
+    p->service = s_service(b, service, 0);
+    s_build_req(p, hdr, hlen, body, blen);
+    s_hash_add(b, p);
+    s_enqueue(b, p);
+}
+
+void gw_broker_on_wake(gw_broker_t *b)
 {
     uint64_t v;
     if (read(b->efd, &v, sizeof v) < 0 && errno != EAGAIN)
@@ -481,22 +495,21 @@ static void s_on_submitted(gw_broker_t *b)
         s_pending_t *p = rev;
         rev = rev->queue_next;
         p->queue_next = NULL;
-        p->seq = ++b->next_seq;
-        p->service = s_service(b, p->client, 0);
+        /* header and body were parked in a two-frame message, and the
+         * service name in p->client, until the sequence number is known */
+        char service[sizeof p->client];
+        memcpy(service, p->client, sizeof service);
         p->client[0] = '\0';
-        /* the return address is only known now that seq is assigned */
         size_t hlen, blen;
         kv_msg_t *tmp = p->req;
         const char *hdr = kv_msg_data(tmp, 0, &hlen);
         const char *body = kv_msg_data(tmp, 1, &blen);
-        s_build_req(p, hdr, hlen, body, blen);
+        s_accept(b, p, service, hdr, hlen, body, blen);
         kv_msg_destroy(&tmp);
-        s_hash_add(b, p);
-        s_enqueue(b, p);
     }
 }
 
-static void s_timers(gw_broker_t *b)
+int gw_broker_tick(gw_broker_t *b)
 {
     int64_t now_epoch = kv_now_ms(), now = kv_mono_ms();
     /* deadlines */
@@ -531,32 +544,32 @@ static void s_timers(gw_broker_t *b)
         kv_msg_destroy(&hb);
         b->heartbeat_at = now + KV_HEARTBEAT_IVL_MS;
     }
+    /* next due: the heartbeat, or a deadline check every 50 ms while
+     * anything is pending (deadlines are coarse on purpose) */
+    int64_t due = b->heartbeat_at - now;
+    if (b->all_head && due > 50)
+        due = 50;
+    return due < 1 ? 1 : (int)due;
 }
 
-static void *s_loop(void *arg)
+void gw_broker_on_socket(gw_broker_t *b)
 {
-    gw_broker_t *b = arg;
-    b->heartbeat_at = kv_mono_ms() + KV_HEARTBEAT_IVL_MS;
-    int64_t timers_at = 0;
-    while (!atomic_load(&b->stop)) {
-        zmq_pollitem_t items[2] = {
-            { b->router, 0, ZMQ_POLLIN, 0 },
-            { NULL, b->efd, ZMQ_POLLIN, 0 },
-        };
-        int rc = zmq_poll(items, 2, 50);
-        if (rc < 0 && zmq_errno() != EINTR)
-            break;
-        if (items[0].revents & ZMQ_POLLIN)
-            s_on_router(b);
-        if (items[1].revents & ZMQ_POLLIN)
-            s_on_submitted(b);
-        int64_t now = kv_mono_ms();
-        if (now >= timers_at) {
-            s_timers(b);
-            timers_at = now + 50;
-        }
-    }
-    return NULL;
+    s_on_router(b);
+}
+
+void *gw_broker_socket(gw_broker_t *b)
+{
+    return b->router;
+}
+
+int gw_broker_wake_fd(gw_broker_t *b)
+{
+    return b->efd;
+}
+
+int gw_broker_pending(const gw_broker_t *b)
+{
+    return b->npending;
 }
 
 /* ---- public ------------------------------------------------------------ */
@@ -566,6 +579,7 @@ gw_broker_t *gw_broker_new(void *zmq_ctx)
     const char *ep = kv_env_str("KAIVOX_BUS_ENDPOINT", "tcp://127.0.0.1:7700");
     gw_broker_t *b = kv_calloc(1, sizeof *b);
     b->zmq = zmq_ctx;
+    b->owner = pthread_self();
     pthread_mutex_init(&b->lock, NULL);
     b->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     b->router = zmq_socket(zmq_ctx, ZMQ_ROUTER);
@@ -582,16 +596,9 @@ gw_broker_t *gw_broker_new(void *zmq_ctx)
         free(b);
         return NULL;
     }
+    b->heartbeat_at = kv_mono_ms() + KV_HEARTBEAT_IVL_MS;
     kv_info(NULL, "broker bound to %s", ep);
     return b;
-}
-
-int gw_broker_start(gw_broker_t *b)
-{
-    if (pthread_create(&b->thread, NULL, s_loop, b) != 0)
-        return -1;
-    b->started = 1;
-    return 0;
 }
 
 void gw_broker_destroy(gw_broker_t **pb)
@@ -602,11 +609,8 @@ void gw_broker_destroy(gw_broker_t **pb)
     pthread_mutex_lock(&b->lock);
     b->closed = 1;
     pthread_mutex_unlock(&b->lock);
-    atomic_store(&b->stop, 1);
-    if (b->started)
-        pthread_join(b->thread, NULL);
     /* answer everything still pending or just submitted */
-    s_on_submitted(b);
+    gw_broker_on_wake(b);
     while (b->all_head) {
         s_pending_t *p = b->all_head;
         if (p->queued)
@@ -636,8 +640,17 @@ int gw_broker_submit(gw_broker_t *b, const char *service, const kv_hdr_t *h,
     p->cb = cb;
     p->arg = arg;
     char *htext = kv_hdr_encode(h, 0);
-    /* header and body parked in a two-frame message until the broker
-     * thread assigns the sequence number of the return address */
+
+    if (pthread_equal(pthread_self(), b->owner)) {
+        /* the loop thread: no hand-off (b->closed is only set on this
+         * thread too, by gw_broker_destroy) */
+        s_accept(b, p, service, htext, strlen(htext), body ? body : "", body ? len : 0);
+        free(htext);
+        return 0;
+    }
+
+    /* another thread: park header and body in a two-frame message until
+     * the loop thread assigns the sequence number of the return address */
     p->req = kv_msg_new();
     kv_msg_addstr(p->req, htext);
     kv_msg_add(p->req, body ? body : "", body ? len : 0);
@@ -650,7 +663,7 @@ int gw_broker_submit(gw_broker_t *b, const char *service, const kv_hdr_t *h,
         free(p);
         return -1;
     }
-    /* the service is looked up by the broker thread; stash the name */
+    /* the service is looked up by the loop thread; stash the name */
     snprintf(p->client, sizeof p->client, "%s", service);
     p->queue_next = b->submitted;
     b->submitted = p;

@@ -9,8 +9,12 @@
  * passes.  Workers silent for KV_HEARTBEAT_LIVENESS intervals are dropped.
  * Services calling services use the same socket as clients.
  *
- * HTTP threads submit requests with gw_broker_submit(); the broker thread
- * calls the callback exactly once per submitted request.
+ * The broker has no thread of its own: it is driven by the gateway's event
+ * loop (gw_loop.c), which polls its ROUTER socket and its wake-up eventfd
+ * and calls gw_broker_tick() for its timers.  Everything below runs on that
+ * loop thread, except gw_broker_submit() and gw_broker_workers(), which any
+ * thread may call (the admin listener's thread does).  Reply callbacks
+ * always run on the loop thread.
  */
 #ifndef GW_BROKER_H
 #define GW_BROKER_H
@@ -20,26 +24,46 @@
 
 typedef struct gw_broker gw_broker_t;
 
-/* Called in the broker thread, exactly once per submit, with the reply
- * status and envelope body (borrowed: copy what you keep).  For failures
- * the broker makes (503, 504) body is a complete error envelope too. */
+/* Called on the loop thread, exactly once per accepted submit, with the
+ * reply status and envelope body (borrowed: copy what you keep).  For
+ * failures the broker makes (503, 504) body is a complete error envelope
+ * too.  When gw_broker_submit() is called on the loop thread the callback
+ * may run before gw_broker_submit() returns. */
 typedef void (*gw_reply_fn)(void *arg, int status, const char *body, size_t len);
 
-/* Binds KAIVOX_BUS_ENDPOINT; NULL on failure (logged).  Caller owns it. */
+/* Binds KAIVOX_BUS_ENDPOINT; NULL on failure (logged).  Caller owns it.
+ * The thread that calls this is the loop thread. */
 gw_broker_t *gw_broker_new(void *zmq_ctx);
-/* Starts the broker thread.  0 or -1. */
-int gw_broker_start(gw_broker_t *b);
-/* Stops the thread (answering 503 to everything pending) and frees. */
+/* Closes the gate (later submits fail), answers 503 to everything pending
+ * or queued (callbacks run here: call it on the loop thread), frees. */
 void gw_broker_destroy(gw_broker_t **pb);
 
-/* Thread-safe.  Queues a request for service with header h (op, id,
- * tenant, deadline all set by the caller) and body (JSON text, copied).
- * cb(arg, ...) runs later in the broker thread, exactly once.  Returns 0,
- * or -1 when the broker is shutting down (cb is then not called). */
+/* ---- loop integration (loop thread only) ---------------------------- */
+
+/* The ROUTER socket, to poll for ZMQ_POLLIN. */
+void *gw_broker_socket(gw_broker_t *b);
+/* An eventfd other threads poke after a submit, to poll for POLLIN. */
+int gw_broker_wake_fd(gw_broker_t *b);
+/* Handles what arrived on the ROUTER (at most a bounded batch). */
+void gw_broker_on_socket(gw_broker_t *b);
+/* Takes the requests other threads submitted. */
+void gw_broker_on_wake(gw_broker_t *b);
+/* Runs the timers that are due (deadlines, dead workers, heartbeats) and
+ * returns the milliseconds until the next one. */
+int gw_broker_tick(gw_broker_t *b);
+/* Requests accepted and not answered yet. */
+int gw_broker_pending(const gw_broker_t *b);
+
+/* ---- any thread ----------------------------------------------------- */
+
+/* Queues a request for service with header h (op, id, tenant, deadline all
+ * set by the caller) and body (JSON text, copied).  cb(arg, ...) runs on
+ * the loop thread exactly once.  Returns 0, or -1 when the broker is
+ * closed (cb is then not called). */
 int gw_broker_submit(gw_broker_t *b, const char *service, const kv_hdr_t *h,
                      const char *body, size_t len, gw_reply_fn cb, void *arg);
 
-/* Thread-safe.  Number of live workers of service right now. */
+/* Number of live workers of service right now. */
 int gw_broker_workers(gw_broker_t *b, const char *service);
 
 /* The XSUB/XPUB event proxy (KAIVOX_EVENTS_IN_ENDPOINT producers connect

@@ -1,40 +1,45 @@
 /*
- * gw_http.c -- libmicrohttpd plumbing and the public API's request flow.
+ * gw_http.c -- libmicrohttpd plumbing shared by both listeners.
  *
- * Per request, in this order (docs/architecture.md explains why):
+ * Per request (s_access), in this order:
  *   1. Content-Length over KAIVOX_MAX_BODY_BYTES -> 413 before reading the
  *      body; a chunked body is counted while it arrives and dropped (not
  *      buffered) once it passes the limit.
  *   2. X-Request-Id: the client's when it is [A-Za-z0-9._-]{1,64}, else new.
- *   3. /healthz and /readyz need no key; any other path outside /api/v1/ is
- *      404.  Under /api/v1/ the key is checked FIRST (401 before 404/405, so
- *      an anonymous client learns nothing about the route table), then the
- *      rate limit (429), then the route (404/405), then the JSON body (400).
- *   4. The bus body {"params","query","body"} goes to the broker with the
- *      tenant context and a deadline; the connection is suspended and
- *      resumed from the broker thread's callback.
+ *   3. on_headers(r), before any byte of the body is read: it may answer
+ *      (libmicrohttpd then never reads the body and closes the connection
+ *      after the answer), suspend the connection while it waits, or let the
+ *      body come.
+ *   4. dispatch(r) once the body is complete: it answers or forwards.
  *
- * Suspend/resume race: the broker may answer before the HTTP thread has
- * suspended the connection, and MHD forbids resuming a connection that is
- * not suspended.  Both sides therefore meet under r->mu: the HTTP thread
- * suspends only if no reply arrived yet, the callback resumes only if the
- * connection was suspended.
+ * The public listener is "external": gw_loop.c polls the listening socket
+ * and libmicrohttpd's epoll descriptor together with the broker's socket,
+ * accepts connections itself (gw_server_accept: a connection over the limit
+ * is closed at once instead of waiting in the kernel's backlog) and calls
+ * gw_server_run(), all on one thread.
+ *
+ * Suspend/resume race (admin listener): the broker may answer before the
+ * HTTP thread has suspended the connection, and libmicrohttpd forbids
+ * resuming a connection that is not suspended.  Both sides therefore meet
+ * under r->mu: the HTTP side suspends only if no answer arrived yet, the
+ * answering side resumes only if the connection was suspended.
  */
 #include "gw_http.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
-#include "gw_db.h"
-#include "gw_routes.h"
 #include "kv_api.h"
 #include "kv_env.h"
 #include "kv_log.h"
@@ -45,10 +50,17 @@
 struct gw_server {
     struct MHD_Daemon *daemon;
     char name[16];               /* "http" / "admin" */
+    gw_headers_fn on_headers;    /* may be NULL */
     gw_dispatch_fn dispatch;
+    int external;                /* driven by gw_loop */
+    int listen_fd;               /* external only; -1 once closed */
+    unsigned max_connections;
+    int connections;             /* open connections (external: loop thread) */
+    int requests;                /* requests in progress */
 };
 
 static gw_http_cfg_t s_cfg = { NULL, NULL, 1024 * 1024, 5000 };
+static atomic_int s_draining;
 
 /* The broker gate: forwards hold it shared, shutdown takes it exclusively
  * so that no submit can race gw_broker_destroy. */
@@ -90,6 +102,16 @@ int gw_http_workers(const char *service)
     int n = s_broker ? gw_broker_workers(s_broker, service) : 0;
     pthread_rwlock_unlock(&s_gate);
     return n;
+}
+
+void gw_http_set_draining(void)
+{
+    atomic_store(&s_draining, 1);
+}
+
+int gw_http_draining(void)
+{
+    return atomic_load(&s_draining);
 }
 
 static int64_t s_mono_us(void)
@@ -155,11 +177,12 @@ static enum MHD_Result s_queue(gw_req_t *r)
     MHD_add_response_header(resp, "X-Request-Id", r->rid);
     for (int i = 0; i < r->nhdr; i++)
         MHD_add_response_header(resp, r->hdr[i].name, r->hdr[i].value);
-    if (r->too_large)
+    if (r->close || r->too_large || gw_http_draining())
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result ret = MHD_queue_response(r->conn, (unsigned)r->out_status, resp);
     MHD_destroy_response(resp);
     r->status = r->out_status;
+    r->step = GW_STEP_ANSWERED;
     return ret;
 }
 
@@ -180,9 +203,37 @@ int gw_req_body_json(gw_req_t *r, json_t **out)
     return 0;
 }
 
+/* ---- suspension ----------------------------------------------------- */
+
+void gw_req_suspend(gw_req_t *r)
+{
+    pthread_mutex_lock(&r->mu);
+    if (!r->replied) {
+        MHD_suspend_connection(r->conn);
+        r->suspended = 1;
+    }
+    pthread_mutex_unlock(&r->mu);
+}
+
+void gw_req_resume(gw_req_t *r)
+{
+    pthread_mutex_lock(&r->mu);
+    r->replied = 1;
+    int resume = r->suspended;
+    r->suspended = 0;
+    struct MHD_Connection *conn = r->conn;
+    pthread_mutex_unlock(&r->mu);
+    /* Resume only after unlocking, and never touch r again: once resumed,
+     * the listener's thread may finish the request and free r (and r->mu)
+     * at once.  While suspended the connection cannot complete, so r is
+     * still alive up to this call. */
+    if (resume)
+        MHD_resume_connection(conn);
+}
+
 /* ---- forwarding ----------------------------------------------------- */
 
-/* Broker thread: keeps a copy of the reply and wakes the connection. */
+/* Loop thread: keeps a copy of the reply and wakes the connection. */
 static void s_on_reply(void *arg, int status, const char *body, size_t len)
 {
     gw_req_t *r = arg;
@@ -200,16 +251,8 @@ static void s_on_reply(void *arg, int status, const char *body, size_t len)
     r->out = text;
     r->out_len = strlen(text);
     r->out_status = status;
-    r->replied = 1;
-    int resume = r->suspended;
-    struct MHD_Connection *conn = r->conn;
     pthread_mutex_unlock(&r->mu);
-    /* Resume only after unlocking, and never touch r again: once resumed,
-     * an HTTP thread may finish the request and free r (and r->mu) at
-     * once.  While suspended the connection cannot complete, so r is
-     * still alive up to this call. */
-    if (resume)
-        MHD_resume_connection(conn);
+    gw_req_resume(r);
 }
 
 int gw_forward(gw_req_t *r, const char *service, kv_hdr_t *h, json_t *bus_body)
@@ -218,6 +261,17 @@ int gw_forward(gw_req_t *r, const char *service, kv_hdr_t *h, json_t *bus_body)
     char *text = json_dumps(bus_body, JSON_COMPACT);
     if (!text)
         return gw_reply_error(r, 500, "Internal server error.");
+    if (strlen(text) > KV_BODY_MAX) {
+        /* a body under KAIVOX_MAX_BODY_BYTES that grew when re-encoded
+         * (e.g. 1e9 -> 1000000000.0) */
+        free(text);
+        r->close = 1;
+        return gw_reply_error(r, 413, "Request body too large.");
+    }
+
+    pthread_mutex_lock(&r->mu);
+    r->replied = 0;
+    pthread_mutex_unlock(&r->mu);
 
     pthread_once(&s_gate_once, s_gate_init);
     pthread_rwlock_rdlock(&s_gate);
@@ -240,208 +294,7 @@ int gw_forward(gw_req_t *r, const char *service, kv_hdr_t *h, json_t *bus_body)
     return suspended;
 }
 
-/* ---- the public API ------------------------------------------------- */
-
-typedef struct {
-    json_t *query;               /* every argument but api_key */
-    const char *api_key;         /* last ?api_key= value, MHD's memory */
-    int bad;                     /* a name or value is not clean text */
-} s_query_t;
-
-static enum MHD_Result s_query_arg(void *cls, enum MHD_ValueKind kind, const char *key,
-                                   size_t key_size, const char *value, size_t value_size)
-{
-    s_query_t *q = cls;
-    (void)kind;
-    if (!value)
-        value = "";
-    if (!key || strlen(key) != key_size || strlen(value) != value_size ||
-        !kv_valid_text(key, 256) || !kv_valid_text(value, 4096)) {
-        q->bad = 1;
-        return MHD_NO;
-    }
-    if (strcmp(key, "api_key") == 0)
-        q->api_key = value;
-    else
-        json_object_set_new(q->query, key, json_string(value));
-    return MHD_YES;
-}
-
-/* The key from Authorization: Bearer, X-API-Key or ?api_key=, in that
- * order of preference; NULL when none is given. */
-static const char *s_find_key(gw_req_t *r, const char *query_key)
-{
-    const char *auth = gw_req_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
-    if (auth && strncasecmp(auth, "Bearer ", 7) == 0) {
-        auth += 7;
-        while (*auth == ' ')
-            auth++;
-        if (*auth)
-            return auth;
-    }
-    const char *x = gw_req_header(r, "X-API-Key");
-    if (x && *x)
-        return x;
-    if (query_key && *query_key)
-        return query_key;
-    return NULL;
-}
-
-static int s_healthz(gw_req_t *r)
-{
-    json_t *b = json_object();
-    json_object_set_new(b, "success", json_true());
-    json_object_set_new(b, "data", json_pack("{s:s}", "status", "ok"));
-    return gw_reply_json(r, 200, b);
-}
-
-static int s_readyz(gw_req_t *r)
-{
-    static const char *const svcs[] = {
-        KV_SVC_SCHEDULING, KV_SVC_CRM, KV_SVC_CALLS, KV_SVC_WEBHOOKS, NULL
-    };
-    kv_db_t *db = gw_db_thread();
-    int db_ok = db && kv_db_run(db, r->rid, "gw_ping", 0, NULL) == 0;
-    json_t *workers = json_object();
-    json_t *missing = json_array();
-    if (!db_ok)
-        json_array_append_new(missing, json_string("database"));
-    for (int i = 0; svcs[i]; i++) {
-        int n = gw_http_workers(svcs[i]);
-        json_object_set_new(workers, svcs[i], json_integer(n));
-        if (n <= 0)
-            json_array_append_new(missing, json_string(svcs[i]));
-    }
-    json_t *b = json_object();
-    if (json_array_size(missing) == 0) {
-        json_decref(missing);
-        json_object_set_new(b, "success", json_true());
-        json_object_set_new(b, "data", json_pack("{s:s, s:s, s:o}", "status", "ready",
-                                                 "database", "ok", "workers", workers));
-        return gw_reply_json(r, 200, b);
-    }
-    json_object_set_new(b, "success", json_false());
-    json_object_set_new(b, "message", json_string("Not ready."));
-    json_object_set_new(b, "database", json_string(db_ok ? "ok" : "unreachable"));
-    json_object_set_new(b, "workers", workers);
-    json_object_set_new(b, "missing", missing);
-    return gw_reply_json(r, 503, b);
-}
-
-static void s_add_rl_headers(gw_req_t *r, const gw_rl_result_t *rl)
-{
-    char v[32];
-    snprintf(v, sizeof v, "%d", rl->limit);
-    gw_req_add_header(r, "X-RateLimit-Limit", v);
-    snprintf(v, sizeof v, "%d", rl->remaining);
-    gw_req_add_header(r, "X-RateLimit-Remaining", v);
-    snprintf(v, sizeof v, "%lld", (long long)rl->reset);
-    gw_req_add_header(r, "X-RateLimit-Reset", v);
-    if (!rl->allowed) {
-        snprintf(v, sizeof v, "%d", rl->retry_after);
-        gw_req_add_header(r, "Retry-After", v);
-    }
-}
-
-static int s_is_body_method(const char *m)
-{
-    return strcmp(m, "POST") == 0 || strcmp(m, "PATCH") == 0 || strcmp(m, "PUT") == 0;
-}
-
-int gw_http_public_dispatch(gw_req_t *r)
-{
-    int rc = 0;
-    s_query_t q = { NULL, NULL, 0 };
-    json_t *body = NULL, *bus = NULL, *params = NULL;
-
-    if (strcmp(r->path, "/healthz") == 0 || strcmp(r->path, "/readyz") == 0) {
-        if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0) {
-            gw_req_add_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
-            return gw_reply_error(r, 405, "Method not allowed.");
-        }
-        return r->path[1] == 'h' ? s_healthz(r) : s_readyz(r);
-    }
-    if (strncmp(r->path, "/api/v1/", 8) != 0)
-        return gw_reply_error(r, 404, "Route not found.");
-
-    q.query = json_object();
-    MHD_get_connection_values_n(r->conn, MHD_GET_ARGUMENT_KIND, s_query_arg, &q);
-    if (q.bad) {
-        rc = gw_reply_error(r, 400, "Malformed query string.");
-        goto out;
-    }
-
-    /* Authentication first: 401 before anything about routes. */
-    const char *key = s_find_key(r, q.api_key);
-    if (!key) {
-        rc = gw_reply_error(r, 401, "API key missing.");
-        goto out;
-    }
-    gw_principal_t who;
-    int ar = gw_auth_check(s_cfg.auth, key, r->rid, &who);
-    if (ar == GW_AUTH_INVALID) {
-        rc = gw_reply_error(r, 401, "Invalid API key.");
-        goto out;
-    }
-    if (ar != GW_AUTH_OK) {
-        rc = gw_reply_error(r, 503, "Service temporarily unavailable.");
-        goto out;
-    }
-    r->tenant_id = who.tenant_id;
-
-    gw_rl_result_t rl;
-    gw_ratelimit_hit(s_cfg.rl, who.key_id, (int64_t)time(NULL), &rl);
-    s_add_rl_headers(r, &rl);
-    if (!rl.allowed) {
-        rc = gw_reply_error(r, 429, "Too many requests.");
-        goto out;
-    }
-
-    const gw_route_t *route = NULL;
-    gw_params_t pp;
-    char allow[64];
-    int found = gw_route_find(gw_routes, r->method, r->path, &route, &pp, allow, sizeof allow);
-    if (found == GW_ROUTE_NOT_FOUND) {
-        rc = gw_reply_error(r, 404, "Route not found.");
-        goto out;
-    }
-    if (found == GW_ROUTE_BAD_METHOD) {
-        gw_req_add_header(r, MHD_HTTP_HEADER_ALLOW, allow);
-        rc = gw_reply_error(r, 405, "Method not allowed.");
-        goto out;
-    }
-
-    if (s_is_body_method(r->method)) {
-        if (gw_req_body_json(r, &body) != 0)
-            goto out;
-    } else {
-        body = json_null();
-    }
-
-    params = json_object();
-    for (int i = 0; i < pp.n; i++)
-        json_object_set_new(params, pp.p[i].name, json_string(pp.p[i].value));
-    bus = json_object();
-    json_object_set_new(bus, "params", params);
-    json_object_set(bus, "query", q.query);
-    json_object_set_new(bus, "body", body);
-
-    kv_hdr_t h;
-    memset(&h, 0, sizeof h);
-    h.v = KV_PROTO_VERSION;
-    snprintf(h.op, sizeof h.op, "%s", route->op);
-    h.tenant_id = who.tenant_id;
-    snprintf(h.tenant_tz, sizeof h.tenant_tz, "%s", who.tz);
-    h.slot_interval = who.slot_interval;
-    h.deadline_ms = kv_now_ms() + s_cfg.request_timeout_ms;
-    rc = gw_forward(r, route->service, &h, bus);
-out:
-    json_decref(bus);
-    json_decref(q.query);
-    return rc;
-}
-
-/* ---- the daemon ----------------------------------------------------- */
+/* ---- the request state machine ------------------------------------- */
 
 static gw_req_t *s_req_new(struct MHD_Connection *conn, const char *url, const char *method)
 {
@@ -459,6 +312,30 @@ static gw_req_t *s_req_new(struct MHD_Connection *conn, const char *url, const c
     return r;
 }
 
+/* Adds a chunk of body to r, dropping the body once it passes the limit. */
+static void s_upload(gw_req_t *r, const char *data, size_t n)
+{
+    if (r->too_large)
+        return;
+    if (r->upload_len + n > s_cfg.max_body) {
+        r->too_large = 1;
+        free(r->upload);
+        r->upload = NULL;
+        r->upload_len = r->upload_cap = 0;
+        return;
+    }
+    if (r->upload_len + n + 1 > r->upload_cap) {
+        size_t cap = r->upload_cap ? r->upload_cap : 4096;
+        while (cap < r->upload_len + n + 1)
+            cap *= 2;
+        r->upload = kv_realloc(r->upload, cap);
+        r->upload_cap = cap;
+    }
+    memcpy(r->upload + r->upload_len, data, n);
+    r->upload_len += n;
+    r->upload[r->upload_len] = '\0';
+}
+
 static enum MHD_Result s_access(void *cls, struct MHD_Connection *conn, const char *url,
                                 const char *method, const char *version,
                                 const char *upload_data, size_t *upload_data_size,
@@ -471,6 +348,7 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *conn, const ch
     if (!r) {
         r = s_req_new(conn, url, method);
         *con_cls = r;
+        srv->requests++;
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                      MHD_HTTP_HEADER_CONTENT_LENGTH);
         int64_t n = 0;
@@ -479,45 +357,41 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *conn, const ch
             gw_reply_error(r, 413, "Request body too large.");
             return s_queue(r);
         }
-        return MHD_YES;
-    }
-    if (r->status) {                 /* answered early (413): drop the rest */
-        *upload_data_size = 0;
-        return MHD_YES;
-    }
-    if (*upload_data_size) {
-        size_t n = *upload_data_size;
-        *upload_data_size = 0;
-        if (r->too_large)
-            return MHD_YES;
-        if (r->upload_len + n > s_cfg.max_body) {
-            r->too_large = 1;
-            free(r->upload);
-            r->upload = NULL;
-            r->upload_len = r->upload_cap = 0;
-            return MHD_YES;
-        }
-        if (r->upload_len + n + 1 > r->upload_cap) {
-            size_t cap = r->upload_cap ? r->upload_cap : 4096;
-            while (cap < r->upload_len + n + 1)
-                cap *= 2;
-            r->upload = kv_realloc(r->upload, cap);
-            r->upload_cap = cap;
-        }
-        memcpy(r->upload + r->upload_len, upload_data, n);
-        r->upload_len += n;
-        r->upload[r->upload_len] = '\0';
-        return MHD_YES;
     }
 
-    /* The whole request is here (or we were resumed). */
-    if (!r->dispatched) {
-        r->dispatched = 1;
-        if (r->too_large) {
-            gw_reply_error(r, 413, "Request body too large.");
-        } else if (srv->dispatch(r)) {
-            return MHD_YES;          /* suspended: r belongs to the broker now */
+    switch (r->step) {
+    case GW_STEP_HEADERS: {
+        /* first call, or again after a resume: never with body bytes */
+        int st = srv->on_headers ? srv->on_headers(r) : GW_NEXT;
+        if (st == GW_SUSPENDED)
+            return MHD_YES;
+        if (st == GW_ANSWERED) {
+            if (!r->out)
+                gw_reply_error(r, 500, "Internal server error.");
+            r->close = 1;            /* the body, if any, is never read */
+            return s_queue(r);
         }
+        r->step = GW_STEP_BODY;
+        return MHD_YES;
+    }
+    case GW_STEP_BODY:
+        if (*upload_data_size) {
+            s_upload(r, upload_data, *upload_data_size);
+            *upload_data_size = 0;
+            return MHD_YES;
+        }
+        /* the whole request is here */
+        r->step = GW_STEP_DISPATCHED;
+        if (r->too_large)
+            gw_reply_error(r, 413, "Request body too large.");
+        else if (srv->dispatch(r))
+            return MHD_YES;          /* suspended: the broker answers later */
+        break;
+    case GW_STEP_DISPATCHED:         /* resumed with the answer */
+        break;
+    default:                         /* answered early: drop what still comes */
+        *upload_data_size = 0;
+        return MHD_YES;
     }
     if (!r->out)
         gw_reply_error(r, 500, "Internal server error.");
@@ -533,17 +407,31 @@ static void s_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     (void)conn;
     if (!r)
         return;
+    srv->requests--;
     int64_t us = s_mono_us() - r->t0_us;
     kv_log(r->status >= 500 || r->status == 0 ? KV_LOG_WARN : KV_LOG_INFO, r->rid,
            "%s request method=%s path=%.200s status=%d duration_us=%lld tenant_id=%lld%s",
            srv->name, r->method, r->path, r->status, (long long)us, (long long)r->tenant_id,
            toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
     pthread_mutex_destroy(&r->mu);
+    json_decref(r->query);
     free(r->path);
     free(r->upload);
     free(r->out);
     free(r);
     *con_cls = NULL;
+}
+
+static void s_notify_conn(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    gw_server_t *srv = cls;
+    (void)conn;
+    (void)socket_context;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+        srv->connections++;
+    else if (toe == MHD_CONNECTION_NOTIFY_CLOSED)
+        srv->connections--;
 }
 
 static void s_mhd_log(void *cls, const char *fmt, va_list ap)
@@ -557,50 +445,106 @@ static void s_mhd_log(void *cls, const char *fmt, va_list ap)
     kv_warn(NULL, "libmicrohttpd: %s", buf);
 }
 
+/* ---- starting and stopping ------------------------------------------ */
+
+/* Fills *ss from a numeric address and port; returns its length, or 0
+ * when addr is not a numeric IPv4/IPv6 address. */
+static socklen_t s_sockaddr(const char *addr, int port, struct sockaddr_storage *ss)
+{
+    memset(ss, 0, sizeof *ss);
+    struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+    if (inet_pton(AF_INET, addr, &a4->sin_addr) == 1) {
+        a4->sin_family = AF_INET;
+        a4->sin_port = htons((uint16_t)port);
+        return sizeof *a4;
+    }
+    if (inet_pton(AF_INET6, addr, &a6->sin6_addr) == 1) {
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons((uint16_t)port);
+        return sizeof *a6;
+    }
+    return 0;
+}
+
+/* A non-blocking listening socket on sa; -1 on failure (errno set). */
+static int s_listen(const struct sockaddr *sa, socklen_t len)
+{
+    int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (sa->sa_family == AF_INET6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    if (bind(fd, sa, len) != 0 || listen(fd, 1024) != 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
 gw_server_t *gw_server_start(const gw_server_cfg_t *cfg)
 {
-    struct sockaddr_in a4;
-    struct sockaddr_in6 a6;
-    struct sockaddr *sa;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL_LINUX_ONLY |
-                     MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
-    memset(&a4, 0, sizeof a4);
-    memset(&a6, 0, sizeof a6);
-    if (inet_pton(AF_INET, cfg->addr, &a4.sin_addr) == 1) {
-        a4.sin_family = AF_INET;
-        a4.sin_port = htons((uint16_t)cfg->port);
-        sa = (struct sockaddr *)&a4;
-    } else if (inet_pton(AF_INET6, cfg->addr, &a6.sin6_addr) == 1) {
-        a6.sin6_family = AF_INET6;
-        a6.sin6_port = htons((uint16_t)cfg->port);
-        sa = (struct sockaddr *)&a6;
-        flags |= MHD_USE_IPv6;
-    } else {
+    struct sockaddr_storage ss;
+    socklen_t sslen = s_sockaddr(cfg->addr, cfg->port, &ss);
+    if (!sslen) {
         kv_error(NULL, "%s listener: address %s is not a numeric IPv4/IPv6 address",
                  cfg->name, cfg->addr);
         return NULL;
     }
-
     gw_server_t *s = kv_calloc(1, sizeof *s);
     snprintf(s->name, sizeof s->name, "%s", cfg->name);
+    s->on_headers = cfg->on_headers;
     s->dispatch = cfg->dispatch;
-    unsigned threads = cfg->threads > 1 ? (unsigned)cfg->threads : 1;
-    s->daemon = MHD_start_daemon(
-        flags, (uint16_t)cfg->port, NULL, NULL, s_access, s,
-        MHD_OPTION_SOCK_ADDR, sa,
-        MHD_OPTION_THREAD_POOL_SIZE, threads,
-        MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
-        MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout_s,
-        MHD_OPTION_NOTIFY_COMPLETED, s_completed, s,
-        MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log, NULL,
-        MHD_OPTION_END);
+    s->external = cfg->external;
+    s->max_connections = cfg->max_connections;
+    s->listen_fd = -1;
+
+    unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    if (ss.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    if (s->external) {
+        s->listen_fd = s_listen((struct sockaddr *)&ss, sslen);
+        if (s->listen_fd < 0) {
+            kv_error(NULL, "%s listener: cannot listen on %s:%d: %s", cfg->name, cfg->addr,
+                     cfg->port, strerror(errno));
+            free(s);
+            return NULL;
+        }
+        flags |= MHD_USE_NO_LISTEN_SOCKET;
+        /* libmicrohttpd must not refuse what gw_server_accept let in */
+        s->daemon = MHD_start_daemon(
+            flags, 0, NULL, NULL, s_access, s,
+            MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log, NULL,
+            MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections + 16,
+            MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout_s,
+            MHD_OPTION_NOTIFY_COMPLETED, s_completed, s,
+            MHD_OPTION_NOTIFY_CONNECTION, s_notify_conn, s,
+            MHD_OPTION_END);
+    } else {
+        flags |= MHD_USE_INTERNAL_POLLING_THREAD;
+        s->daemon = MHD_start_daemon(
+            flags, (uint16_t)cfg->port, NULL, NULL, s_access, s,
+            MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log, NULL,
+            MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+            MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
+            MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout_s,
+            MHD_OPTION_NOTIFY_COMPLETED, s_completed, s,
+            MHD_OPTION_NOTIFY_CONNECTION, s_notify_conn, s,
+            MHD_OPTION_END);
+    }
     if (!s->daemon) {
-        kv_error(NULL, "%s listener: cannot listen on %s:%d: %s", cfg->name, cfg->addr,
+        kv_error(NULL, "%s listener: cannot start on %s:%d: %s", cfg->name, cfg->addr,
                  cfg->port, strerror(errno));
+        if (s->listen_fd >= 0)
+            close(s->listen_fd);
         free(s);
         return NULL;
     }
-    kv_info(NULL, "%s listener on %s:%d (%u threads)", cfg->name, cfg->addr, cfg->port, threads);
+    kv_info(NULL, "%s listener on %s:%d", cfg->name, cfg->addr, cfg->port);
     return s;
 }
 
@@ -608,7 +552,76 @@ void gw_server_stop(gw_server_t **ps)
 {
     if (!ps || !*ps)
         return;
-    MHD_stop_daemon((*ps)->daemon);
-    free(*ps);
+    gw_server_t *s = *ps;
+    MHD_stop_daemon(s->daemon);
+    if (s->listen_fd >= 0)
+        close(s->listen_fd);
+    free(s);
     *ps = NULL;
+}
+
+/* ---- external servers ----------------------------------------------- */
+
+int gw_server_listen_fd(const gw_server_t *s)
+{
+    return s->listen_fd;
+}
+
+int gw_server_epoll_fd(const gw_server_t *s)
+{
+    const union MHD_DaemonInfo *i = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_EPOLL_FD);
+    return i ? i->epoll_fd : -1;
+}
+
+void gw_server_accept(gw_server_t *s)
+{
+    for (int i = 0; i < 64 && s->listen_fd >= 0; i++) {
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof ss;
+        int fd = accept4(s->listen_fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+                kv_warn(NULL, "%s listener: accept: %s", s->name, strerror(errno));
+            return;
+        }
+        if ((unsigned)s->connections >= s->max_connections) {
+            /* refused at once, not left waiting in the backlog */
+            close(fd);
+            continue;
+        }
+        if (MHD_add_connection(s->daemon, fd, (struct sockaddr *)&ss, len) != MHD_YES)
+            kv_warn(NULL, "%s listener: connection not added: %s", s->name, strerror(errno));
+    }
+}
+
+void gw_server_run(gw_server_t *s)
+{
+    MHD_run(s->daemon);
+}
+
+int gw_server_timeout_ms(gw_server_t *s)
+{
+    MHD_UNSIGNED_LONG_LONG t = 0;
+    if (MHD_get_timeout(s->daemon, &t) != MHD_YES)
+        return -1;
+    return t > 60000 ? 60000 : (int)t;
+}
+
+void gw_server_close_listener(gw_server_t *s)
+{
+    if (s->listen_fd >= 0) {
+        close(s->listen_fd);
+        s->listen_fd = -1;
+        kv_info(NULL, "%s listener closed", s->name);
+    }
+}
+
+int gw_server_connections(const gw_server_t *s)
+{
+    return s->connections;
+}
+
+int gw_server_requests(const gw_server_t *s)
+{
+    return s->requests;
 }

@@ -3,12 +3,20 @@
  * per-request context, replies, and forwarding to the broker with
  * suspend/resume.
  *
- * Both listeners (public API and admin) run on this plumbing; they differ
- * only in their dispatch function.  A daemon reads a request, accumulating
- * at most the body limit, then calls dispatch(r) once.  Dispatch either
- * answers at once (gw_reply_*), or forwards the request to a service
- * (gw_forward), in which case the connection is suspended until the broker
- * calls back; no HTTP thread ever waits for a service.  Every response
+ * Two kinds of listener run on this plumbing.  The public API's is driven
+ * by the gateway's event loop (gw_loop.c): no thread of its own, the loop
+ * accepts its connections and runs libmicrohttpd when its sockets are
+ * ready, on the same thread as the broker, so a request and its reply never
+ * change threads inside the gateway.  The admin listener runs libmicrohttpd
+ * on a thread of its own (its handlers may wait for the database).
+ *
+ * A request goes through two steps.  on_headers(r) runs as soon as the
+ * headers are complete, before any byte of the body is read: it can answer
+ * at once (401, 404, ...: the body is then never buffered), let the body
+ * come, or suspend the connection while it waits (for a key lookup) and
+ * resume it later.  dispatch(r) runs once the whole body is there: it
+ * answers (gw_reply_*) or forwards to a service (gw_forward), in which case
+ * the connection is suspended until the broker calls back.  Every response
  * carries Content-Type: application/json and X-Request-Id, and every
  * request ends with one log line (never with its query string).
  */
@@ -24,8 +32,15 @@
 #include "gw_auth.h"
 #include "gw_broker.h"
 #include "gw_ratelimit.h"
+#include "gw_routes.h"
 
 #define GW_REQ_MAX_HEADERS 8
+
+/* Room a forwarded request's bus body needs besides the HTTP body (path
+ * parameters, query arguments, JSON punctuation), and so the largest
+ * KAIVOX_MAX_BODY_BYTES the bus can carry. */
+#define GW_BUS_ROOM        (256 * 1024)
+#define GW_MAX_BODY_LIMIT  (KV_BODY_MAX - GW_BUS_ROOM)
 
 /* One HTTP request.  Owned by the daemon; freed when the request ends. */
 typedef struct gw_req {
@@ -35,11 +50,20 @@ typedef struct gw_req {
     char rid[65];                /* X-Request-Id: the client's or ours */
     int64_t t0_us;               /* monotonic start, for duration_us */
     int64_t tenant_id;           /* for the log line; 0 when not authenticated */
+    int step;                    /* GW_STEP_*: where the request is */
 
     char *upload;                /* owned request body so far */
     size_t upload_len, upload_cap;
     int too_large;               /* body over the limit: answer 413 */
-    int dispatched;              /* dispatch() ran */
+
+    /* What on_headers found, for dispatch (public API). */
+    const gw_route_t *route;     /* matched route */
+    gw_params_t params;          /* its path parameters */
+    json_t *query;               /* owned: query arguments but api_key */
+    gw_principal_t who;          /* the authenticated key */
+    int wait;                    /* what a suspended on_headers waits for
+                                    (its own codes; 0: nothing) */
+    int auth_rc;                 /* GW_AUTH_* of that asynchronous answer */
 
     /* The response waiting to be queued (set by gw_reply_* or the broker
      * callback), and the one sent. */
@@ -47,16 +71,39 @@ typedef struct gw_req {
     size_t out_len;
     int out_status;
     int status;                  /* status queued; 0 until then */
+    int close;                   /* send Connection: close */
 
     int nhdr;                    /* extra response headers */
     struct { char name[32]; char value[128]; } hdr[GW_REQ_MAX_HEADERS];
 
-    /* Forwarding: the broker thread and the HTTP thread meet here. */
+    /* Suspension: whoever answers (broker callback, key lookup) and the
+     * HTTP side meet here.  For the public listener both run on the loop
+     * thread; for the admin listener the broker callback runs on another
+     * thread, hence the mutex. */
     pthread_mutex_t mu;          /* guards suspended, replied, out* while forwarding */
     int suspended;               /* MHD_suspend_connection was called */
-    int replied;                 /* the broker callback ran */
+    int replied;                 /* the answer arrived */
 } gw_req_t;
 
+/* Where a request is (gw_req_t.step). */
+enum {
+    GW_STEP_HEADERS = 0,         /* on_headers has not finished */
+    GW_STEP_BODY,                /* reading the body */
+    GW_STEP_DISPATCHED,          /* dispatch ran (maybe forwarded) */
+    GW_STEP_ANSWERED,            /* a response is queued */
+};
+
+/* What on_headers returns. */
+enum {
+    GW_NEXT = 0,                 /* read the body, then dispatch */
+    GW_ANSWERED = 1,             /* r->out is set: send it, skip the body */
+    GW_SUSPENDED = 2,            /* gw_req_suspend() was called; on_headers
+                                    runs again after gw_req_resume() */
+};
+
+/* Runs when the headers are complete (and again after a resume); returns
+ * GW_NEXT, GW_ANSWERED or GW_SUSPENDED. */
+typedef int (*gw_headers_fn)(gw_req_t *r);
 /* Handles one complete request: returns 1 when it suspended the
  * connection (gw_forward), 0 when it answered (gw_reply_*). */
 typedef int (*gw_dispatch_fn)(gw_req_t *r);
@@ -79,15 +126,22 @@ void gw_http_set_broker(gw_broker_t *b);
 /* Live workers of service (0 when the gate is closed). */
 int gw_http_workers(const char *service);
 
+/* Draining (SIGTERM): from now on /readyz answers 503 and every response
+ * closes its connection, so clients and load balancers move elsewhere. */
+void gw_http_set_draining(void);
+int gw_http_draining(void);
+
 typedef struct gw_server gw_server_t;
 
 typedef struct {
     const char *name;            /* "http" or "admin", for logs */
     const char *addr;            /* numeric IPv4 or IPv6 address */
     int port;
-    int threads;                 /* MHD thread pool size (1: one thread) */
+    int external;                /* 1: driven by gw_loop (public API);
+                                    0: libmicrohttpd's own thread (admin) */
     unsigned max_connections;
     unsigned timeout_s;          /* idle connection timeout */
+    gw_headers_fn on_headers;    /* NULL: always GW_NEXT */
     gw_dispatch_fn dispatch;
 } gw_server_cfg_t;
 
@@ -97,15 +151,35 @@ gw_server_t *gw_server_start(const gw_server_cfg_t *cfg);
  * answered first (close the broker gate and destroy the broker). */
 void gw_server_stop(gw_server_t **ps);
 
-/* The public API's dispatch (routes, auth, rate limit, forwarding). */
-int gw_http_public_dispatch(gw_req_t *r);
+/* ---- an external server, driven by the loop thread ------------------- */
 
-/* ---- for dispatch functions ---------------------------------------- */
+/* The listening socket (poll for POLLIN), -1 once closed. */
+int gw_server_listen_fd(const gw_server_t *s);
+/* libmicrohttpd's epoll descriptor (poll for POLLIN). */
+int gw_server_epoll_fd(const gw_server_t *s);
+/* Accepts the connections waiting on the listening socket. */
+void gw_server_accept(gw_server_t *s);
+/* Lets libmicrohttpd do its work (call after polling, whatever fired). */
+void gw_server_run(gw_server_t *s);
+/* Milliseconds until gw_server_run must run again; -1 for no limit. */
+int gw_server_timeout_ms(gw_server_t *s);
+/* Stops accepting: closes the listening socket. */
+void gw_server_close_listener(gw_server_t *s);
+/* Open connections, and requests between their headers and their end. */
+int gw_server_connections(const gw_server_t *s);
+int gw_server_requests(const gw_server_t *s);
+
+/* ---- for on_headers and dispatch functions --------------------------- */
 
 /* A request header's value or NULL. */
 const char *gw_req_header(gw_req_t *r, const char *name);
 /* Adds a response header (copied; silently dropped past the limit). */
 void gw_req_add_header(gw_req_t *r, const char *name, const char *value);
+
+/* Suspends the connection from on_headers (which then returns
+ * GW_SUSPENDED).  gw_req_resume() wakes it; on_headers runs again. */
+void gw_req_suspend(gw_req_t *r);
+void gw_req_resume(gw_req_t *r);
 
 /* Answers status with body (stolen).  Returns 0 (for `return gw_reply...`
  * in dispatch functions). */
@@ -123,5 +197,10 @@ int gw_req_body_json(gw_req_t *r, json_t **out);
  * connection was suspended (the caller must not touch r again), 0 when the
  * answer is already there (broker closed, or it answered at once). */
 int gw_forward(gw_req_t *r, const char *service, kv_hdr_t *h, json_t *bus_body);
+
+/* ---- the public API (gw_public.c) ------------------------------------ */
+
+int gw_public_headers(gw_req_t *r);
+int gw_public_dispatch(gw_req_t *r);
 
 #endif

@@ -6,12 +6,19 @@
  *   kaivox-gateway                 run (settings from KAIVOX_* variables)
  *   kaivox-gateway --print-routes  print "METHOD PATTERN" of every public route
  *
- * Shutdown order matters: the broker gate closes first (new requests get
- * 503 at once), the broker is destroyed (every pending request is answered,
- * which resumes its suspended connection), and only then the daemons stop,
- * because libmicrohttpd must not be stopped with suspended connections.
+ * The main thread becomes the event loop (gw_loop.c): public HTTP, broker
+ * and key lookup answers on one thread.  Beside it run the key lookup
+ * thread (gw_auth.c), the event proxy thread (gw_events.c), the admin
+ * listener's thread and ZeroMQ's I/O thread.
+ *
+ * Shutdown order matters: the loop drains first (see gw_loop.h), then the
+ * broker gate closes (admin forwards get 503 at once), the broker is
+ * destroyed (every pending request is answered, which resumes its
+ * suspended connection), and only then the daemons stop, because
+ * libmicrohttpd must not be stopped with suspended connections.
  */
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +31,7 @@
 #include "gw_broker.h"
 #include "gw_db.h"
 #include "gw_http.h"
+#include "gw_loop.h"
 #include "gw_ratelimit.h"
 #include "gw_routes.h"
 #include "kv_db.h"
@@ -70,6 +78,7 @@ int main(int argc, char **argv)
     gw_auth_t *auth = NULL;
     gw_ratelimit_t *rl = NULL;
     gw_server_t *http = NULL, *admin = NULL;
+    int loop_ok = 0;
 
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--print-routes") == 0) {
@@ -88,7 +97,7 @@ int main(int argc, char **argv)
     kv_log_init("gateway");
 
     /* Every thread started from here on inherits this mask, so the
-     * signals reach only sigwait() below. */
+     * signals reach only the loop's signalfd. */
     sigset_t sigs;
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
@@ -99,7 +108,7 @@ int main(int argc, char **argv)
     gw_http_cfg_t cfg = {
         .auth = NULL,
         .rl = NULL,
-        .max_body = (size_t)kv_env_int("KAIVOX_MAX_BODY_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),
+        .max_body = (size_t)kv_env_int("KAIVOX_MAX_BODY_BYTES", 1024 * 1024, 1024, INT32_MAX),
         .request_timeout_ms = (int)kv_env_int("KAIVOX_REQUEST_TIMEOUT_MS", 5000, 100, 600000),
     };
     int rate_limit = (int)kv_env_int("KAIVOX_RATE_LIMIT", 600, 1, 100000000);
@@ -108,21 +117,32 @@ int main(int argc, char **argv)
         .name = "http",
         .addr = kv_env_str("KAIVOX_HTTP_ADDR", "127.0.0.1"),
         .port = (int)kv_env_int("KAIVOX_HTTP_PORT", 8080, 1, 65535),
-        .threads = (int)kv_env_int("KAIVOX_HTTP_THREADS", 2, 1, 256),
+        .external = 1,
         .max_connections = (unsigned)kv_env_int("KAIVOX_HTTP_MAX_CONNECTIONS", 1024, 1, 65536),
         .timeout_s = (unsigned)kv_env_int("KAIVOX_HTTP_TIMEOUT_S", 30, 1, 3600),
-        .dispatch = gw_http_public_dispatch,
+        .on_headers = gw_public_headers,
+        .dispatch = gw_public_dispatch,
     };
     gw_server_cfg_t acfg = {
         .name = "admin",
         .addr = kv_env_str("KAIVOX_ADMIN_ADDR", "127.0.0.1"),
         .port = (int)kv_env_int("KAIVOX_ADMIN_PORT", 8081, 1, 65535),
-        .threads = 1,
+        .external = 0,
         .max_connections = 64,
         .timeout_s = 30,
         .dispatch = gw_admin_dispatch,
     };
     int db_wait_s = (int)kv_env_int("KAIVOX_DB_WAIT_S", 30, 0, 3600);
+    int drain_s = (int)kv_env_int("KAIVOX_DRAIN_S", 10, 1, 3600);
+
+    /* The largest body must fit in a bus frame with the rest of the bus
+     * body around it (path parameters, query arguments). */
+    if (cfg.max_body > GW_MAX_BODY_LIMIT) {
+        kv_error(NULL, "KAIVOX_MAX_BODY_BYTES=%zu is more than the bus carries: at most %d "
+                 "(the bus frame limit %d minus %d for the request's other fields)",
+                 cfg.max_body, GW_MAX_BODY_LIMIT, KV_BODY_MAX, GW_BUS_ROOM);
+        return 2;
+    }
 
     zctx = zmq_ctx_new();
     if (!zctx) {
@@ -134,7 +154,7 @@ int main(int argc, char **argv)
         goto out;
     }
     broker = gw_broker_new(zctx);
-    if (!broker || gw_broker_start(broker) != 0) {
+    if (!broker) {
         kv_error(NULL, "cannot start the bus broker");
         goto out;
     }
@@ -163,16 +183,17 @@ int main(int argc, char **argv)
     }
     kv_info(NULL, "gateway ready");
 
-    int sig = 0;
-    sigwait(&sigs, &sig);
-    kv_info(NULL, "signal %d, stopping", sig);
-    rc = 0;
+    gw_loop_cfg_t lcfg = { http, broker, auth, drain_s * 1000 };
+    loop_ok = gw_loop_run(&lcfg) == 0;
+    rc = loop_ok ? 0 : 1;
 out:
     gw_http_set_broker(NULL);
-    gw_broker_destroy(&broker);
+    gw_broker_destroy(&broker);   /* answers (and resumes) what was still waiting */
     gw_server_stop(&admin);
+    gw_auth_destroy(&auth);       /* the same for key lookups */
+    for (int i = 0; http && i < 3; i++)
+        gw_server_run(http);      /* lets those answers go out */
     gw_server_stop(&http);
-    gw_auth_destroy(&auth);
     gw_ratelimit_destroy(&rl);
     if (zctx)
         zmq_ctx_shutdown(zctx);   /* the event proxy thread ends with ETERM */

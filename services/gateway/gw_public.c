@@ -1,0 +1,274 @@
+/*
+ * gw_public.c -- the public API's request flow.
+ *
+ * gw_public_headers() runs when the headers are complete, before the body
+ * is read, in this order (docs/architecture.md explains why):
+ *   1. /healthz and /readyz need no key; any other path outside /api/v1/ is
+ *      404.
+ *   2. Under /api/v1/ the key is checked FIRST (401 before 404/405, so an
+ *      anonymous client learns nothing about the route table and never gets
+ *      its body buffered).  A key missing from the cache is looked up on the
+ *      key lookup thread while the connection is suspended; this step runs
+ *      again when the answer is there.
+ *   3. The rate limit (429), then the route (404/405).
+ * gw_public_dispatch() runs once the body is complete: the JSON body (400),
+ * then the bus body {"params","query","body"} goes to the broker with the
+ * tenant context and a deadline, and the connection is suspended until the
+ * reply.  Everything here runs on the loop thread.
+ */
+#include "gw_http.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "kv_api.h"
+#include "kv_env.h"
+#include "kv_log.h"
+#include "kv_proto.h"
+#include "kv_valid.h"
+
+/* ---- query string --------------------------------------------------- */
+
+typedef struct {
+    json_t *query;               /* every argument but api_key */
+    const char *api_key;         /* last ?api_key= value, MHD's memory */
+    int bad;                     /* a name or value is not clean text */
+} s_query_t;
+
+static enum MHD_Result s_query_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   size_t key_size, const char *value, size_t value_size)
+{
+    s_query_t *q = cls;
+    (void)kind;
+    if (!value)
+        value = "";
+    if (!key || strlen(key) != key_size || strlen(value) != value_size ||
+        !kv_valid_text(key, 256) || !kv_valid_text(value, 4096)) {
+        q->bad = 1;
+        return MHD_NO;
+    }
+    if (strcmp(key, "api_key") == 0)
+        q->api_key = value;
+    else
+        json_object_set_new(q->query, key, json_string(value));
+    return MHD_YES;
+}
+
+/* The key from Authorization: Bearer, X-API-Key or ?api_key=, in that
+ * order of preference; NULL when none is given. */
+static const char *s_find_key(gw_req_t *r, const char *query_key)
+{
+    const char *auth = gw_req_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (auth && strncasecmp(auth, "Bearer ", 7) == 0) {
+        auth += 7;
+        while (*auth == ' ')
+            auth++;
+        if (*auth)
+            return auth;
+    }
+    const char *x = gw_req_header(r, "X-API-Key");
+    if (x && *x)
+        return x;
+    if (query_key && *query_key)
+        return query_key;
+    return NULL;
+}
+
+static void s_auth_done(void *arg, int rc, const gw_principal_t *who);
+
+/* ---- health --------------------------------------------------------- */
+
+static int s_healthz(gw_req_t *r)
+{
+    json_t *b = json_object();
+    json_object_set_new(b, "success", json_true());
+    json_object_set_new(b, "data", json_pack("{s:s}", "status", "ok"));
+    return gw_reply_json(r, 200, b);
+}
+
+/* What a suspended gw_public_headers waits for (gw_req_t.wait). */
+enum { S_WAIT_NONE = 0, S_WAIT_KEY, S_WAIT_PING };
+
+/* /readyz, once the database ping answered. */
+static int s_readyz(gw_req_t *r)
+{
+    static const char *const svcs[] = {
+        KV_SVC_SCHEDULING, KV_SVC_CRM, KV_SVC_CALLS, KV_SVC_WEBHOOKS, NULL
+    };
+    int db_ok = r->auth_rc == GW_AUTH_OK;
+    json_t *workers = json_object();
+    json_t *missing = json_array();
+    if (!db_ok)
+        json_array_append_new(missing, json_string("database"));
+    for (int i = 0; svcs[i]; i++) {
+        int n = gw_http_workers(svcs[i]);
+        json_object_set_new(workers, svcs[i], json_integer(n));
+        if (n <= 0)
+            json_array_append_new(missing, json_string(svcs[i]));
+    }
+    json_t *b = json_object();
+    if (json_array_size(missing) == 0 && !gw_http_draining()) {
+        json_decref(missing);
+        json_object_set_new(b, "success", json_true());
+        json_object_set_new(b, "data", json_pack("{s:s, s:s, s:o}", "status", "ready",
+                                                 "database", "ok", "workers", workers));
+        return gw_reply_json(r, 200, b);
+    }
+    json_object_set_new(b, "success", json_false());
+    json_object_set_new(b, "message", json_string(gw_http_draining() ? "Draining." : "Not ready."));
+    json_object_set_new(b, "database", json_string(db_ok ? "ok" : "unreachable"));
+    json_object_set_new(b, "workers", workers);
+    json_object_set_new(b, "missing", missing);
+    return gw_reply_json(r, 503, b);
+}
+
+/* ---- the headers step ----------------------------------------------- */
+
+static void s_add_rl_headers(gw_req_t *r, const gw_rl_result_t *rl)
+{
+    char v[32];
+    snprintf(v, sizeof v, "%d", rl->limit);
+    gw_req_add_header(r, "X-RateLimit-Limit", v);
+    snprintf(v, sizeof v, "%d", rl->remaining);
+    gw_req_add_header(r, "X-RateLimit-Remaining", v);
+    snprintf(v, sizeof v, "%lld", (long long)rl->reset);
+    gw_req_add_header(r, "X-RateLimit-Reset", v);
+    if (!rl->allowed) {
+        snprintf(v, sizeof v, "%d", rl->retry_after);
+        gw_req_add_header(r, "Retry-After", v);
+    }
+}
+
+/* Loop thread: the key lookup's answer; wakes the request. */
+static void s_auth_done(void *arg, int rc, const gw_principal_t *who)
+{
+    gw_req_t *r = arg;
+    r->auth_rc = rc;
+    if (rc == GW_AUTH_OK && who)     /* NULL for a database ping */
+        r->who = *who;
+    gw_req_resume(r);
+}
+
+int gw_public_headers(gw_req_t *r)
+{
+    s_query_t q = { NULL, NULL, 0 };
+
+    if (r->wait == S_WAIT_PING) {    /* back from the database ping */
+        s_readyz(r);
+        return GW_ANSWERED;
+    }
+    if (r->wait == S_WAIT_NONE) {
+        if (strcmp(r->path, "/healthz") == 0 || strcmp(r->path, "/readyz") == 0) {
+            if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0) {
+                gw_req_add_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+                gw_reply_error(r, 405, "Method not allowed.");
+                return GW_ANSWERED;
+            }
+            if (r->path[1] == 'h') {
+                s_healthz(r);
+                return GW_ANSWERED;
+            }
+            /* /readyz tells the database's state now, not a second ago */
+            r->wait = S_WAIT_PING;
+            gw_auth_ping(gw_http_cfg()->auth, s_auth_done, r);
+            gw_req_suspend(r);
+            return GW_SUSPENDED;
+        }
+        if (strncmp(r->path, "/api/v1/", 8) != 0) {
+            gw_reply_error(r, 404, "Route not found.");
+            return GW_ANSWERED;
+        }
+        q.query = json_object();
+        MHD_get_connection_values_n(r->conn, MHD_GET_ARGUMENT_KIND, s_query_arg, &q);
+        r->query = q.query;
+        if (q.bad) {
+            gw_reply_error(r, 400, "Malformed query string.");
+            return GW_ANSWERED;
+        }
+
+        /* Authentication first: 401 before anything about routes. */
+        const char *key = s_find_key(r, q.api_key);
+        if (!key) {
+            gw_reply_error(r, 401, "API key missing.");
+            return GW_ANSWERED;
+        }
+        r->auth_rc = gw_auth_check(gw_http_cfg()->auth, key, r->rid, &r->who, s_auth_done, r);
+        if (r->auth_rc == GW_AUTH_PENDING) {
+            r->wait = S_WAIT_KEY;
+            gw_req_suspend(r);
+            return GW_SUSPENDED;
+        }
+    }
+    if (r->auth_rc == GW_AUTH_INVALID) {
+        gw_reply_error(r, 401, "Invalid API key.");
+        return GW_ANSWERED;
+    }
+    if (r->auth_rc != GW_AUTH_OK) {
+        gw_reply_error(r, 503, "Service temporarily unavailable.");
+        return GW_ANSWERED;
+    }
+    r->tenant_id = r->who.tenant_id;
+
+    gw_rl_result_t rl;
+    gw_ratelimit_hit(gw_http_cfg()->rl, r->who.key_id, (int64_t)time(NULL), &rl);
+    s_add_rl_headers(r, &rl);
+    if (!rl.allowed) {
+        gw_reply_error(r, 429, "Too many requests.");
+        return GW_ANSWERED;
+    }
+
+    char allow[64];
+    int found = gw_route_find(gw_routes, r->method, r->path, &r->route, &r->params,
+                              allow, sizeof allow);
+    if (found == GW_ROUTE_NOT_FOUND) {
+        gw_reply_error(r, 404, "Route not found.");
+        return GW_ANSWERED;
+    }
+    if (found == GW_ROUTE_BAD_METHOD) {
+        gw_req_add_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+        gw_reply_error(r, 405, "Method not allowed.");
+        return GW_ANSWERED;
+    }
+    return GW_NEXT;
+}
+
+/* ---- the dispatch step ---------------------------------------------- */
+
+static int s_is_body_method(const char *m)
+{
+    return strcmp(m, "POST") == 0 || strcmp(m, "PATCH") == 0 || strcmp(m, "PUT") == 0;
+}
+
+int gw_public_dispatch(gw_req_t *r)
+{
+    json_t *body = NULL;
+    if (s_is_body_method(r->method)) {
+        if (gw_req_body_json(r, &body) != 0)
+            return 0;
+    } else {
+        body = json_null();
+    }
+
+    json_t *params = json_object();
+    for (int i = 0; i < r->params.n; i++)
+        json_object_set_new(params, r->params.p[i].name, json_string(r->params.p[i].value));
+    json_t *bus = json_object();
+    json_object_set_new(bus, "params", params);
+    json_object_set(bus, "query", r->query);
+    json_object_set_new(bus, "body", body);
+
+    kv_hdr_t h;
+    memset(&h, 0, sizeof h);
+    h.v = KV_PROTO_VERSION;
+    snprintf(h.op, sizeof h.op, "%s", r->route->op);
+    h.tenant_id = r->who.tenant_id;
+    snprintf(h.tenant_tz, sizeof h.tenant_tz, "%s", r->who.tz);
+    h.slot_interval = r->who.slot_interval;
+    h.deadline_ms = kv_now_ms() + gw_http_cfg()->request_timeout_ms;
+    int rc = gw_forward(r, r->route->service, &h, bus);
+    json_decref(bus);
+    return rc;
+}
