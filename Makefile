@@ -4,8 +4,11 @@
 #   make run        install what is missing, build, start everything in the
 #                   foreground with a demo tenant (Ctrl-C stops it all)
 #   make up / down  the same in the background / stop it
-#   make test       unit + end-to-end tests on their own cluster and ports
+#   make test       unit + end-to-end tests on their own cluster and ports,
+#                   the lint of docs/openapi.yaml and the contract check of
+#                   every answer the tests received against it
 #   make test-san   the same tests on the ASan + UBSan build
+#   make lint-openapi  only the lint of docs/openapi.yaml (@redocly/cli)
 #   make bench      wrk against the gateway beside pgbench on the same query
 #
 # SAN=1 builds the sanitizer variant into build/san/ (binaries in
@@ -51,7 +54,7 @@ KVT_OBJ   := $(BUILD)/tests/lib/kvt.o $(BUILD)/tests/lib/kvt_check.o
 TOOL_SRC  := $(wildcard tests/tools/*.c)
 TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(TOOL_SRC))
 
-.PHONY: all tests run up down test test-san bench clean deps
+.PHONY: all tests run up down test test-san bench clean deps deps-dev lint-openapi
 all: $(SVC_BINS) $(CLI_BIN)
 tests: all $(UNIT_BINS) $(E2E_BINS) $(TOOL_BINS)
 
@@ -94,6 +97,16 @@ $(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o $(KVT_OBJ) $(LIBKV)
 deps:
 	@scripts/deps.sh
 
+# The tests also need node and the npm tooling of package-lock.json (the
+# OpenAPI lint and the contract check); deps.sh --dev runs `npm ci` only when
+# node_modules is missing or older than the lock file.
+deps-dev:
+	@scripts/deps.sh --dev
+
+lint-openapi: deps-dev
+	@REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true \
+	    node_modules/.bin/redocly lint --config redocly.yaml docs/openapi.yaml
+
 run: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/stack.sh run
@@ -105,11 +118,11 @@ up: deps
 down:
 	@scripts/stack.sh down
 
-test: deps
+test: deps-dev
 	@$(MAKE) --no-print-directory tests
 	@tests/run.sh
 
-test-san: deps
+test-san: deps-dev
 	@$(MAKE) --no-print-directory SAN=1 tests
 	@KAIVOX_BIN_DIR=build/san/bin KVT_BUILD=build/san tests/run.sh
 

@@ -3,7 +3,23 @@
 # but only those that are missing: a machine that has them all pays one
 # dpkg-query and nothing else.  apt-get update runs at most once, and only
 # when something has to be installed.  Uses sudo when not root.
+#
+#   scripts/deps.sh         what building and running KaiVox needs
+#   scripts/deps.sh --dev   also what `make test` needs beyond that: node and
+#                           npm (Debian's nodejs and npm when `node` / `npm`
+#                           are missing; node >= 18), then `npm ci` of the
+#                           tooling in package-lock.json (the OpenAPI lint and
+#                           the contract check), only when node_modules is
+#                           missing or older than package-lock.json
 set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+DEV=0
+case "${1:-}" in
+    --dev) DEV=1 ;;
+    "") ;;
+    *) echo "usage: scripts/deps.sh [--dev]" >&2; exit 2 ;;
+esac
 
 PACKAGES=(
     build-essential pkg-config
@@ -13,6 +29,14 @@ PACKAGES=(
     curl wrk jq openssl ca-certificates
 )
 
+# Node comes from wherever the machine has it (Debian's, NodeSource's, nvm's):
+# Debian's packages are added only when the commands are missing, so that
+# they never fight another install.
+if (( DEV )); then
+    command -v node >/dev/null 2>&1 || PACKAGES+=(nodejs)
+    command -v npm >/dev/null 2>&1 || PACKAGES+=(npm)
+fi
+
 missing=()
 for p in "${PACKAGES[@]}"; do
     status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
@@ -21,7 +45,26 @@ for p in "${PACKAGES[@]}"; do
     fi
 done
 
+# npm_tooling: `npm ci` when node_modules is missing or older than the lock
+# file (npm ci writes node_modules/.package-lock.json last, so its time is
+# the time of the last complete install).
+npm_tooling() {
+    local major stamp="$ROOT/node_modules/.package-lock.json"
+    major="$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)"
+    if (( major < 18 )); then
+        echo "deps.sh: node >= 18 is needed for the test tooling; found $(node --version 2>/dev/null || echo none)" >&2
+        exit 1
+    fi
+    if [[ -f "$stamp" && ! "$ROOT/package-lock.json" -nt "$stamp" && ! "$ROOT/package.json" -nt "$stamp" ]]; then
+        return 0
+    fi
+    echo "deps.sh: npm ci (the test tooling of package-lock.json)" >&2
+    # --ignore-scripts: no package of the lock file needs an install script.
+    (cd "$ROOT" && npm ci --ignore-scripts --include=dev --no-audit --no-fund --loglevel=error)
+}
+
 if [[ ${#missing[@]} -eq 0 ]]; then
+    if (( DEV )); then npm_tooling; fi
     exit 0
 fi
 
@@ -43,3 +86,4 @@ export DEBIAN_FRONTEND=noninteractive
 "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get "${APT_OPTS[@]}" update
 "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get "${APT_OPTS[@]}" install -y \
     --no-install-recommends "${missing[@]}"
+if (( DEV )); then npm_tooling; fi

@@ -8,6 +8,13 @@
 # always tears the stack down, and ends with the line "N passed, M failed"
 # (exit status non-zero when M > 0).
 #
+# Besides the C test binaries it runs the API document's checks (node, from
+# package-lock.json, installed by scripts/deps.sh --dev): the lint of
+# docs/openapi.yaml with @redocly/cli (0 errors and 0 warnings, redocly.yaml),
+# the contract checker's self-test, and, after the end-to-end tests, the
+# contract check of every public-API answer and webhook request they
+# recorded (KVT_CONTRACT_LOG) against the document (tests/contract/).
+#
 # Environment:
 #   KVT_PORT_BASE  (18000)  HTTP base+80, admin base+81, bus base+70..72, PG base+32
 #   KVT_BUILD      (build/release)  where the test binaries are
@@ -48,6 +55,9 @@ export KAIVOX_WEBHOOK_RETRY_SCHEDULE=1,1,1
 export KAIVOX_WEBHOOK_TIMEOUT_MS=2000
 export KAIVOX_WEBHOOK_ALLOW_PRIVATE=loopback
 export KVT_ROOT="$ROOT"
+# Every public-API answer and webhook delivery the tests see, for the
+# contract check at the end (tests/contract/validate.mjs).
+export KVT_CONTRACT_LOG="$KAIVOX_VAR_DIR/contract.jsonl"
 export KVT_STACK="$STACK"
 export KVT_BASE_URL="http://127.0.0.1:${KAIVOX_HTTP_PORT}"
 export KVT_ADMIN_URL="$KAIVOX_ADMIN_URL"
@@ -98,6 +108,81 @@ fi
 # For tests that look at the database themselves (set only now: stack.sh
 # takes a caller's KAIVOX_DATABASE_URL as "use that server, start none").
 export KAIVOX_DATABASE_URL="postgresql://127.0.0.1:${KAIVOX_PG_PORT}/kaivox"
+
+# ---- the API document: lint and contract --------------------------------
+
+NODE_OK=1
+if ! command -v node >/dev/null 2>&1 || [[ ! -x "$ROOT/node_modules/.bin/redocly" ]]; then
+    NODE_OK=0
+fi
+
+# count_checks NAME OUTFILE RC: adds up the PASS/FAIL lines of a node check
+# and prints its summary line as run_one does (with the details of a failure).
+count_checks() {
+    local name="$1" out="$2" rc="$3" p f
+    p="$(grep -c '^PASS ' "$out" || true)"
+    f="$(grep -c '^FAIL ' "$out" || true)"
+    PASSED=$((PASSED + p))
+    FAILED=$((FAILED + f))
+    if (( f > 0 )); then
+        while IFS= read -r line; do FAIL_LINES+=("$name: ${line#FAIL }"); done < <(grep '^FAIL ' "$out")
+    elif (( rc != 0 )); then
+        fail_one "$name: exited with status $rc without a FAIL line"
+    fi
+    printf '%-52s %4d passed, %d failed  [%s]\n' "$name" "$p" "$f" "$( ((rc == 0)) && echo ok || echo "exit $rc")"
+    if (( f > 0 || rc != 0 )); then
+        grep -v -e '^PASS ' -e '^#' "$out" | head -n 80 | sed 's/^/    /' || true
+    fi
+    # "# ..." lines: a summary worth seeing every time (the contract coverage).
+    grep '^#' "$out" | head -n 40 | sed 's/^/    /' || true
+}
+
+# openapi_lint: @redocly/cli over docs/openapi.yaml with redocly.yaml; one
+# check, passed only with 0 errors and 0 warnings.  Offline: no telemetry,
+# no update check.
+export REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true
+openapi_lint() {
+    local out totals rc=0
+    out="$(mktemp)"
+    "$ROOT/node_modules/.bin/redocly" lint --config "$ROOT/redocly.yaml" --format=json \
+        "$ROOT/docs/openapi.yaml" > "$out" 2>/dev/null || rc=$?
+    totals="$(node -e 'const t = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).totals;
+                       console.log(`${t.errors} errors, ${t.warnings} warnings`)' "$out" 2>/dev/null || echo "no result")"
+    if [[ "$totals" == "0 errors, 0 warnings" && $rc == 0 ]]; then
+        printf 'PASS openapi lint: docs/openapi.yaml has 0 errors, 0 warnings (redocly lint)\n' > "$out"
+    else
+        { printf 'FAIL openapi lint: docs/openapi.yaml: %s (redocly lint, exit %d)\n' "$totals" "$rc"
+          "$ROOT/node_modules/.bin/redocly" lint --config "$ROOT/redocly.yaml" --format=stylish \
+              "$ROOT/docs/openapi.yaml" 2>&1 | head -n 60 || true; } > "$out.txt"
+        mv "$out.txt" "$out"
+    fi
+    count_checks "openapi/redocly-lint" "$out" 0
+    rm -f "$out"
+}
+
+# contract_check NAME SCRIPT ARGS...: one of the node scripts of tests/contract.
+contract_check() {
+    local name="$1" out rc=0
+    shift
+    out="$(mktemp)"
+    ( cd "$ROOT" && timeout -k 10 "$TIMEOUT" node "$@" ) > "$out" 2>&1 < /dev/null || rc=$?
+    count_checks "$name" "$out" "$rc"
+    rm -f "$out"
+}
+
+DOC_CHECKS=1
+if [[ -n "$ONLY" && "openapi/redocly-lint contract/selftest contract/validate" != *"$ONLY"* ]]; then
+    DOC_CHECKS=0
+fi
+echo "== the API document (docs/openapi.yaml)"
+if (( DOC_CHECKS == 0 )); then
+    echo "   skipped: KVT_ONLY=$ONLY"
+elif (( NODE_OK == 0 )); then
+    fail_one "openapi: node and node_modules are missing (run scripts/deps.sh --dev); lint and contract check skipped"
+else
+    openapi_lint
+    contract_check "contract/selftest" tests/contract/selftest.mjs
+fi
 
 # ---- the test binaries ------------------------------------------------------
 
@@ -154,7 +239,7 @@ if [[ -n "$ONLY" ]]; then
     mapfile -t UNIT < <(filter "${UNIT[@]+"${UNIT[@]}"}")
     mapfile -t E2E < <(filter "${E2E[@]+"${E2E[@]}"}")
 fi
-if (( ${#UNIT[@]} + ${#E2E[@]} == 0 )); then
+if (( ${#UNIT[@]} + ${#E2E[@]} == 0 && DOC_CHECKS == 0 )); then
     fail_one "test binaries found under $KVT_BUILD/tests (build them: make tests)${ONLY:+ matching '$ONLY'}"
 fi
 
@@ -166,6 +251,17 @@ if [[ $STACK_OK == 1 ]]; then
     for b in "${E2E[@]+"${E2E[@]}"}"; do run_one "$b"; done
 elif (( ${#E2E[@]} > 0 )); then
     echo "   skipped: the stack did not start"
+fi
+
+# Every answer and webhook request the end-to-end tests recorded, against
+# the document.
+if [[ $STACK_OK == 1 ]] && (( ${#E2E[@]} > 0 )); then
+    echo "== contract: what the end-to-end tests received, against docs/openapi.yaml"
+    if (( NODE_OK == 1 )); then
+        contract_check "contract/validate" tests/contract/validate.mjs "$KVT_CONTRACT_LOG"
+    else
+        fail_one "contract/validate: node and node_modules are missing (run scripts/deps.sh --dev)"
+    fi
 fi
 
 # ---- teardown, then the sanitizer reports the services wrote --------------

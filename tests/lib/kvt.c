@@ -10,12 +10,18 @@
  * thread-specific storage and are cleaned up when their thread ends (the
  * main thread's at exit), so the sanitizer build sees no leak.
  *
+ * With KVT_CONTRACT_LOG set, kvt_http also appends every answer of the
+ * public API to that file (kvt_contract_log), for the contract check of
+ * tests/contract/validate.mjs.
+ *
  * The assertion half (kvt_check, kvt_done) is in kvt_check.c.
  */
 #include "kvt.h"
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -110,6 +116,115 @@ static size_t s_on_header(char *p, size_t size, size_t n, void *ud)
         b->len = 0;
     s_buf_add(b, p, size * n);
     return size * n;
+}
+
+/* ---- contract recording ------------------------------------------------- */
+
+/* text[0..len) as a JSON string under key of o, or as base64 under
+ * "<key>_b64" when it is not UTF-8.  Nothing when text is NULL. */
+static void s_set_text(json_t *o, const char *key, const char *text, size_t len)
+{
+    if (!text)
+        return;
+    json_t *v = json_stringn(text, len);
+    if (v) {
+        json_object_set_new(o, key, v);
+        return;
+    }
+    size_t cap = 4 * ((len + 2) / 3) + 1;
+    unsigned char *b64 = malloc(cap);
+    char name[64];
+    if (!b64)
+        abort();
+    EVP_EncodeBlock(b64, (const unsigned char *)text, (int)len);
+    snprintf(name, sizeof name, "%s_b64", key);
+    json_object_set_new(o, name, json_string((const char *)b64));
+    free(b64);
+}
+
+int kvt_contract_log(const char *src, const char *method, const char *target, long status,
+                     json_t *headers, const char *body, size_t body_len,
+                     const char *request_body, size_t request_body_len)
+{
+    const char *file = kvt_env("KVT_CONTRACT_LOG", NULL);
+    if (!file) {
+        json_decref(headers);
+        return 0;
+    }
+    int rc = -1;
+    json_t *o = json_object();
+    json_object_set_new(o, "src", json_string(src));
+    json_object_set_new(o, "test", json_string(program_invocation_short_name));
+    json_object_set_new(o, "method", json_string(method));
+    s_set_text(o, "target", target, strlen(target));
+    json_object_set_new(o, "status", json_integer(status));
+    json_object_set_new(o, "headers", headers ? headers : json_array());
+    s_set_text(o, "body", body ? body : "", body ? body_len : 0);
+    s_set_text(o, "request_body", request_body, request_body_len);
+    char *line = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    if (!line)
+        goto out;
+    size_t n = strlen(line);
+    line[n++] = '\n';          /* json_dumps' NUL becomes the newline */
+    /* One write on an O_APPEND descriptor: the kernel places the whole line
+     * at the end, so concurrent writers never interleave. */
+    int fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+        ssize_t w = write(fd, line, n);
+        if (w == (ssize_t)n)
+            rc = 0;
+        close(fd);
+    }
+out:
+    if (rc != 0)
+        fprintf(stderr, "kvt: cannot append to KVT_CONTRACT_LOG %s: %s\n", file, strerror(errno));
+    free(line);
+    return rc;
+}
+
+/* The response's header lines (after the status line) as [name, value]
+ * pairs, in order, duplicates kept.  Caller owns the result. */
+static json_t *s_header_pairs(const char *raw)
+{
+    json_t *a = json_array();
+    const char *p = raw;
+    while (p && *p) {
+        const char *eol = strchr(p, '\n');
+        size_t llen = eol ? (size_t)(eol - p) : strlen(p);
+        const char *colon = memchr(p, ':', llen);
+        if (colon && strncmp(p, "HTTP/", 5) != 0) {
+            const char *v = colon + 1, *end = p + llen;
+            while (v < end && (*v == ' ' || *v == '\t'))
+                v++;
+            while (end > v && (end[-1] == '\r' || end[-1] == ' ' || end[-1] == '\t'))
+                end--;
+            json_t *pair = json_array();
+            json_array_append_new(pair, json_stringn(p, (size_t)(colon - p)));
+            json_array_append_new(pair, json_stringn(v, (size_t)(end - v)));
+            /* A name or value that is not UTF-8 is left out, so the pair
+             * is short: the contract check refuses it. */
+            json_array_append_new(a, pair);
+        }
+        p = eol ? eol + 1 : NULL;
+    }
+    return a;
+}
+
+/* Records r when url is on the public listener (KVT_BASE_URL), not the
+ * admin one. */
+static void s_record_public(const char *method, const char *url, long status,
+                            const char *headers, const char *rbody, size_t rbody_len,
+                            const char *body, size_t body_len)
+{
+    const char *base = kvt_env("KVT_BASE_URL", NULL);
+    if (!base || !getenv("KVT_CONTRACT_LOG"))
+        return;
+    size_t n = strlen(base);
+    if (strncmp(url, base, n) != 0 || (url[n] != '/' && url[n] != '?' && url[n] != '\0'))
+        return;
+    kvt_contract_log("api", method, url[n] ? url + n : "/", status, s_header_pairs(headers),
+                     rbody, rbody_len, body, body_len);
 }
 
 /* ---- requests ------------------------------------------------------------ */
@@ -221,6 +336,8 @@ kvt_resp_t kvt_http(const char *method, const char *url, const char *body,
     curl_easy_getinfo(c, CURLINFO_TOTAL_TIME, &r.seconds);
     if (b.len > 0)
         r.json = json_loadb(b.data, b.len, JSON_DECODE_ANY, NULL);
+    if (r.status > 0)
+        s_record_public(method, url, r.status, h.data, b.data, b.len, body, body_len);
 
 out:
     /* The handle must not keep pointers into this call's locals. */

@@ -10,6 +10,12 @@
  * tests/run.sh sets: KVT_BASE_URL (gateway, e.g. http://127.0.0.1:18080),
  * KVT_ADMIN_URL, KVT_ADMIN_TOKEN, KVT_ROOT (repository root), KVT_STACK
  * (path of scripts/stack.sh, for stopping/starting a service in a test).
+ *
+ * Contract recording: when KVT_CONTRACT_LOG names a file, every answer of
+ * the public API (an URL under KVT_BASE_URL; the admin listener is left
+ * out) is appended to it as one JSON line, and so is every webhook request
+ * tests/tools/webhook_receiver gets.  tests/contract/validate.mjs checks
+ * them all against docs/openapi.yaml after the tests ran.
  */
 #ifndef KVT_H
 #define KVT_H
@@ -74,6 +80,22 @@ kvt_resp_t kvt_admin(const char *method, const char *path, const char *body);
 /* Convenience: a fresh tenant (unique name from prefix) in tz (NULL: UTC);
  * sets *tenant_id and writes its new API key into key[64].  0 or -1. */
 int kvt_tenant(const char *prefix, const char *tz, int64_t *tenant_id, char key[64]);
+
+/* ---- contract recording ---------------------------------------------- */
+
+/* Appends one record to the file named by KVT_CONTRACT_LOG (nothing when it
+ * is unset): {"src","test","method","target","status","headers":[[name,
+ * value],...],"body","request_body"} as one JSON line, written with a
+ * single append so that concurrent writers (threads, processes) never
+ * interleave.  src is "api" (a response the tests received) or "webhook"
+ * (a delivery a test receiver got); status is the response status (for a
+ * webhook request, the one the receiver answered); headers is stolen (an array of [name, value] pairs, may
+ * be NULL); body and request_body may be NULL.  Bytes that are not UTF-8
+ * are recorded as "<field>_b64" instead.  Returns 0, or -1 when the file
+ * could not be written (also reported on stderr). */
+int kvt_contract_log(const char *src, const char *method, const char *target, long status,
+                     json_t *headers, const char *body, size_t body_len,
+                     const char *request_body, size_t request_body_len);
 
 /* getenv with a default. */
 const char *kvt_env(const char *name, const char *def);

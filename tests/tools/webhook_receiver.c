@@ -25,6 +25,10 @@
  * presence means the request is complete.  With --port 0 (the default) the
  * kernel picks the port, which goes to --port-file.  Runs until SIGTERM /
  * SIGINT or --max-seconds (default 600).
+ *
+ * With KVT_CONTRACT_LOG set (tests/run.sh sets it), every request is also
+ * appended to that file (kvt_contract_log), for the contract check of the
+ * webhook payloads and headers against docs/openapi.yaml.
  */
 #include <errno.h>
 #include <signal.h>
@@ -41,6 +45,8 @@
 #include <netinet/in.h>
 
 #include <microhttpd.h>
+
+#include "../lib/kvt.h"
 
 #define S_BODY_MAX (4 * 1024 * 1024)
 #define S_PATHS_MAX 4096
@@ -89,6 +95,18 @@ static enum MHD_Result s_write_header(void *cls, enum MHD_ValueKind kind, const 
     (void)kind;
     s_hdr_ctx_t *c = cls;
     fprintf(c->f, "%s: %s\n", key, value ? value : "");
+    return MHD_YES;
+}
+
+/* Adds one header as a [name, value] pair to the array cls. */
+static enum MHD_Result s_header_pair(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    (void)kind;
+    json_t *pair = json_array();
+    json_array_append_new(pair, json_string(key));
+    json_array_append_new(pair, json_string(value ? value : ""));
+    json_array_append_new(cls, pair);
     return MHD_YES;
 }
 
@@ -210,6 +228,11 @@ static enum MHD_Result s_handler(void *cls, struct MHD_Connection *conn, const c
     if (up->too_big)
         status = 413;
     s_record(conn, method, url, up, n, status, received);
+    if (getenv("KVT_CONTRACT_LOG")) {
+        json_t *hdrs = json_array();
+        MHD_get_connection_values(conn, MHD_HEADER_KIND, s_header_pair, hdrs);
+        kvt_contract_log("webhook", method, url, status, hdrs, up->buf, up->len, NULL, 0);
+    }
     if (!s_quiet)
         fprintf(stderr, "webhook_receiver: %s %s #%d -> %d\n", method, url, n, status);
     if (hang_ms > 0) {
