@@ -8,10 +8,19 @@
  * SQLSTATE 23P01 to 409.  Creating and cancelling write their event
  * (appointment.created / appointment.cancelled, payload = the appointment
  * object) to the outbox in the same transaction as the change, then
- * publish it after COMMIT.  Cancelling an appointment that is already
- * cancelled changes nothing, records nothing and answers 200.
+ * publish it after COMMIT.
  *
- * The list is ordered chronologically (date, time, id).
+ * Status changes (PATCH .../status and DELETE) follow the transition table
+ * of sched_transition (sched_valid.c): the row is locked (SELECT ... FOR
+ * UPDATE, which also asks PostgreSQL whether the appointment has started
+ * in the tenant's time zone), the table decides, and only an allowed
+ * change writes -- so a refused change fires no event and moves no
+ * customer figure, and two concurrent changes are decided one after the
+ * other.  Setting the status an appointment already has changes nothing,
+ * records nothing and answers 200.
+ *
+ * All input rules are in sched_valid.c; the list is ordered chronologically
+ * (date, time, id).
  */
 #include <stdio.h>
 #include <string.h>
@@ -21,11 +30,7 @@
 #include "kv_log.h"
 #include "kv_outbox.h"
 
-#define SCHED_NOTES_MAX   5000
-#define SCHED_SOURCE_MAX  50
 #define SCHED_CRM_TIMEOUT 2000
-
-static const char *const s_statuses[] = { "scheduled", "completed", "cancelled", "no_show", NULL };
 
 /* ---- list ---------------------------------------------------------------- */
 
@@ -34,32 +39,18 @@ void sched_appointments_list(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
 {
     PGresult *r = NULL;
     json_t *errors = json_object();
-    int page, per_page;
-    kv_date_t date;
-    int64_t staff_id = 0;
-    kv_query_page(req->query, 20, 100, &page, &per_page, errors);
-    const char *status = kv_query_str(req->query, "status");
-    const char *ds = kv_query_str(req->query, "date");
-    const char *ts = kv_query_str(req->query, "staff_id");
-    if (status && !kv_pick(s_statuses, status))
-        kv_errors_add(errors, "status",
-                      "The selected status is invalid (scheduled, completed, cancelled, no_show).");
-    if (ds && kv_parse_date(ds, &date) != 0)
-        kv_errors_add(errors, "date", "The date must be a valid date in the format Y-m-d.");
-    if (ts && sched_str_id(ts, &staff_id) != 0)
-        kv_errors_add(errors, "staff_id", "The staff_id must be a positive integer.");
-    if (json_object_size(errors) > 0) {
+    sched_list_query_t q;
+    if (sched_parse_list(req->query, &q, errors) != 0) {
         kv_reply_invalid(rep, errors);
         errors = NULL;
         goto out;
     }
-    char tid[KV_DB_I64_LEN], dtxt[11], stf[KV_DB_I64_LEN], lim[KV_DB_I64_LEN], off[KV_DB_I64_LEN];
+    char tid[KV_DB_I64_LEN], stf[KV_DB_I64_LEN], lim[KV_DB_I64_LEN], off[KV_DB_I64_LEN];
     kv_db_i64_param(tid, KV_TENANT(req));
-    if (ds)
-        kv_format_date(&date, dtxt);
-    kv_db_i64_param(stf, staff_id);
-    long long offset = kv_page_params(page, per_page, lim, off);
-    const char *p[6] = { tid, status, ds ? dtxt : NULL, ts ? stf : NULL, lim, off };
+    kv_db_i64_param(stf, q.staff_id);
+    long long offset = kv_page_params(q.page, q.per_page, lim, off);
+    const char *p[6] = { tid, q.status, q.date[0] ? q.date : NULL, q.staff_id ? stf : NULL,
+                         lim, off };
     long long total;
     if (kv_db_page(ctx->db, KV_RID(req), "appt_count", 4, p, "appt_list", 6, p, offset,
                    &total, &r) != 0)
@@ -67,7 +58,7 @@ void sched_appointments_list(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
     json_t *data = json_array();
     for (int i = 0; r && i < PQntuples(r); i++)
         json_array_append_new(data, sched_appt_json(r, i));
-    kv_reply_ok(rep, KV_ST_OK, data, kv_meta_page(page, per_page, total));
+    kv_reply_ok(rep, KV_ST_OK, data, kv_meta_page(q.page, q.per_page, total));
     goto out;
 fail:
     sched_db_fail(ctx, req, rep);
@@ -134,32 +125,60 @@ static void s_commit_with_event(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *re
     kv_reply_ok(rep, status, obj, NULL);
 }
 
-/* Cancels appointment id (DELETE, or PATCH status to cancelled): 200 with
- * the appointment; one appointment.cancelled event only when it changed. */
-static void s_cancel(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep, int64_t id)
+/* Moves appointment id to status `to` (DELETE: "cancelled"; PATCH
+ * .../status: the body's) by the transition table: 200 with the
+ * appointment when it changed or already had that status, 422
+ * errors.status when the table refuses, 404 when there is no such
+ * appointment in the tenant.  Only a change to cancelled records an event
+ * (appointment.cancelled). */
+static void s_change_status(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep, int64_t id,
+                            const char *to)
 {
     PGresult *r = NULL;
     char tid[KV_DB_I64_LEN], aid[KV_DB_I64_LEN];
-    const char *p[2] = { kv_db_i64_param(tid, KV_TENANT(req)), kv_db_i64_param(aid, id) };
+    const char *tz = req->hdr->tenant_tz[0] ? req->hdr->tenant_tz : "UTC";
+    const char *p[3] = { kv_db_i64_param(tid, KV_TENANT(req)), kv_db_i64_param(aid, id), tz };
     if (kv_db_begin(ctx->db, KV_RID(req)) != 0)
         goto fail;
-    r = kv_db_exec(ctx->db, KV_RID(req), "appt_cancel", 2, p);
+    r = kv_db_exec(ctx->db, KV_RID(req), "appt_lock", 3, p);
     if (!r)
         goto fail;
-    if (PQntuples(r) == 1) {
+    if (PQntuples(r) == 0) {
+        kv_db_rollback(ctx->db, KV_RID(req));
+        kv_reply_not_found(rep, "Appointment");
+        goto out;
+    }
+    const char *why;
+    int tr = sched_transition(kv_db_str(r, 0, 0), to, kv_db_str(r, 0, 1)[0] == 't', &why);
+    PQclear(r);
+    r = NULL;
+    if (tr == SCHED_TR_REFUSED) {
+        kv_db_rollback(ctx->db, KV_RID(req));
+        json_t *errors = json_object();
+        kv_errors_add(errors, "status", why);
+        kv_reply_invalid(rep, errors);
+        goto out;
+    }
+    if (tr == SCHED_TR_SAME) {
+        /* nothing changes: the appointment as it is, no event */
+        r = kv_db_exec(ctx->db, KV_RID(req), "appt_get", 2, p);
+        if (!r || PQntuples(r) != 1 || kv_db_commit(ctx->db, KV_RID(req)) != 0)
+            goto fail;
+        kv_reply_ok(rep, KV_ST_OK, sched_appt_json(r, 0), NULL);
+        goto out;
+    }
+    const char *pu[3] = { tid, aid, to };
+    r = kv_db_exec(ctx->db, KV_RID(req), "appt_set_status", 3, pu);
+    if (!r || PQntuples(r) != 1)
+        goto fail;
+    if (strcmp(to, "cancelled") == 0) {
         s_commit_with_event(ctx, req, rep, r, "appointment.cancelled", KV_ST_OK);
         goto out;
     }
-    /* nothing changed: missing, another tenant's, or already cancelled */
-    kv_db_rollback(ctx->db, KV_RID(req));
-    PQclear(r);
-    r = s_get(ctx, req, id);
-    if (!r)
+    if (kv_db_commit(ctx->db, KV_RID(req)) != 0)
         goto fail;
-    if (PQntuples(r) == 0)
-        kv_reply_not_found(rep, "Appointment");
-    else
-        kv_reply_ok(rep, KV_ST_OK, sched_appt_json(r, 0), NULL);
+    kv_info(KV_RID(req), "appointment %lld set to %s", (long long)id, to);
+    kv_reply_ok(rep, KV_ST_OK, sched_appt_json(r, 0), NULL);
     goto out;
 fail:
     sched_db_fail(ctx, req, rep);
@@ -176,7 +195,7 @@ void sched_appointments_cancel(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep
         kv_reply_not_found(rep, "Appointment");
         return;
     }
-    s_cancel(ctx, req, rep, id);
+    s_change_status(ctx, req, rep, id, "cancelled");
 }
 
 /* appointments.set_status: params id, body {"status"} -> data appointment. */
@@ -187,60 +206,17 @@ void sched_appointments_set_status(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t 
         kv_reply_not_found(rep, "Appointment");
         return;
     }
-    json_t *v = json_is_object(req->body) ? json_object_get(req->body, "status") : NULL;
-    const char *status = json_string_value(v);
-    if (!v || json_is_null(v) || !kv_pick(s_statuses, status)) {
-        json_t *errors = json_object();
-        kv_errors_add(errors, "status", (!v || json_is_null(v))
-                      ? "The status field is required."
-                      : "The selected status is invalid (scheduled, completed, cancelled, no_show).");
+    json_t *errors = json_object();
+    const char *status;
+    if (sched_parse_status(req->body, &status, errors) != 0) {
         kv_reply_invalid(rep, errors);
         return;
     }
-    if (strcmp(status, "cancelled") == 0) {
-        s_cancel(ctx, req, rep, id);
-        return;
-    }
-    char tid[KV_DB_I64_LEN], aid[KV_DB_I64_LEN];
-    const char *p[3] = { kv_db_i64_param(tid, KV_TENANT(req)), kv_db_i64_param(aid, id), status };
-    PGresult *r = kv_db_exec(ctx->db, KV_RID(req), "appt_set_status", 3, p);
-    if (!r) {
-        if (strcmp(kv_db_sqlstate(ctx->db), KV_SQLSTATE_EXCLUSION) == 0)
-            kv_reply_error(rep, KV_ST_CONFLICT, "The selected time slot is no longer available.", NULL);
-        else
-            sched_db_fail(ctx, req, rep);
-        return;
-    }
-    if (PQntuples(r) == 0)
-        kv_reply_not_found(rep, "Appointment");
-    else
-        kv_reply_ok(rep, KV_ST_OK, sched_appt_json(r, 0), NULL);
-    PQclear(r);
+    json_decref(errors);
+    s_change_status(ctx, req, rep, id, status);
 }
 
 /* ---- create -------------------------------------------------------------- */
-
-/* Reads a required (or optional) id field.  1 absent, 0 valid, -1 invalid
- * (errors filled). */
-static int s_body_id(json_t *body, const char *key, int required, json_t *errors, int64_t *out)
-{
-    json_t *v = json_object_get(body, key);
-    char msg[96];
-    if (!v || json_is_null(v)) {
-        if (required) {
-            snprintf(msg, sizeof msg, "The %s field is required.", key);
-            kv_errors_add(errors, key, msg);
-            return -1;
-        }
-        return 1;
-    }
-    if (sched_json_id(v, out) != 0) {
-        snprintf(msg, sizeof msg, "The %s must be a positive integer.", key);
-        kv_errors_add(errors, key, msg);
-        return -1;
-    }
-    return 0;
-}
 
 /* Asks crm whether customer id exists in the tenant: 1 yes, 0 no, -1 crm
  * could not tell. */
@@ -263,55 +239,22 @@ static int s_customer_exists(kv_ctx_t *ctx, const kv_req_t *req, int64_t id)
 }
 
 /* appointments.create: body {customer_id, service_id, staff_id?,
- * appointment_date, appointment_time, notes?, source?} -> 201 appointment |
- * 422 | 409. */
+ * appointment_date, appointment_time, notes?, source?, allow_off_grid?}
+ * (sched_parse_create) -> 201 appointment | 422 | 409. */
 void sched_appointments_create(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
 {
     json_t *errors = json_object();
-    json_t *empty = json_object();
-    json_t *body = json_is_object(req->body) ? req->body : empty;
     PGresult *sv = NULL, *cand = NULL, *r = NULL;
-    int64_t customer_id = 0, service_id = 0, staff_id = 0;
-    kv_date_t date, today;
-    int start = 0, now_min = 0;
+    sched_create_t in;
+    kv_date_t today;
+    int now_min = 0;
 
-    if (req->body && !json_is_null(req->body) && !json_is_object(req->body))
-        kv_errors_add(errors, "body", "The request body must be a JSON object.");
-    s_body_id(body, "customer_id", 1, errors, &customer_id);
-    s_body_id(body, "service_id", 1, errors, &service_id);
-    int has_staff = s_body_id(body, "staff_id", 0, errors, &staff_id) == 0;
-    json_t *v = json_object_get(body, "appointment_date");
-    if (!v || json_is_null(v))
-        kv_errors_add(errors, "appointment_date", "The appointment_date field is required.");
-    else if (!json_is_string(v) || kv_parse_date(json_string_value(v), &date) != 0)
-        kv_errors_add(errors, "appointment_date",
-                      "The appointment_date must be a valid date in the format Y-m-d.");
-    v = json_object_get(body, "appointment_time");
-    if (!v || json_is_null(v))
-        kv_errors_add(errors, "appointment_time", "The appointment_time field is required.");
-    else if (!json_is_string(v) || kv_parse_time(json_string_value(v), &start) != 0)
-        kv_errors_add(errors, "appointment_time",
-                      "The appointment_time must be a valid time in the format H:i.");
-    const char *notes = NULL, *source = "api";
-    v = json_object_get(body, "notes");
-    if (v && !json_is_null(v)) {
-        notes = json_string_value(v);
-        if (!notes || !kv_valid_text(notes, SCHED_NOTES_MAX)) {
-            kv_errors_add(errors, "notes", "The notes must be a string of at most 5000 bytes.");
-            notes = NULL;
-        }
-    }
-    v = json_object_get(body, "source");
-    if (v && !json_is_null(v)) {
-        source = json_string_value(v);
-        if (!source || !kv_valid_text(source, SCHED_SOURCE_MAX * 4) || sched_utf8_len(source) < 1
-            || sched_utf8_len(source) > SCHED_SOURCE_MAX) {
-            kv_errors_add(errors, "source", "The source must be a string of 1 to 50 characters.");
-            source = "api";
-        }
-    }
-    if (json_object_size(errors) > 0)
+    if (sched_parse_create(req->body, sched_step(req), &in, errors) != 0)
         goto invalid;
+    const int64_t customer_id = in.customer_id, service_id = in.service_id;
+    const int64_t staff_id = in.staff_id;
+    const int has_staff = staff_id > 0, start = in.start;
+    const kv_date_t date = in.date;
 
     /* against the tenant's clock */
     if (sched_tenant_now(ctx, req, &today, &now_min) != 0)
@@ -387,7 +330,7 @@ void sched_appointments_create(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep
     int ncand = PQntuples(cand);
     for (int i = 0; i < ncand; i++) {
         const char *who = kv_db_str(cand, i, 0);
-        const char *pi[10] = { tid, cus, svc, who, dtxt, s0, notes, source, price, dur };
+        const char *pi[10] = { tid, cus, svc, who, dtxt, s0, in.notes, in.source, price, dur };
         if (kv_db_begin(ctx->db, KV_RID(req)) != 0)
             goto fail;
         r = kv_db_exec(ctx->db, KV_RID(req), "appt_insert", 10, pi);
@@ -420,5 +363,5 @@ out:
         PQclear(r);
     if (errors)
         json_decref(errors);
-    json_decref(empty);
+    sched_create_cleanup(&in);
 }
