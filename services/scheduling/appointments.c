@@ -238,85 +238,139 @@ static int s_customer_exists(kv_ctx_t *ctx, const kv_req_t *req, int64_t id)
     return -1;
 }
 
+/* The statement parameters of one booking, as decimal text. */
+typedef struct {
+    char tid[KV_DB_I64_LEN], svc[KV_DB_I64_LEN], stf[KV_DB_I64_LEN], cus[KV_DB_I64_LEN];
+    char date[11], weekday[4], start[8], end[8], duration[8], price[KV_DB_I64_LEN];
+} s_booking_t;
+
+/* Checks the booking against the tenant's service and staff: the service
+ * must be active, and the named staff member (or, without one, some active
+ * staff member) must perform it and work the whole span.  Fills b's
+ * duration, end and price, and *cand with the staff members who may take
+ * it, best first (column 0: staff id).  Problems are added to errors.
+ * Returns 0, or -1 on a database failure.  Caller owns *cand. */
+static int s_candidates(kv_ctx_t *ctx, const kv_req_t *req, const sched_create_t *in,
+                        s_booking_t *b, PGresult **cand, json_t *errors)
+{
+    *cand = NULL;
+    const char *ps[2] = { b->tid, b->svc };
+    PGresult *sv = kv_db_exec(ctx->db, KV_RID(req), "services_get", 2, ps);
+    if (!sv)
+        return -1;
+    if (PQntuples(sv) == 0) {
+        kv_errors_add(errors, "service_id", "The selected service is invalid.");
+        PQclear(sv);
+        return 0;
+    }
+    int duration = (int)kv_db_i64(sv, 0, SCHED_S_DURATION);
+    snprintf(b->duration, sizeof b->duration, "%d", duration);
+    snprintf(b->end, sizeof b->end, "%d", in->start + duration);
+    kv_db_i64_param(b->price, kv_db_i64(sv, 0, SCHED_S_PRICE));
+    PQclear(sv);
+    if (in->start + duration > 1440) {
+        kv_errors_add(errors, "appointment_time", "The selected time is outside the working hours.");
+        return 0;
+    }
+    if (in->staff_id > 0) {
+        const char *pc[6] = { b->tid, b->stf, b->svc, b->weekday, b->start, b->end };
+        *cand = kv_db_exec(ctx->db, KV_RID(req), "appt_staff_check", 6, pc);
+        if (!*cand)
+            return -1;
+        if (PQntuples(*cand) == 0)
+            kv_errors_add(errors, "staff_id", "The selected staff member is invalid.");
+        else if (kv_db_str(*cand, 0, 1)[0] != 't')
+            kv_errors_add(errors, "staff_id",
+                          "The selected staff member does not perform this service.");
+        else if (kv_db_str(*cand, 0, 2)[0] != 't')
+            kv_errors_add(errors, "appointment_time",
+                          "The selected time is outside the staff member's working hours.");
+        return 0;
+    }
+    const char *pc[6] = { b->tid, b->svc, b->date, b->weekday, b->start, b->end };
+    *cand = kv_db_exec(ctx->db, KV_RID(req), "appt_candidates", 6, pc);
+    if (!*cand)
+        return -1;
+    if (PQntuples(*cand) == 0)
+        kv_errors_add(errors, "appointment_time",
+                      "No staff member performs this service at the selected time.");
+    return 0;
+}
+
+/* Inserts the booking with each candidate of cand in turn until the
+ * exclusion constraint accepts one: 201 with its appointment.created event,
+ * 409 when every candidate is taken, 500/503 on a database failure. */
+static void s_insert_first(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep,
+                           const s_booking_t *b, const sched_create_t *in, const PGresult *cand)
+{
+    int ncand = PQntuples(cand);
+    for (int i = 0; i < ncand; i++) {
+        const char *who = kv_db_str(cand, i, 0);
+        const char *pi[10] = { b->tid, b->cus, b->svc, who, b->date, b->start, in->notes,
+                               in->source, b->price, b->duration };
+        if (kv_db_begin(ctx->db, KV_RID(req)) != 0)
+            goto fail;
+        PGresult *r = kv_db_exec(ctx->db, KV_RID(req), "appt_insert", 10, pi);
+        if (!r) {
+            if (strcmp(kv_db_sqlstate(ctx->db), KV_SQLSTATE_EXCLUSION) == 0) {
+                kv_db_rollback(ctx->db, KV_RID(req));
+                continue;
+            }
+            goto fail;
+        }
+        if (PQntuples(r) == 1)
+            s_commit_with_event(ctx, req, rep, r, "appointment.created", KV_ST_CREATED);
+        else
+            sched_db_fail(ctx, req, rep);
+        PQclear(r);
+        return;
+    }
+    kv_reply_error(rep, KV_ST_CONFLICT, "The selected time slot is no longer available.", NULL);
+    return;
+fail:
+    sched_db_fail(ctx, req, rep);
+}
+
 /* appointments.create: body {customer_id, service_id, staff_id?,
  * appointment_date, appointment_time, notes?, source?, allow_off_grid?}
  * (sched_parse_create) -> 201 appointment | 422 | 409. */
 void sched_appointments_create(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
 {
     json_t *errors = json_object();
-    PGresult *sv = NULL, *cand = NULL, *r = NULL;
+    PGresult *cand = NULL;
     sched_create_t in;
+    s_booking_t b;
     kv_date_t today;
     int now_min = 0;
 
     if (sched_parse_create(req->body, sched_step(req), &in, errors) != 0)
         goto invalid;
-    const int64_t customer_id = in.customer_id, service_id = in.service_id;
-    const int64_t staff_id = in.staff_id;
-    const int has_staff = staff_id > 0, start = in.start;
-    const kv_date_t date = in.date;
 
     /* against the tenant's clock */
     if (sched_tenant_now(ctx, req, &today, &now_min) != 0)
         goto fail;
-    int64_t day = kv_date_to_days(&date), today_days = kv_date_to_days(&today);
+    int64_t day = kv_date_to_days(&in.date), today_days = kv_date_to_days(&today);
     if (day < today_days) {
         kv_errors_add(errors, "appointment_date", "The appointment date must be today or a later date.");
         goto invalid;
     }
-    if (day == today_days && start <= now_min) {
+    if (day == today_days && in.start <= now_min) {
         kv_errors_add(errors, "appointment_time", "The appointment time must be in the future.");
         goto invalid;
     }
 
-    char tid[KV_DB_I64_LEN], svc[KV_DB_I64_LEN], stf[KV_DB_I64_LEN], cus[KV_DB_I64_LEN];
-    char dtxt[11], wd[4], s0[8], s1[8], dur[8], price[KV_DB_I64_LEN];
-    kv_db_i64_param(tid, KV_TENANT(req));
-    kv_db_i64_param(svc, service_id);
-    kv_db_i64_param(stf, staff_id);
-    kv_db_i64_param(cus, customer_id);
-    kv_format_date(&date, dtxt);
-    snprintf(wd, sizeof wd, "%d", kv_date_weekday(&date));
-
-    const char *ps[2] = { tid, svc };
-    sv = kv_db_exec(ctx->db, KV_RID(req), "services_get", 2, ps);
-    if (!sv)
+    /* against the tenant's service, staff and customers */
+    memset(&b, 0, sizeof b);
+    kv_db_i64_param(b.tid, KV_TENANT(req));
+    kv_db_i64_param(b.svc, in.service_id);
+    kv_db_i64_param(b.stf, in.staff_id);
+    kv_db_i64_param(b.cus, in.customer_id);
+    kv_format_date(&in.date, b.date);
+    snprintf(b.weekday, sizeof b.weekday, "%d", kv_date_weekday(&in.date));
+    snprintf(b.start, sizeof b.start, "%d", in.start);
+    if (s_candidates(ctx, req, &in, &b, &cand, errors) != 0)
         goto fail;
-    if (PQntuples(sv) == 0) {
-        kv_errors_add(errors, "service_id", "The selected service is invalid.");
-    } else {
-        int duration = (int)kv_db_i64(sv, 0, SCHED_S_DURATION);
-        snprintf(dur, sizeof dur, "%d", duration);
-        kv_db_i64_param(price, kv_db_i64(sv, 0, SCHED_S_PRICE));
-        snprintf(s0, sizeof s0, "%d", start);
-        snprintf(s1, sizeof s1, "%d", start + duration);
-        if (start + duration > 1440) {
-            kv_errors_add(errors, "appointment_time",
-                          "The selected time is outside the working hours.");
-        } else if (has_staff) {
-            const char *pc[6] = { tid, stf, svc, wd, s0, s1 };
-            cand = kv_db_exec(ctx->db, KV_RID(req), "appt_staff_check", 6, pc);
-            if (!cand)
-                goto fail;
-            if (PQntuples(cand) == 0)
-                kv_errors_add(errors, "staff_id", "The selected staff member is invalid.");
-            else if (kv_db_str(cand, 0, 1)[0] != 't')
-                kv_errors_add(errors, "staff_id",
-                              "The selected staff member does not perform this service.");
-            else if (kv_db_str(cand, 0, 2)[0] != 't')
-                kv_errors_add(errors, "appointment_time",
-                              "The selected time is outside the staff member's working hours.");
-        } else {
-            const char *pc[6] = { tid, svc, dtxt, wd, s0, s1 };
-            cand = kv_db_exec(ctx->db, KV_RID(req), "appt_candidates", 6, pc);
-            if (!cand)
-                goto fail;
-            if (PQntuples(cand) == 0)
-                kv_errors_add(errors, "appointment_time",
-                              "No staff member performs this service at the selected time.");
-        }
-    }
-    int known = s_customer_exists(ctx, req, customer_id);
+    int known = s_customer_exists(ctx, req, in.customer_id);
     if (known == 0)
         kv_errors_add(errors, "customer_id", "The selected customer does not exist.");
     if (json_object_size(errors) > 0)
@@ -325,28 +379,7 @@ void sched_appointments_create(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep
         kv_reply_unavailable(rep);
         goto out;
     }
-
-    /* insert with each candidate in turn; the constraint decides */
-    int ncand = PQntuples(cand);
-    for (int i = 0; i < ncand; i++) {
-        const char *who = kv_db_str(cand, i, 0);
-        const char *pi[10] = { tid, cus, svc, who, dtxt, s0, in.notes, in.source, price, dur };
-        if (kv_db_begin(ctx->db, KV_RID(req)) != 0)
-            goto fail;
-        r = kv_db_exec(ctx->db, KV_RID(req), "appt_insert", 10, pi);
-        if (!r) {
-            if (strcmp(kv_db_sqlstate(ctx->db), KV_SQLSTATE_EXCLUSION) == 0) {
-                kv_db_rollback(ctx->db, KV_RID(req));
-                continue;
-            }
-            goto fail;
-        }
-        if (PQntuples(r) != 1)
-            goto fail;
-        s_commit_with_event(ctx, req, rep, r, "appointment.created", KV_ST_CREATED);
-        goto out;
-    }
-    kv_reply_error(rep, KV_ST_CONFLICT, "The selected time slot is no longer available.", NULL);
+    s_insert_first(ctx, req, rep, &b, &in, cand);
     goto out;
 invalid:
     kv_reply_invalid(rep, errors);
@@ -355,12 +388,8 @@ invalid:
 fail:
     sched_db_fail(ctx, req, rep);
 out:
-    if (sv)
-        PQclear(sv);
     if (cand)
         PQclear(cand);
-    if (r)
-        PQclear(r);
     if (errors)
         json_decref(errors);
     sched_create_cleanup(&in);
