@@ -25,8 +25,9 @@
 #define KV_JSON_BYTES(n) ((n) * 4)
 
 /* Every enumerated value of the API (statuses, segments, stages, ...) is at
- * most this many ASCII characters (tests/unit/shared/test_readers.c checks
- * the sets). */
+ * most this many ASCII characters (the crm and scheduling unit tests check
+ * their sets; the longest of calls' sets, in call_valid.c, is "transferred",
+ * 11). */
 #define KV_ENUM_VALUE_MAX        16
 
 /* ---- shared by several resources ----------------------------------------- */
@@ -70,7 +71,7 @@
 
 #define KV_CALL_CALLER_NAME_MAX  KV_PERSON_NAME_MAX
 #define KV_CALL_SUMMARY_MAX      20000
-#define KV_CALL_URL_MAX          2048      /* recording_url; ASCII only */
+#define KV_CALL_URL_MAX          2048      /* recording_url, in bytes */
 #define KV_CALL_EXTERNAL_ID_MAX  128
 /* The transcript: at most KV_CALL_TURNS_MAX turns of at most
  * KV_CALL_TURN_TEXT_MAX characters each, and at most

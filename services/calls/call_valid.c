@@ -350,7 +350,7 @@ int calls_validate(json_t *body, int64_t now_us, calls_input_t *in, json_t *erro
         (in->recording_url && calls_valid_url(in->recording_url) != 0)) {
         kv_errors_add(errors, "recording_url",
                       "The recording_url must be an http:// or https:// URL of at most 2048 "
-                      "characters.");
+                      "bytes.");
         free(in->recording_url);
         in->recording_url = NULL;
     }

@@ -42,6 +42,12 @@ static void test_tables(void)
     for (int i = 0; stages[i]; i++)
         KVT_OK(kv_pick(crm_stages, stages[i]) != NULL, "pipeline stage %s is allowed", stages[i]);
     KVT_OK(kv_pick(crm_stages, "negotiation") == NULL, "unknown pipeline stage is refused");
+    int fit = 1;
+    for (int i = 0; crm_segments[i]; i++)
+        fit &= strlen(crm_segments[i]) <= KV_ENUM_VALUE_MAX;
+    for (int i = 0; crm_stages[i]; i++)
+        fit &= strlen(crm_stages[i]) <= KV_ENUM_VALUE_MAX;
+    KVT_OK(fit, "every segment and stage fits KV_ENUM_VALUE_MAX (kv_limits.h)");
 }
 
 /* The customer's source is the shared token rule (kv_rule_source), the

@@ -189,6 +189,11 @@ static void test_status(void)
 
 static void test_transitions(void)
 {
+    int fit = 1;
+    for (int i = 0; sched_statuses[i]; i++)
+        fit &= strlen(sched_statuses[i]) <= KV_ENUM_VALUE_MAX;
+    KVT_OK(fit, "every status fits KV_ENUM_VALUE_MAX (kv_limits.h)");
+
     /* the whole table, both sides of "started" */
     static const char *const S[] = { "scheduled", "completed", "cancelled", "no_show" };
     /* want[from][to][started]: 0 change, 1 same, -1 refused */
