@@ -16,10 +16,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Largest page number accepted: keeps (page - 1) * per_page far from
- * integer overflow in every caller's OFFSET arithmetic. */
-#define KV_PAGE_MAX 10000000
-
 /* Replaces rep->body with body (stolen). */
 static void s_set(kv_rep_t *rep, int status, json_t *body)
 {
@@ -121,49 +117,37 @@ void kv_errors_add(json_t *errors, const char *field, const char *msg)
     json_array_append_new(list, json_string(msg));
 }
 
-/* Reads query[key] as an integer in [min, max].  Returns 1 when absent
- * (*out untouched), 0 when valid, -1 when present but not an integer >= min,
- * -2 when an integer above max. */
-static int s_query_int(json_t *query, const char *key, int64_t min, int64_t max, int *out)
+/* One of page / per_page: absent means *out untouched (the default); an
+ * empty value is refused like any other non-integer (unlike the filters,
+ * where an empty value means "no filter": a page number is not optional
+ * once the parameter is written). */
+static int s_page_int(json_t *query, const char *key, int64_t max, int *out, json_t *errors)
 {
     json_t *v = json_is_object(query) ? json_object_get(query, key) : NULL;
-    if (!v)
-        return 1;
-    if (!json_is_string(v))
+    if (v && json_is_string(v) && json_string_length(v) == 0) {
+        char msg[64];
+        snprintf(msg, sizeof msg, "The %s must be an integer.", key);
+        kv_errors_add(errors, key, msg);
         return -1;
+    }
     int64_t x;
-    if (kv_parse_i64(json_string_value(v), &x) != 0 || x < min)
-        return -1;
-    if (x > max)
-        return -2;
-    *out = (int)x;
-    return 0;
+    int rc = kv_query_int(query, key, KV_OPTIONAL, 1, max, &x, errors);
+    if (rc == KV_FIELD_OK)
+        *out = (int)x;
+    return rc == KV_FIELD_BAD ? -1 : 0;
 }
 
 int kv_query_page(json_t *query, int def_per_page, int max_per_page,
                   int *page, int *per_page, json_t *errors)
 {
-    int rc = 0;
-    char msg[128];
+    assert(def_per_page >= 1 && def_per_page <= max_per_page);
     *page = 1;
     *per_page = def_per_page;
-    int prc = s_query_int(query, "page", 1, KV_PAGE_MAX, page);
-    if (prc < 0) {
-        *page = 1;
-        if (prc == -2)
-            snprintf(msg, sizeof msg, "The page may not be greater than %d.", KV_PAGE_MAX);
-        else
-            snprintf(msg, sizeof msg, "The page must be an integer of at least 1.");
-        kv_errors_add(errors, "page", msg);
+    int rc = 0;
+    if (s_page_int(query, "page", KV_PAGE_MAX, page, errors) != 0)
         rc = -1;
-    }
-    if (s_query_int(query, "per_page", 1, max_per_page, per_page) < 0) {
-        *per_page = def_per_page;
-        snprintf(msg, sizeof msg, "The per_page must be an integer between 1 and %d.",
-                 max_per_page);
-        kv_errors_add(errors, "per_page", msg);
+    if (s_page_int(query, "per_page", max_per_page, per_page, errors) != 0)
         rc = -1;
-    }
     return rc;
 }
 

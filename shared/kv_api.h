@@ -74,13 +74,18 @@ json_t *kv_json_cell_int(const PGresult *r, int row, int col);
 void kv_errors_add(json_t *errors, const char *field, const char *msg);
 
 /* Reads page and per_page from query: absent means 1 and def_per_page;
- * page must be an integer >= 1, per_page an integer 1..max_per_page.
- * Anything else adds a message to errors["page"] / errors["per_page"].
- * Returns 0 when both are valid. */
+ * page must be an integer 1..KV_PAGE_MAX, per_page an integer
+ * 1..max_per_page (kv_query_int's messages: "The page must be an
+ * integer.", "... must be at least 1.", "... may not be greater than N.";
+ * an empty value is "must be an integer.").  Anything else adds a message to
+ * errors["page"] / errors["per_page"].  Returns 0 when both are valid. */
 int kv_query_page(json_t *query, int def_per_page, int max_per_page,
                   int *page, int *per_page, json_t *errors);
 
-/* The string value of query[key] or params[key], or NULL when absent. */
+/* The string value of query[key] or params[key], or NULL when absent ("" for
+ * a value that is not a string).  The typed readers of kv_valid.h
+ * (kv_query_id, kv_query_date, ...) are what handlers use; this one is for
+ * values no reader covers. */
 const char *kv_query_str(json_t *query, const char *key);
 
 /* The path parameter "id" as a positive 64-bit integer, or 0 when absent

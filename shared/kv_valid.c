@@ -1,17 +1,32 @@
 /*
- * kv_valid.c -- strict parsers and validators for request fields.
+ * kv_valid.c -- strict parsers of request values, and the field readers of
+ * request bodies and query strings (see kv_valid.h).
  *
- * Pure functions: no I/O, no allocation, no locale.  They accept exactly
- * the documented shapes and nothing "close enough" (no leading spaces, no
- * '+' signs, no exponents, no single-digit months), because an API that
- * guesses what a client meant cannot later be made strict without breaking
- * someone.  Calendar arithmetic uses the proleptic Gregorian calendar
- * (Howard Hinnant's days_from_civil / civil_from_days).
+ * Pure functions: no I/O, no locale.  They accept exactly the documented
+ * shapes and nothing "close enough" (no leading spaces, no '+' signs, no
+ * exponents, no single-digit months, no ids as strings), because an API
+ * that guesses what a client meant cannot later be made strict without
+ * breaking someone.  Calendar arithmetic uses the proleptic Gregorian
+ * calendar (Howard Hinnant's days_from_civil / civil_from_days).
+ *
+ * The readers are the only place where a field's rule turns into a
+ * message, so each rule has exactly one wording across the services.  The
+ * value parsers above them allocate nothing; kv_read_text / kv_query_text
+ * hand back a copy (kv_mem: never NULL), and every message goes into the
+ * caller's errors object.
  */
 #include "kv_valid.h"
 
+#include <assert.h>
+#include <inttypes.h>
 #include <stdint.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "kv_api.h"
+#include "kv_mem.h"
 
 static int s_is_digit(char c) { return c >= '0' && c <= '9'; }
 static int s_is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
@@ -334,4 +349,488 @@ const char *kv_pick(const char *const *set, const char *s)
         if (strcmp(set[i], s) == 0)
             return set[i];
     return NULL;
+}
+
+
+size_t kv_utf8_chars(const char *s)
+{
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if ((*p & 0xC0) != 0x80)
+            n++;
+    return n;
+}
+
+/* ---- text rules ---------------------------------------------------------- */
+
+const kv_text_rule_t kv_rule_person_name = { 1, KV_PERSON_NAME_MAX, KV_TEXT_LINE,
+                                             KV_TEXT_TRIM | KV_TEXT_BLANK_ABSENT };
+const kv_text_rule_t kv_rule_notes = { 0, KV_NOTES_MAX, KV_TEXT_MULTILINE,
+                                       KV_TEXT_BLANK_ABSENT };
+const kv_text_rule_t kv_rule_source = { 1, KV_SOURCE_MAX, KV_TEXT_TOKEN, 0 };
+
+static int s_token_char(unsigned char c, int first)
+{
+    if (c >= 'a' && c <= 'z')
+        return 1;
+    return !first && ((c >= '0' && c <= '9') || c == '_');
+}
+
+int kv_text_check(const char *s, const kv_text_rule_t *rule)
+{
+    assert(s && rule);
+    size_t chars;
+    if (rule->charset == KV_TEXT_TOKEN) {
+        for (chars = 0; s[chars]; chars++)
+            if (!s_token_char((unsigned char)s[chars], chars == 0))
+                return KV_TEXT_ECHARS;
+    } else {
+        /* kv_valid_text: UTF-8, no NUL, no controls but tab / LF / CR */
+        if (!kv_valid_text(s, (size_t)-1))
+            return KV_TEXT_ECHARS;
+        if (rule->charset == KV_TEXT_LINE && strpbrk(s, "\t\r\n"))
+            return KV_TEXT_ECHARS;
+        chars = kv_utf8_chars(s);
+    }
+    if (chars < rule->min)
+        return KV_TEXT_ESHORT;
+    if (chars > rule->max)
+        return KV_TEXT_ELONG;
+    return 0;
+}
+
+/* ---- field readers ---------------------------------------------------------- */
+
+/* Adds "The <field> <what>" to errors[field]. */
+static void s_err(json_t *errors, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void s_err(json_t *errors, const char *field, const char *fmt, ...)
+{
+    char what[320], msg[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    snprintf(msg, sizeof msg, "The %s %s", field, what);
+    kv_errors_add(errors, field, msg);
+}
+
+/* What an absent (v NULL) or null value means under need. */
+static int s_missing(const json_t *v, const char *field, kv_need_t need, json_t *errors)
+{
+    if (need == KV_REQUIRED) {
+        s_err(errors, field, "field is required.");
+        return KV_FIELD_BAD;
+    }
+    if (v && need == KV_NOT_NULL) {
+        s_err(errors, field, "may not be null.");
+        return KV_FIELD_BAD;
+    }
+    return KV_FIELD_ABSENT;
+}
+
+/* body[field], or NULL when body is not an object or has no such key. */
+static json_t *s_get(const json_t *obj, const char *field)
+{
+    return json_is_object(obj) ? json_object_get(obj, field) : NULL;
+}
+
+int kv_read_object(const json_t *body, json_t *errors)
+{
+    if (json_is_object(body))
+        return 0;
+    kv_errors_add(errors, "body", "The request body must be a JSON object.");
+    return -1;
+}
+
+int kv_read_known(const json_t *obj, const char *const *known, json_t *errors)
+{
+    assert(json_is_object(obj));
+    const char *key;
+    json_t *v;
+    int bad = 0;
+    json_object_foreach((json_t *)obj, key, v) {
+        if (kv_pick(known, key))
+            continue;
+        if (bad++ >= KV_UNKNOWN_FIELDS_NAMED)
+            continue;
+        /* the key names the error, cut on a UTF-8 character boundary
+         * (jansson refuses invalid UTF-8 keys) */
+        char field[KV_FIELD_NAME_MAX];
+        size_t n = strlen(key);
+        if (n > sizeof field - 1) {
+            n = sizeof field - 1;
+            while (n > 0 && ((unsigned char)key[n] & 0xC0) == 0x80)
+                n--;
+        }
+        memcpy(field, key, n);
+        field[n] = '\0';
+        s_err(errors, field, "field is not allowed.");
+    }
+    return bad;
+}
+
+/* The message of an integer outside [min, max] or not an integer: "must be
+ * an integer.", "must be at least min.", "may not be greater than max.".
+ * kind: 0 not an integer, -1 below, 1 above. */
+static void s_int_err(json_t *errors, const char *field, int kind, int64_t min, int64_t max)
+{
+    if (kind == 0)
+        s_err(errors, field, "must be an integer.");
+    else if (kind < 0)
+        s_err(errors, field, "must be at least %" PRId64 ".", min);
+    else
+        s_err(errors, field, "may not be greater than %" PRId64 ".", max);
+}
+
+int kv_read_id(const json_t *obj, const char *field, kv_need_t need, int64_t *out,
+               json_t *errors)
+{
+    json_t *v = s_get(obj, field);
+    if (!v || json_is_null(v))
+        return s_missing(v, field, need, errors);
+    if (!json_is_integer(v) || json_integer_value(v) < 1) {
+        s_err(errors, field, "must be a positive integer.");
+        return KV_FIELD_BAD;
+    }
+    *out = (int64_t)json_integer_value(v);
+    return KV_FIELD_OK;
+}
+
+int kv_read_int(const json_t *obj, const char *field, kv_need_t need, int64_t min,
+                int64_t max, int64_t *out, json_t *errors)
+{
+    json_t *v = s_get(obj, field);
+    if (!v || json_is_null(v))
+        return s_missing(v, field, need, errors);
+    if (!json_is_integer(v)) {
+        s_int_err(errors, field, 0, min, max);
+        return KV_FIELD_BAD;
+    }
+    int64_t x = (int64_t)json_integer_value(v);
+    if (x < min || x > max) {
+        s_int_err(errors, field, x < min ? -1 : 1, min, max);
+        return KV_FIELD_BAD;
+    }
+    *out = x;
+    return KV_FIELD_OK;
+}
+
+int kv_read_number(const json_t *obj, const char *field, kv_need_t need, double min,
+                   double max, double *out, json_t *errors)
+{
+    json_t *v = s_get(obj, field);
+    if (!v || json_is_null(v))
+        return s_missing(v, field, need, errors);
+    double x = json_is_number(v) ? json_number_value(v) : 0.0;
+    if (!json_is_number(v) || !(x >= min && x <= max)) {
+        s_err(errors, field, "must be a number between %g and %g.", min, max);
+        return KV_FIELD_BAD;
+    }
+    *out = x;
+    return KV_FIELD_OK;
+}
+
+int kv_read_bool(const json_t *obj, const char *field, kv_need_t need, int *out,
+                 json_t *errors)
+{
+    json_t *v = s_get(obj, field);
+    if (!v || json_is_null(v))
+        return s_missing(v, field, need, errors);
+    if (!json_is_boolean(v)) {
+        s_err(errors, field, "field must be true or false.");
+        return KV_FIELD_BAD;
+    }
+    *out = json_is_true(v);
+    return KV_FIELD_OK;
+}
+
+static void s_date_err(json_t *errors, const char *field)
+{
+    s_err(errors, field, "must be a valid date in the format Y-m-d.");
+}
+
+int kv_read_date(const json_t *obj, const char *field, kv_need_t need, kv_date_t *out,
+                 json_t *errors)
+{
+    json_t *v = s_get(obj, field);
+    if (!v || json_is_null(v))
+        return s_missing(v, field, need, errors);
+    if (!json_is_string(v) || kv_parse_date(json_string_value(v), out) != 0) {
+        s_date_err(errors, field);
+        return KV_FIELD_BAD;
+    }
+    return KV_FIELD_OK;
+}
+
+int kv_read_time(const json_t *obj, const char *field, kv_need_t need, int *out,
+                 json_t *errors)
+{
+    json_t *v = s_get(obj, field);
+    if (!v || json_is_null(v))
+        return s_missing(v, field, need, errors);
+    if (!json_is_string(v) || kv_parse_time(json_string_value(v), out) != 0) {
+        s_err(errors, field, "must be a valid time in the format H:i.");
+        return KV_FIELD_BAD;
+    }
+    return KV_FIELD_OK;
+}
+
+/* "The selected <field> is invalid: use one of a, b, c." */
+static void s_enum_err(json_t *errors, const char *field, const char *const *set)
+{
+    char list[256];
+    size_t len = 0;
+    list[0] = '\0';
+    for (size_t i = 0; set[i] && len < sizeof list; i++) {
+        int w = snprintf(list + len, sizeof list - len, "%s%s", i ? ", " : "", set[i]);
+        if (w < 0)
+            break;
+        len += (size_t)w;
+    }
+    char msg[400];
+    snprintf(msg, sizeof msg, "The selected %s is invalid: use one of %s.", field, list);
+    kv_errors_add(errors, field, msg);
+}
+
+/* Picks the string v out of set, or adds the enum message. */
+static int s_enum(const json_t *v, const char *field, const char *const *set,
+                  const char **out, json_t *errors)
+{
+    const char *pick = json_is_string(v) ? kv_pick(set, json_string_value(v)) : NULL;
+    if (!pick) {
+        s_enum_err(errors, field, set);
+        return KV_FIELD_BAD;
+    }
+    *out = pick;
+    return KV_FIELD_OK;
+}
+
+int kv_read_enum(const json_t *obj, const char *field, kv_need_t need,
+                 const char *const *set, const char **out, json_t *errors)
+{
+    json_t *v = s_get(obj, field);
+    if (!v || json_is_null(v))
+        return s_missing(v, field, need, errors);
+    return s_enum(v, field, set, out, errors);
+}
+
+static int s_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+/* Applies rule to the value v (present, not null): a blank value under
+ * KV_TEXT_BLANK_ABSENT is absent, or missing when need is KV_REQUIRED. */
+static int s_text(const json_t *v, const char *field, kv_need_t need,
+                  const kv_text_rule_t *rule, char **out, json_t *errors)
+{
+    if (!json_is_string(v)) {
+        s_err(errors, field, "must be a string.");
+        return KV_FIELD_BAD;
+    }
+    const char *s = json_string_value(v);
+    size_t len = json_string_length(v);
+    if (strlen(s) != len) {   /* an embedded NUL (\u0000) */
+        s_err(errors, field, "may not contain control characters.");
+        return KV_FIELD_BAD;
+    }
+    if (rule->flags & KV_TEXT_TRIM) {
+        while (len > 0 && s_space(*s)) {
+            s++;
+            len--;
+        }
+        while (len > 0 && s_space(s[len - 1]))
+            len--;
+    }
+    if (len == 0 && (rule->flags & KV_TEXT_BLANK_ABSENT)) {
+        if (need == KV_REQUIRED) {
+            s_err(errors, field, "field is required.");
+            return KV_FIELD_BAD;
+        }
+        return KV_FIELD_ABSENT;
+    }
+    char *t = kv_strndup(s, len);
+    int rc = kv_text_check(t, rule);
+    if (rc == 0) {
+        *out = t;
+        return KV_FIELD_OK;
+    }
+    free(t);
+    if (rule->charset == KV_TEXT_TOKEN)
+        s_err(errors, field, "must be %zu to %zu characters of a-z, 0-9 and _, starting "
+              "with a letter.", rule->min > 0 ? rule->min : 1, rule->max);
+    else if (rc == KV_TEXT_ESHORT)
+        s_err(errors, field, "must be at least %zu character%s.", rule->min,
+              rule->min == 1 ? "" : "s");
+    else if (rc == KV_TEXT_ELONG)
+        s_err(errors, field, "may not be greater than %zu characters.", rule->max);
+    else if (rule->charset == KV_TEXT_LINE)
+        s_err(errors, field, "may not contain control characters.");
+    else
+        s_err(errors, field, "may not contain control characters other than tab and "
+              "line breaks.");
+    return KV_FIELD_BAD;
+}
+
+int kv_read_text(const json_t *obj, const char *field, kv_need_t need,
+                 const kv_text_rule_t *rule, char **out, json_t *errors)
+{
+    json_t *v = s_get(obj, field);
+    if (!v || json_is_null(v))
+        return s_missing(v, field, need, errors);
+    return s_text(v, field, need, rule, out, errors);
+}
+
+int kv_read_phone(const json_t *obj, const char *field, kv_need_t need, char out[17],
+                  json_t *errors)
+{
+    json_t *v = s_get(obj, field);
+    if (!v || json_is_null(v) || (json_is_string(v) && json_string_length(v) == 0))
+        return s_missing(v, field, need == KV_OPTIONAL ? KV_OPTIONAL : KV_REQUIRED, errors);
+    if (!json_is_string(v)) {
+        s_err(errors, field, "must be a string.");
+        return KV_FIELD_BAD;
+    }
+    const char *s = json_string_value(v);
+    if (strlen(s) > KV_PHONE_INPUT_MAX || kv_normalize_phone(s, out) != 0) {
+        s_err(errors, field, "format is invalid: use %d to %d digits, optionally after a "
+              "leading + (spaces, dashes, dots and brackets are ignored).",
+              KV_PHONE_DIGITS_MIN, KV_PHONE_DIGITS_MAX);
+        return KV_FIELD_BAD;
+    }
+    return KV_FIELD_OK;
+}
+
+/* ---- query readers ------------------------------------------------------------- */
+
+json_t *kv_query_value(const json_t *query, const char *key)
+{
+    json_t *v = s_get(query, key);
+    if (!v || (json_is_string(v) && json_string_length(v) == 0))
+        return NULL;
+    return v;
+}
+
+/* The query value of key as a string: KV_FIELD_ABSENT (an error when
+ * required) or KV_FIELD_OK with *s set.  A value that is not a string
+ * (which no query string can produce) gives *s = "", which every parser
+ * refuses with its own message. */
+static int s_qstr(const json_t *query, const char *key, kv_need_t need, const char **s,
+                  json_t *errors)
+{
+    json_t *v = kv_query_value(query, key);
+    if (!v)
+        return s_missing(NULL, key, need == KV_REQUIRED ? KV_REQUIRED : KV_OPTIONAL, errors);
+    *s = json_is_string(v) ? json_string_value(v) : "";
+    return KV_FIELD_OK;
+}
+
+/* Parses s as [-]digits into *x.  0 ok, -1 not an integer, 1 a well-formed
+ * integer beyond int64 (its sign in *x: INT64_MIN or INT64_MAX). */
+static int s_parse_int(const char *s, int64_t *x)
+{
+    if (kv_parse_i64(s, x) == 0)
+        return 0;
+    const char *p = s[0] == '-' ? s + 1 : s;
+    if (!s_is_digit(*p))
+        return -1;
+    for (; *p; p++)
+        if (!s_is_digit(*p))
+            return -1;
+    *x = s[0] == '-' ? INT64_MIN : INT64_MAX;
+    return 1;
+}
+
+int kv_query_int(const json_t *query, const char *key, kv_need_t need, int64_t min,
+                 int64_t max, int64_t *out, json_t *errors)
+{
+    const char *s;
+    int rc = s_qstr(query, key, need, &s, errors);
+    if (rc != KV_FIELD_OK)
+        return rc;
+    int64_t x;
+    if (s_parse_int(s, &x) < 0) {
+        s_int_err(errors, key, 0, min, max);
+        return KV_FIELD_BAD;
+    }
+    if (x < min || x > max) {
+        s_int_err(errors, key, x < min ? -1 : 1, min, max);
+        return KV_FIELD_BAD;
+    }
+    *out = x;
+    return KV_FIELD_OK;
+}
+
+int kv_query_id(const json_t *query, const char *key, kv_need_t need, int64_t *out,
+                json_t *errors)
+{
+    const char *s;
+    int rc = s_qstr(query, key, need, &s, errors);
+    if (rc != KV_FIELD_OK)
+        return rc;
+    int64_t x;
+    int prc = s_parse_int(s, &x);
+    if (prc < 0 || s[0] == '-' || x < 1) {
+        s_err(errors, key, "must be a positive integer.");
+        return KV_FIELD_BAD;
+    }
+    if (prc > 0) {
+        s_err(errors, key, "may not be greater than %" PRId64 ".", INT64_MAX);
+        return KV_FIELD_BAD;
+    }
+    *out = x;
+    return KV_FIELD_OK;
+}
+
+int kv_query_date(const json_t *query, const char *key, kv_need_t need, kv_date_t *out,
+                  json_t *errors)
+{
+    const char *s;
+    int rc = s_qstr(query, key, need, &s, errors);
+    if (rc != KV_FIELD_OK)
+        return rc;
+    if (kv_parse_date(s, out) != 0) {
+        s_date_err(errors, key);
+        return KV_FIELD_BAD;
+    }
+    return KV_FIELD_OK;
+}
+
+int kv_query_bool(const json_t *query, const char *key, kv_need_t need, int *out,
+                  json_t *errors)
+{
+    const char *s;
+    int rc = s_qstr(query, key, need, &s, errors);
+    if (rc != KV_FIELD_OK)
+        return rc;
+    if (strcmp(s, "true") == 0 || strcmp(s, "1") == 0) {
+        *out = 1;
+    } else if (strcmp(s, "false") == 0 || strcmp(s, "0") == 0) {
+        *out = 0;
+    } else {
+        s_err(errors, key, "field must be true, false, 1 or 0.");
+        return KV_FIELD_BAD;
+    }
+    return KV_FIELD_OK;
+}
+
+int kv_query_enum(const json_t *query, const char *key, kv_need_t need,
+                  const char *const *set, const char **out, json_t *errors)
+{
+    json_t *v = kv_query_value(query, key);
+    if (!v)
+        return s_missing(NULL, key, need == KV_REQUIRED ? KV_REQUIRED : KV_OPTIONAL, errors);
+    return s_enum(v, key, set, out, errors);
+}
+
+int kv_query_text(const json_t *query, const char *key, kv_need_t need,
+                  const kv_text_rule_t *rule, char **out, json_t *errors)
+{
+    json_t *v = kv_query_value(query, key);
+    if (!v)
+        return s_missing(NULL, key, need == KV_REQUIRED ? KV_REQUIRED : KV_OPTIONAL, errors);
+    kv_text_rule_t r = *rule;
+    r.flags |= KV_TEXT_BLANK_ABSENT;   /* a blank search filters nothing */
+    return s_text(v, key, need == KV_REQUIRED ? KV_REQUIRED : KV_OPTIONAL, &r, out, errors);
 }

@@ -6,12 +6,15 @@
  * timestamptz input accepts far more than ISO 8601 (words, missing offsets
  * read in the session's zone), and a call logged without an offset would be
  * silently misplaced.  The parsed instants are handed to SQL in one
- * canonical UTC form.  Nothing here does I/O; jansson error lists are the
- * only allocations.
+ * canonical UTC form.  Every other field goes through the shared readers
+ * of kv_valid.h (one rule, one message, in every service); a transcript
+ * turn's problems are read into a scratch errors object and listed under
+ * "transcript" as "Turn <i>: <message>".  Nothing here does I/O.
  */
 #include "call_valid.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kv_api.h"
@@ -34,50 +37,19 @@ static int s_digits(const char *s, int n, int *out)
     return 0;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
-static int64_t s_days_from_civil(int y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static void s_civil_from_days(int64_t z, int *y, int *m, int *d)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = (int)(yoe + era * 400 + (*m <= 2));
-}
-
-static int s_days_in_month(int y, int m)
-{
-    static const int dm[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-    if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-        return 29;
-    return dm[m - 1];
-}
-
 int calls_parse_ts(const char *s, int64_t *us)
 {
-    int y, mo, d, h, mi, sec;
+    int h, mi, sec;
+    char day[11];
+    kv_date_t d;
     if (!s || strlen(s) < 20)
         return -1;
-    if (s_digits(s, 4, &y) || s[4] != '-' || s_digits(s + 5, 2, &mo) || s[7] != '-' ||
-        s_digits(s + 8, 2, &d) || s[10] != 'T' || s_digits(s + 11, 2, &h) ||
-        s[13] != ':' || s_digits(s + 14, 2, &mi) || s[16] != ':' ||
-        s_digits(s + 17, 2, &sec))
+    memcpy(day, s, 10);
+    day[10] = '\0';
+    if (kv_parse_date(day, &d) != 0 || s[10] != 'T' || s_digits(s + 11, 2, &h) ||
+        s[13] != ':' || s_digits(s + 14, 2, &mi) || s[16] != ':' || s_digits(s + 17, 2, &sec))
         return -1;
-    if (y < 1900 || mo < 1 || mo > 12 || d < 1 || d > s_days_in_month(y, mo) ||
-        h > 23 || mi > 59 || sec > 59)
+    if (h > 23 || mi > 59 || sec > 59)
         return -1;
     const char *p = s + 19;
     int64_t frac = 0;
@@ -110,7 +82,7 @@ int calls_parse_ts(const char *s, int64_t *us)
     }
     if (*p != '\0')
         return -1;
-    int64_t secs = s_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - off;
+    int64_t secs = kv_date_to_days(&d) * 86400 + h * 3600 + mi * 60 + sec - off;
     *us = secs * US_PER_SEC + frac;
     return 0;
 }
@@ -127,9 +99,9 @@ void calls_format_ts(int64_t us, char buf[CALLS_TS_MAX])
         rem += 86400;
         days--;
     }
-    int y, m, d;
-    s_civil_from_days(days, &y, &m, &d);
-    snprintf(buf, CALLS_TS_MAX, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", y, m, d,
+    kv_date_t d;
+    kv_days_to_date(days, &d);
+    snprintf(buf, CALLS_TS_MAX, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", d.y, d.m, d.d,
              (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60), (long long)frac);
 }
 
@@ -138,7 +110,7 @@ int calls_valid_url(const char *s)
     if (!s)
         return -1;
     size_t len = strlen(s);
-    if (len > CALLS_MAX_URL)
+    if (len > KV_CALL_URL_MAX)
         return -1;
     const char *host;
     if (strncmp(s, "https://", 8) == 0)
@@ -152,105 +124,78 @@ int calls_valid_url(const char *s)
     for (const unsigned char *p = (const unsigned char *)s; *p; p++)
         if (*p <= 0x20 || *p == 0x7f)
             return -1;
-    return kv_valid_text(s, CALLS_MAX_URL) ? 0 : -1;
+    return kv_valid_text(s, KV_CALL_URL_MAX) ? 0 : -1;
 }
 
 static const char *const s_directions[] = { "inbound", "outbound", NULL };
 static const char *const s_outcomes[] = { "booked", "answered", "voicemail", "transferred",
                                           "missed", "abandoned", NULL };
 static const char *const s_sentiments[] = { "positive", "neutral", "negative", NULL };
+static const char *const s_speakers[] = { "agent", "caller", NULL };
+static const char *const s_known[] = {
+    "caller_phone", "caller_name", "direction", "started_at", "ended_at",
+    "duration_seconds", "outcome", "sentiment", "quality_score", "summary",
+    "transcript", "recording_url", "external_id", NULL };
+static const char *const s_turn_known[] = { "speaker", "text", "offset_seconds", NULL };
 
-/* The optional string body[key]: 1 absent or null (*out = NULL), 0 a
- * string, -1 another type (message added). */
-static int s_opt_str(json_t *body, const char *key, const char **out, json_t *errors)
+static const kv_text_rule_t s_rule_summary = { 0, KV_CALL_SUMMARY_MAX, KV_TEXT_MULTILINE, 0 };
+static const kv_text_rule_t s_rule_turn_text = { 0, KV_CALL_TURN_TEXT_MAX,
+                                                 KV_TEXT_MULTILINE, 0 };
+static const kv_text_rule_t s_rule_external_id = { 1, KV_CALL_EXTERNAL_ID_MAX, KV_TEXT_LINE,
+                                                   0 };
+static const kv_text_rule_t s_rule_url = { 1, KV_CALL_URL_MAX, KV_TEXT_LINE, 0 };
+
+/* Problems of one transcript turn are listed under "transcript", at most
+ * this many (enough to show the client what is wrong). */
+#define S_TURN_ERRORS_MAX 10
+
+/* An optional timestamp; KV_FIELD_ABSENT, _OK (*us set) or _BAD. */
+static int s_ts(json_t *body, const char *key, kv_need_t need, int64_t *us, json_t *errors)
 {
     json_t *v = json_object_get(body, key);
-    *out = NULL;
-    if (!v || json_is_null(v))
-        return 1;
-    if (!json_is_string(v)) {
+    if (!v || json_is_null(v)) {
+        if (need != KV_REQUIRED)
+            return KV_FIELD_ABSENT;
         char msg[96];
-        snprintf(msg, sizeof msg, "The %s must be a string.", key);
+        snprintf(msg, sizeof msg, "The %s field is required.", key);
         kv_errors_add(errors, key, msg);
-        return -1;
+        return KV_FIELD_BAD;
     }
-    *out = json_string_value(v);
-    return 0;
-}
-
-/* An optional free-text field of at most max bytes. */
-static void s_text(json_t *body, const char *key, size_t max, const char **out, json_t *errors)
-{
-    if (s_opt_str(body, key, out, errors) != 0)
-        return;
-    if (!kv_valid_text(*out, max)) {
-        char msg[128];
-        snprintf(msg, sizeof msg,
-                 "The %s must be valid UTF-8 text of at most %zu bytes.", key, max);
-        kv_errors_add(errors, key, msg);
-        *out = NULL;
-    }
-}
-
-/* An optional enumerated string field. */
-static void s_enum(json_t *body, const char *key, const char *const *set, const char *what,
-                   const char **out, json_t *errors)
-{
-    const char *v;
-    if (s_opt_str(body, key, &v, errors) != 0)
-        return;
-    *out = kv_pick(set, v);
-    if (!*out) {
-        char msg[160];
-        snprintf(msg, sizeof msg, "The %s must be one of: %s.", key, what);
-        kv_errors_add(errors, key, msg);
-    }
-}
-
-/* An optional timestamp; 1 absent, 0 parsed, -1 invalid (message added). */
-static int s_ts(json_t *body, const char *key, int64_t *us, json_t *errors)
-{
-    const char *v;
-    int rc = s_opt_str(body, key, &v, errors);
-    if (rc != 0)
-        return rc;
-    if (calls_parse_ts(v, us) != 0) {
+    if (!json_is_string(v) || calls_parse_ts(json_string_value(v), us) != 0) {
         char msg[160];
         snprintf(msg, sizeof msg,
                  "The %s must be an ISO 8601 date-time with a UTC offset "
                  "(e.g. 2026-03-10T14:05:00+01:00).", key);
         kv_errors_add(errors, key, msg);
-        return -1;
+        return KV_FIELD_BAD;
     }
-    return 0;
+    return KV_FIELD_OK;
 }
 
-/* An optional integer in [min, max]; 1 absent, 0 valid, -1 invalid. */
-static int s_int(json_t *body, const char *key, int min, int max, int *out, json_t *errors)
+/* Moves every message of scratch (an errors object of one turn) under
+ * errors["transcript"] as "Turn <i>: <message>".  Returns how many. */
+static int s_turn_errors(json_t *scratch, size_t i, json_t *errors)
 {
-    json_t *v = json_object_get(body, key);
-    if (!v || json_is_null(v))
-        return 1;
-    if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
-        char msg[128];
-        snprintf(msg, sizeof msg, "The %s must be an integer between %d and %d.", key, min, max);
-        kv_errors_add(errors, key, msg);
-        return -1;
+    int n = 0;
+    const char *k;
+    json_t *msgs;
+    json_object_foreach(scratch, k, msgs) {
+        size_t j;
+        json_t *m;
+        json_array_foreach(msgs, j, m) {
+            char msg[512];
+            snprintf(msg, sizeof msg, "Turn %zu: %s", i, json_string_value(m));
+            kv_errors_add(errors, "transcript", msg);
+            n++;
+        }
     }
-    *out = (int)json_integer_value(v);
-    return 0;
-}
-
-static void s_turn_error(json_t *errors, size_t i, const char *what)
-{
-    char msg[192];
-    snprintf(msg, sizeof msg, "Turn %zu: %s", i, what);
-    kv_errors_add(errors, "transcript", msg);
+    json_object_clear(scratch);
+    return n;
 }
 
 /* Checks the transcript list.  max_offset is the latest offset a turn may
  * have (the call's duration + 1 s), or -1 when the duration is unknown
- * because of another error. */
+ * because of another error.  On success *out is the list (borrowed). */
 static void s_transcript(json_t *body, double max_offset, json_t **out, json_t *errors)
 {
     json_t *t = json_object_get(body, "transcript");
@@ -262,226 +207,189 @@ static void s_transcript(json_t *body, double max_offset, json_t **out, json_t *
                       "The transcript must be a list of {\"speaker\",\"text\",\"offset_seconds\"} turns.");
         return;
     }
-    if (json_array_size(t) > CALLS_MAX_TURNS) {
+    if (json_array_size(t) > KV_CALL_TURNS_MAX) {
         char msg[96];
         snprintf(msg, sizeof msg, "The transcript may not have more than %d turns.",
-                 CALLS_MAX_TURNS);
+                 KV_CALL_TURNS_MAX);
         kv_errors_add(errors, "transcript", msg);
         return;
     }
+    json_t *scratch = json_object();
     int bad = 0;
+    size_t total = 0;
     size_t i;
     json_t *turn;
     json_array_foreach(t, i, turn) {
-        if (bad >= 10)
-            break;   /* enough to show the client what is wrong */
+        if (bad >= S_TURN_ERRORS_MAX)
+            break;
         if (!json_is_object(turn)) {
-            s_turn_error(errors, i, "must be an object with speaker, text and offset_seconds.");
-            bad++;
+            kv_errors_add(scratch, "turn",
+                          "The turn must be an object with speaker, text and offset_seconds.");
+            bad += s_turn_errors(scratch, i, errors);
             continue;
         }
-        const char *k;
-        json_t *v;
-        json_object_foreach(turn, k, v) {
-            if (strcmp(k, "speaker") && strcmp(k, "text") && strcmp(k, "offset_seconds")) {
-                char msg[128];
-                snprintf(msg, sizeof msg, "unknown field '%.40s'.", k);
-                s_turn_error(errors, i, msg);
-                bad++;
-            }
-        }
-        json_t *sp = json_object_get(turn, "speaker");
-        if (!json_is_string(sp) || (strcmp(json_string_value(sp), "agent") &&
-                                    strcmp(json_string_value(sp), "caller"))) {
-            s_turn_error(errors, i, "speaker must be \"agent\" or \"caller\".");
-            bad++;
-        }
-        json_t *tx = json_object_get(turn, "text");
-        if (!json_is_string(tx) || !kv_valid_text(json_string_value(tx), CALLS_MAX_TURN_TEXT)) {
-            s_turn_error(errors, i, "text must be valid UTF-8 text of at most 10000 bytes.");
-            bad++;
-        }
-        json_t *off = json_object_get(turn, "offset_seconds");
-        if (!json_is_number(off) || json_number_value(off) < 0 ||
-            json_number_value(off) > CALLS_MAX_DURATION + 1) {
-            s_turn_error(errors, i, "offset_seconds must be a number of seconds >= 0.");
-            bad++;
-        } else if (max_offset >= 0 && json_number_value(off) > max_offset) {
-            s_turn_error(errors, i, "offset_seconds lies after the end of the call.");
-            bad++;
-        }
+        kv_read_known(turn, s_turn_known, scratch);
+        const char *speaker;
+        kv_read_enum(turn, "speaker", KV_REQUIRED, s_speakers, &speaker, scratch);
+        char *text = NULL;
+        if (kv_read_text(turn, "text", KV_REQUIRED, &s_rule_turn_text, &text, scratch) ==
+            KV_FIELD_OK)
+            total += kv_utf8_chars(text);
+        free(text);
+        double off;
+        if (kv_read_number(turn, "offset_seconds", KV_REQUIRED, 0, CALLS_MAX_DURATION + 1,
+                           &off, scratch) == KV_FIELD_OK && max_offset >= 0 && off > max_offset)
+            kv_errors_add(scratch, "offset_seconds",
+                          "The offset_seconds lies after the end of the call.");
+        bad += s_turn_errors(scratch, i, errors);
+    }
+    json_decref(scratch);
+    if (!bad && total > KV_CALL_TRANSCRIPT_TEXT_MAX) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "The transcript may not hold more than %d characters of "
+                 "text in all its turns.", KV_CALL_TRANSCRIPT_TEXT_MAX);
+        kv_errors_add(errors, "transcript", msg);
+        bad = 1;
     }
     if (!bad)
         *out = t;
 }
 
-int calls_validate(json_t *body, calls_input_t *in, json_t *errors)
+/* started_at, ended_at, duration_seconds and their consistency, against
+ * now_us.  Fills in's times when valid; returns 1 when the duration is
+ * known (for the transcript's offsets), 0 otherwise. */
+static int s_times(json_t *body, int64_t now_us, calls_input_t *in, json_t *errors)
 {
-    size_t nerr0;
-    memset(in, 0, sizeof *in);
-    if (!json_is_object(body)) {
-        kv_errors_add(errors, "body", "The request body must be a JSON object.");
-        return -1;
-    }
-    nerr0 = json_object_size(errors);
-
-    static const char *const known[] = {
-        "caller_phone", "caller_name", "direction", "started_at", "ended_at",
-        "duration_seconds", "outcome", "sentiment", "quality_score", "summary",
-        "transcript", "recording_url", "external_id", NULL };
-    const char *key;
-    json_t *val;
-    json_object_foreach(body, key, val) {
-        if (!kv_pick(known, key)) {
-            /* The key names the error, cut to 63 bytes on a UTF-8
-             * character boundary (jansson refuses invalid UTF-8 keys). */
-            char field[64];
-            size_t n = strlen(key);
-            if (n > sizeof field - 1) {
-                n = sizeof field - 1;
-                while (n > 0 && ((unsigned char)key[n] & 0xC0) == 0x80)
-                    n--;
-            }
-            memcpy(field, key, n);
-            field[n] = '\0';
-            kv_errors_add(errors, field, "This field is not allowed.");
-        }
-    }
-
-    /* caller_phone */
-    const char *phone;
-    int rc = s_opt_str(body, "caller_phone", &phone, errors);
-    if (rc == 1)
-        kv_errors_add(errors, "caller_phone", "The caller_phone field is required.");
-    else if (rc == 0 && kv_normalize_phone(phone, in->caller_phone) != 0)
-        kv_errors_add(errors, "caller_phone",
-                      "The caller_phone must be a phone number of 7 to 15 digits.");
-
-    s_text(body, "caller_name", CALLS_MAX_NAME, &in->caller_name, errors);
-    s_text(body, "summary", CALLS_MAX_SUMMARY, &in->summary, errors);
-
-    in->direction = s_directions[0];
-    s_enum(body, "direction", s_directions, "inbound, outbound", &in->direction, errors);
-    if (!in->direction)
-        in->direction = s_directions[0];
-    s_enum(body, "outcome", s_outcomes,
-           "booked, answered, voicemail, transferred, missed, abandoned", &in->outcome, errors);
-    s_enum(body, "sentiment", s_sentiments, "positive, neutral, negative", &in->sentiment,
-           errors);
-
-    if (s_int(body, "quality_score", 0, 100, &in->quality_score, errors) == 0)
-        in->has_quality = 1;
-
-    if (s_opt_str(body, "recording_url", &in->recording_url, errors) == 0 &&
-        calls_valid_url(in->recording_url) != 0) {
-        kv_errors_add(errors, "recording_url",
-                      "The recording_url must be an http:// or https:// URL of at most 2048 bytes.");
-        in->recording_url = NULL;
-    }
-    if (s_opt_str(body, "external_id", &in->external_id, errors) == 0 &&
-        (in->external_id[0] == '\0' ||
-         !kv_valid_text(in->external_id, CALLS_MAX_EXTERNAL_ID))) {
-        kv_errors_add(errors, "external_id",
-                      "The external_id must be a non-empty string of at most 128 bytes.");
-        in->external_id = NULL;
-    }
-
-    /* started_at, ended_at, duration_seconds and their consistency */
-    int have_times = 1;
-    int src = s_ts(body, "started_at", &in->started_us, errors);
-    if (src == 1)
-        kv_errors_add(errors, "started_at", "The started_at field is required.");
-    if (src != 0)
-        have_times = 0;
-    int erc = s_ts(body, "ended_at", &in->ended_us, errors);
-    int drc = s_int(body, "duration_seconds", 0, CALLS_MAX_DURATION,
-                    &in->duration_seconds, errors);
-    if (erc == 1 && drc == 1) {
+    const int64_t latest = now_us + (int64_t)KV_CALL_CLOCK_SKEW_S * US_PER_SEC;
+    int ok = 1;
+    int src = s_ts(body, "started_at", KV_REQUIRED, &in->started_us, errors);
+    int erc = s_ts(body, "ended_at", KV_OPTIONAL, &in->ended_us, errors);
+    int64_t dur = 0;
+    int drc = kv_read_int(body, "duration_seconds", KV_OPTIONAL, 0, CALLS_MAX_DURATION, &dur,
+                          errors);
+    in->duration_seconds = (int)dur;
+    if (erc == KV_FIELD_ABSENT && drc == KV_FIELD_ABSENT) {
         kv_errors_add(errors, "duration_seconds",
                       "The duration_seconds field is required when ended_at is not present.");
-        have_times = 0;
+        ok = 0;
     }
-    if (erc < 0 || drc < 0)
-        have_times = 0;
-    if (have_times) {
-        if (erc == 0) {
-            int64_t span = in->ended_us - in->started_us;
-            if (span < 0) {
-                kv_errors_add(errors, "ended_at",
-                              "The ended_at must be a date-time after or equal to started_at.");
-                have_times = 0;
-            } else if (span / US_PER_SEC > CALLS_MAX_DURATION) {
-                kv_errors_add(errors, "ended_at",
-                              "A call may not last longer than 86400 seconds.");
-                have_times = 0;
-            } else if (drc == 0) {
-                int64_t diff = span - (int64_t)in->duration_seconds * US_PER_SEC;
-                if (diff > US_PER_SEC || diff < -US_PER_SEC) {
-                    kv_errors_add(errors, "duration_seconds",
-                                  "The duration_seconds does not match started_at and "
-                                  "ended_at (they must agree within 1 second).");
-                    have_times = 0;
-                }
-            } else {
-                in->duration_seconds = (int)(span / US_PER_SEC);
+    if (src != KV_FIELD_OK || erc < 0 || drc < 0)
+        ok = 0;
+    if (src == KV_FIELD_OK && in->started_us > latest) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "The started_at may not be in the future (more than %d "
+                 "seconds after the server's clock).", KV_CALL_CLOCK_SKEW_S);
+        kv_errors_add(errors, "started_at", msg);
+        ok = 0;
+    }
+    if (!ok)
+        return 0;
+    if (erc == KV_FIELD_OK) {
+        int64_t span = in->ended_us - in->started_us;
+        if (span < 0) {
+            kv_errors_add(errors, "ended_at",
+                          "The ended_at must be a date-time after or equal to started_at.");
+            return 0;
+        }
+        if (span / US_PER_SEC > CALLS_MAX_DURATION) {
+            kv_errors_add(errors, "ended_at", "A call may not last longer than 86400 seconds.");
+            return 0;
+        }
+        if (drc == KV_FIELD_OK) {
+            int64_t diff = span - (int64_t)in->duration_seconds * US_PER_SEC;
+            if (diff > US_PER_SEC || diff < -US_PER_SEC) {
+                kv_errors_add(errors, "duration_seconds",
+                              "The duration_seconds does not match started_at and "
+                              "ended_at (they must agree within 1 second).");
+                return 0;
             }
         } else {
-            in->ended_us = in->started_us + (int64_t)in->duration_seconds * US_PER_SEC;
+            in->duration_seconds = (int)(span / US_PER_SEC);
         }
+    } else {
+        in->ended_us = in->started_us + (int64_t)in->duration_seconds * US_PER_SEC;
     }
-    if (have_times) {
-        calls_format_ts(in->started_us, in->started_at);
-        calls_format_ts(in->ended_us, in->ended_at);
+    if (in->ended_us > latest) {
+        char msg[200];
+        snprintf(msg, sizeof msg, "The call may not end in the future: %s lies more than %d "
+                 "seconds after the server's clock.",
+                 erc == KV_FIELD_OK ? "ended_at" : "started_at + duration_seconds",
+                 KV_CALL_CLOCK_SKEW_S);
+        kv_errors_add(errors, erc == KV_FIELD_OK ? "ended_at" : "duration_seconds", msg);
+        return 0;
     }
+    calls_format_ts(in->started_us, in->started_at);
+    calls_format_ts(in->ended_us, in->ended_at);
+    return 1;
+}
 
+int calls_validate(json_t *body, int64_t now_us, calls_input_t *in, json_t *errors)
+{
+    memset(in, 0, sizeof *in);
+    in->direction = s_directions[0];
+    if (kv_read_object(body, errors) != 0)
+        return -1;
+    size_t nerr0 = json_object_size(errors);
+
+    kv_read_known(body, s_known, errors);
+    kv_read_phone(body, "caller_phone", KV_REQUIRED, in->caller_phone, errors);
+    kv_read_text(body, "caller_name", KV_OPTIONAL, &kv_rule_person_name, &in->caller_name,
+                 errors);
+    kv_read_text(body, "summary", KV_OPTIONAL, &s_rule_summary, &in->summary, errors);
+    kv_read_enum(body, "direction", KV_OPTIONAL, s_directions, &in->direction, errors);
+    kv_read_enum(body, "outcome", KV_OPTIONAL, s_outcomes, &in->outcome, errors);
+    kv_read_enum(body, "sentiment", KV_OPTIONAL, s_sentiments, &in->sentiment, errors);
+    int64_t q;
+    if (kv_read_int(body, "quality_score", KV_OPTIONAL, 0, 100, &q, errors) == KV_FIELD_OK) {
+        in->has_quality = 1;
+        in->quality_score = (int)q;
+    }
+    json_t *scratch = json_object();
+    if (kv_read_text(body, "recording_url", KV_OPTIONAL, &s_rule_url, &in->recording_url,
+                     scratch) == KV_FIELD_BAD ||
+        (in->recording_url && calls_valid_url(in->recording_url) != 0)) {
+        kv_errors_add(errors, "recording_url",
+                      "The recording_url must be an http:// or https:// URL of at most 2048 "
+                      "bytes.");
+        free(in->recording_url);
+        in->recording_url = NULL;
+    }
+    json_decref(scratch);
+    kv_read_text(body, "external_id", KV_OPTIONAL, &s_rule_external_id, &in->external_id,
+                 errors);
+
+    int have_times = s_times(body, now_us, in, errors);
     s_transcript(body, have_times ? in->duration_seconds + 1.0 : -1.0, &in->transcript, errors);
-
     return json_object_size(errors) == nerr0 ? 0 : -1;
+}
+
+void calls_input_cleanup(calls_input_t *in)
+{
+    free(in->caller_name);
+    free(in->summary);
+    free(in->recording_url);
+    free(in->external_id);
+    in->caller_name = in->summary = in->recording_url = in->external_id = NULL;
 }
 
 int calls_filter_parse(json_t *query, calls_filter_t *f, json_t *errors)
 {
-    size_t nerr0 = json_object_size(errors);
     memset(f, 0, sizeof *f);
     f->missed = -1;
-
-    const char *s = kv_query_str(query, "sentiment");
-    if (s) {
-        f->sentiment = kv_pick(s_sentiments, s);
-        if (!f->sentiment)
-            kv_errors_add(errors, "sentiment",
-                          "The sentiment must be one of: positive, neutral, negative.");
-    }
-    s = kv_query_str(query, "missed");
-    if (s) {
-        if (strcmp(s, "true") == 0 || strcmp(s, "1") == 0)
-            f->missed = 1;
-        else if (strcmp(s, "false") == 0 || strcmp(s, "0") == 0)
-            f->missed = 0;
-        else
-            kv_errors_add(errors, "missed", "The missed field must be true or false.");
-    }
+    int bad = kv_query_enum(query, "sentiment", KV_OPTIONAL, s_sentiments, &f->sentiment,
+                            errors) < 0;
+    bad |= kv_query_bool(query, "missed", KV_OPTIONAL, &f->missed, errors) < 0;
     kv_date_t from, to;
-    int have_from = 0, have_to = 0;
-    s = kv_query_str(query, "from_date");
-    if (s) {
-        if (kv_parse_date(s, &from) == 0) {
-            f->from_date = s;
-            have_from = 1;
-        } else {
-            kv_errors_add(errors, "from_date", "The from_date must be a date in Y-m-d format.");
-        }
-    }
-    s = kv_query_str(query, "to_date");
-    if (s) {
-        if (kv_parse_date(s, &to) == 0) {
-            f->to_date = s;
-            have_to = 1;
-        } else {
-            kv_errors_add(errors, "to_date", "The to_date must be a date in Y-m-d format.");
-        }
-    }
-    if (have_from && have_to && kv_date_to_days(&to) < kv_date_to_days(&from))
+    int frc = kv_query_date(query, "from_date", KV_OPTIONAL, &from, errors);
+    int trc = kv_query_date(query, "to_date", KV_OPTIONAL, &to, errors);
+    bad |= frc < 0 || trc < 0;
+    if (frc == KV_FIELD_OK)
+        kv_format_date(&from, f->from_date);
+    if (trc == KV_FIELD_OK)
+        kv_format_date(&to, f->to_date);
+    if (frc == KV_FIELD_OK && trc == KV_FIELD_OK && kv_date_to_days(&to) < kv_date_to_days(&from)) {
         kv_errors_add(errors, "to_date", "The to_date must be a date after or equal to from_date.");
-    return json_object_size(errors) == nerr0 ? 0 : -1;
+        bad = 1;
+    }
+    return bad ? -1 : 0;
 }

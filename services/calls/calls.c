@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "call_valid.h"
 #include "kv_client.h"
@@ -28,8 +29,6 @@
 #include "kv_outbox.h"
 
 #define CALLS_CRM_TIMEOUT_MS 2000
-#define CALLS_PER_PAGE_DEFAULT 20
-#define CALLS_PER_PAGE_MAX 100
 
 /* The full call object (with transcript) of row 0 of call, reading its
  * turns.  NULL on a database error.  Caller owns the result. */
@@ -139,7 +138,10 @@ void calls_create(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
     int nev = 0;
     memset(ev, 0, sizeof ev);
 
-    if (calls_validate(req->body, &in, errors) != 0) {
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    int64_t now_us = (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
+    if (calls_validate(req->body, now_us, &in, errors) != 0) {
         kv_reply_invalid(rep, errors);
         errors = NULL;
         goto out;
@@ -223,6 +225,7 @@ out:
         kv_db_rollback(ctx->db, KV_RID(req));
     for (int i = 0; i < nev; i++)
         kv_outbox_event_clear(&ev[i]);
+    calls_input_cleanup(&in);
     free(turns_text);
     PQclear(row);
     json_decref(call);
@@ -237,7 +240,7 @@ void calls_list(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
     calls_filter_t f;
     int page, per_page;
 
-    int bad = kv_query_page(req->query, CALLS_PER_PAGE_DEFAULT, CALLS_PER_PAGE_MAX,
+    int bad = kv_query_page(req->query, KV_PER_PAGE_DEFAULT, KV_PER_PAGE_MAX,
                             &page, &per_page, errors) != 0;
     bad |= calls_filter_parse(req->query, &f, errors) != 0;
     if (bad) {
@@ -261,8 +264,10 @@ void calls_list(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
     if (f.missed >= 0)
         filters[nf++] = missed_s;
 
-    const char *cparams[6] = { tenant_s, tz, f.from_date, f.to_date, NULL, NULL };
-    const char *lparams[8] = { tenant_s, tz, f.from_date, f.to_date, limit_s, offset_s,
+    const char *from = f.from_date[0] ? f.from_date : NULL;
+    const char *to = f.to_date[0] ? f.to_date : NULL;
+    const char *cparams[6] = { tenant_s, tz, from, to, NULL, NULL };
+    const char *lparams[8] = { tenant_s, tz, from, to, limit_s, offset_s,
                                NULL, NULL };
     for (int i = 0; i < nf; i++) {
         cparams[4 + i] = filters[i];

@@ -14,26 +14,19 @@
 #include <stddef.h>
 #include <jansson.h>
 
-#define CRM_NAME_MAX     200   /* characters (code points) */
-#define CRM_NOTES_MAX    5000  /* characters */
-#define CRM_SEARCH_MAX   100   /* characters */
-#define CRM_SOURCE_MAX   32    /* bytes of [a-z0-9_] */
-#define CRM_UNKNOWN_MAX  20    /* unknown fields named in one 422 */
+#include "kv_valid.h"
+
 #define CRM_DEFAULT_NAME "Unknown caller"   /* find_or_create without a name */
 
 /* The allowed values, NULL-terminated, in documentation order. */
 extern const char *const crm_segments[];   /* lead, active, inactive, vip */
 extern const char *const crm_stages[];     /* new, contacted, qualified, proposal, won, lost */
 
-/* kv_pick(crm_segments, s) / kv_pick(crm_stages, s) (kv_valid.h) gives the
- * table's own static string equal to s, or NULL. */
-
-/* 0 when s is a valid source token: 1..32 characters of [a-z0-9_] starting
- * with a letter (e.g. "api", "walk_in"); -1 otherwise. */
-int crm_check_source(const char *s);
-
-/* Number of code points of the valid UTF-8 string s. */
-size_t crm_utf8_chars(const char *s);
+/* The text rules of crm's own fields (lengths from kv_limits.h).  The name,
+ * notes and source use the shared kv_rule_person_name, kv_rule_notes and
+ * kv_rule_source of kv_valid.h. */
+extern const kv_text_rule_t crm_rule_email;    /* one line, <= 254, trimmed */
+extern const kv_text_rule_t crm_rule_search;   /* one line, <= 100, trimmed */
 
 /* s with the LIKE wildcards '%' and '_' and the escape character '\'
  * preceded by '\', so that the result matches s literally inside
@@ -52,7 +45,7 @@ int crm_search_digits(const char *s, char *out, size_t size);
  * (crm_create_cleanup frees them); segment and stage point at static table
  * entries. */
 typedef struct {
-    char *name;              /* trimmed, 1..200 characters */
+    char *name;              /* trimmed, 1..KV_CUSTOMER_NAME_MAX characters */
     char phone[17];          /* normalised: [+]digits */
     char *email;             /* trimmed, valid; NULL: none */
     const char *segment;     /* default "lead" */
@@ -98,12 +91,12 @@ typedef struct {
     const char *segment;     /* NULL: any */
     const char *stage;       /* NULL: any */
     char *like;              /* escaped search term, NULL: no search */
-    char digits[CRM_SEARCH_MAX + 1];  /* digits of a phone-like term, "" none */
+    char digits[KV_CUSTOMER_SEARCH_MAX + 1];  /* digits of a phone-like term, "" none */
 } crm_filter_t;
 
 /* Reads segment, pipeline_stage and search from query (an object of
  * strings).  Empty values mean "no filter"; a search is trimmed and at most
- * 100 characters.  Other keys are ignored (pagination is read elsewhere).
+ * KV_CUSTOMER_SEARCH_MAX characters.  Other keys are ignored (pagination is read elsewhere).
  * Same contract as crm_parse_create. */
 int crm_parse_filter(json_t *query, crm_filter_t *out, json_t *errors);
 void crm_filter_cleanup(crm_filter_t *f);

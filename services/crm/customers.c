@@ -30,8 +30,6 @@
 #include "kv_log.h"
 #include "kv_valid.h"
 
-#define CRM_DEFAULT_PER_PAGE 20
-#define CRM_MAX_PER_PAGE     100
 #define CRM_STATS_TIMEOUT_MS 2000
 
 #define S_MSG_PHONE_TAKEN "The phone has already been taken."
@@ -88,7 +86,7 @@ void crm_customers_list(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
     crm_filter_t f;
     PGresult *r = NULL;
     int page, per_page;
-    int bad = kv_query_page(req->query, CRM_DEFAULT_PER_PAGE, CRM_MAX_PER_PAGE,
+    int bad = kv_query_page(req->query, KV_PER_PAGE_DEFAULT, KV_PER_PAGE_MAX,
                             &page, &per_page, errors) != 0;
     if (crm_parse_filter(req->query, &f, errors) != 0 || bad) {
         kv_reply_invalid(rep, errors);

@@ -54,27 +54,14 @@ void sched_slots(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
     PGresult *sv = NULL, *st = NULL, *h = NULL, *b = NULL;
     s_slots_t all = { NULL, 0, 0 };
     sched_iv_t *work = NULL, *busy = NULL;
-    kv_date_t date, today;
-    int64_t service_id = 0, staff_id = 0;
+    kv_date_t today;
+    sched_slots_query_t q;
     int now_min = 0;
 
-    const char *ds = kv_query_str(req->query, "date");
-    const char *ss = kv_query_str(req->query, "service_id");
-    const char *ts = kv_query_str(req->query, "staff_id");
-    if (!ds || !ds[0])
-        kv_errors_add(errors, "date", "The date field is required.");
-    else if (kv_parse_date(ds, &date) != 0)
-        kv_errors_add(errors, "date", "The date must be a valid date in the format Y-m-d.");
-    if (!ss || !ss[0])
-        kv_errors_add(errors, "service_id", "The service_id field is required.");
-    else if (sched_str_id(ss, &service_id) != 0)
-        kv_errors_add(errors, "service_id", "The service_id must be a positive integer.");
-    if (ts && ts[0] && sched_str_id(ts, &staff_id) != 0)
-        kv_errors_add(errors, "staff_id", "The staff_id must be a positive integer.");
-    if (json_object_size(errors) == 0) {
+    if (sched_parse_slots(req->query, &q, errors) == 0) {
         if (sched_tenant_now(ctx, req, &today, &now_min) != 0)
             goto fail;
-        if (kv_date_to_days(&date) < kv_date_to_days(&today))
+        if (kv_date_to_days(&q.date) < kv_date_to_days(&today))
             kv_errors_add(errors, "date", "The date must be today or a later date.");
     }
     if (json_object_size(errors) > 0) {
@@ -82,6 +69,8 @@ void sched_slots(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
         errors = NULL;
         goto out;
     }
+    const kv_date_t date = q.date;
+    const int64_t service_id = q.service_id, staff_id = q.staff_id;
 
     char tid[KV_DB_I64_LEN], svc[KV_DB_I64_LEN], stf[KV_DB_I64_LEN], dtxt[11], wd[4];
     kv_db_i64_param(tid, KV_TENANT(req));

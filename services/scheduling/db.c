@@ -9,7 +9,12 @@
  * SCHED_S_*, SCHED_T_* and SCHED_A_* enums of sched.h mirror.
  */
 #include "sched.h"
+#include "kv_limits.h"
 #include "kv_outbox.h"
+
+/* A numeric macro as a string literal, for LIMITs from kv_limits.h. */
+#define SCHED_STR_(x) #x
+#define SCHED_STR(x) SCHED_STR_(x)
 
 #define SCHED_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
@@ -110,7 +115,7 @@ const kv_stmt_t sched_stmts[] = {
       "SELECT to_char(appointment_date, 'YYYY-MM-DD'), start_min, end_min FROM appointments "
       "WHERE tenant_id = $1 AND staff_id = $2 AND status = 'scheduled' "
       "  AND (appointment_date > $3::date OR (appointment_date = $3::date AND start_min >= $4::int)) "
-      "ORDER BY appointment_date, start_min LIMIT 100" },
+      "ORDER BY appointment_date, start_min LIMIT " SCHED_STR(KV_STAFF_UPCOMING_MAX) },
     /* $3 a JSON array of strings */
     { "staff_insert",
       "INSERT INTO staff (tenant_id, name, specialties, active) "
@@ -183,15 +188,15 @@ const kv_stmt_t sched_stmts[] = {
       " ORDER BY a.appointment_date, a.start_min, a.id LIMIT $5 OFFSET $6" },
     { "appt_count",
       "SELECT count(*) FROM appointments a" SCHED_APPT_FILTER },
-    /* cancels $2 unless already cancelled: no row when nothing changed */
-    { "appt_cancel",
-      "WITH a AS (UPDATE appointments SET status = 'cancelled', updated_at = now() "
-      "  WHERE tenant_id = $1 AND id = $2 AND status <> 'cancelled' RETURNING *) "
-      "SELECT " SCHED_APPT_COLS " FROM a" SCHED_APPT_JOIN },
-    /* sets status $3 (never 'cancelled': appt_cancel does that) */
+    /* locks appointment $2 for a status change: its status, and whether it
+     * has started by now in time zone $3 */
+    { "appt_lock",
+      "SELECT status, (appointment_date + start_min * interval '1 minute') "
+      "  <= (now() AT TIME ZONE $3) "
+      "FROM appointments WHERE tenant_id = $1 AND id = $2 FOR UPDATE" },
+    /* sets status $3 (the caller checked the transition under appt_lock) */
     { "appt_set_status",
-      "WITH a AS (UPDATE appointments SET status = $3, "
-      "  updated_at = CASE WHEN status = $3 THEN updated_at ELSE now() END "
+      "WITH a AS (UPDATE appointments SET status = $3, updated_at = now() "
       "  WHERE tenant_id = $1 AND id = $2 RETURNING *) "
       "SELECT " SCHED_APPT_COLS " FROM a" SCHED_APPT_JOIN },
     { "appt_customer_stats",

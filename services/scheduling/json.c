@@ -1,7 +1,7 @@
 /*
  * json.c -- the public JSON objects of the scheduling service, built from
  * result rows, and the small helpers every handler shares (tenant clock,
- * id parsing, failure answers).
+ * slot interval, failure answers).
  *
  * Objects are always built here so that the list, show, create and event
  * payload of one resource can never drift apart.
@@ -11,8 +11,6 @@
 
 #include "sched.h"
 #include "kv_log.h"
-
-const char *const sched_weekdays[7] = { "mon", "tue", "wed", "thu", "fri", "sat", "sun" };
 
 json_t *sched_price_json(long long cents)
 {
@@ -118,38 +116,6 @@ out:
     if (r)
         PQclear(r);
     return rc;
-}
-
-int sched_str_id(const char *s, int64_t *out)
-{
-    int64_t x;
-    if (!s || s[0] < '0' || s[0] > '9' || kv_parse_i64(s, &x) != 0 || x <= 0)
-        return -1;
-    *out = x;
-    return 0;
-}
-
-int sched_json_id(const json_t *v, int64_t *out)
-{
-    if (json_is_integer(v)) {
-        json_int_t x = json_integer_value(v);
-        if (x <= 0)
-            return -1;
-        *out = (int64_t)x;
-        return 0;
-    }
-    if (json_is_string(v))
-        return sched_str_id(json_string_value(v), out);
-    return -1;
-}
-
-size_t sched_utf8_len(const char *s)
-{
-    size_t n = 0;
-    for (; *s; s++)
-        if (((unsigned char)*s & 0xC0) != 0x80)
-            n++;
-    return n;
 }
 
 int sched_step(const kv_req_t *req)

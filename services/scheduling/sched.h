@@ -6,7 +6,8 @@
  * (services.c, staff.c, admin.c, appointments.c, availability.c, stats.c)
  * hold the handlers; json.c builds the public objects from result rows and
  * holds the small helpers every handler shares.  The pure slot arithmetic
- * lives apart in slots.h / slots.c.
+ * lives apart in slots.h / slots.c, the input rules in sched_valid.h /
+ * sched_valid.c.
  */
 #ifndef SCHED_H
 #define SCHED_H
@@ -17,6 +18,7 @@
 
 #include "kv_service.h"
 #include "kv_valid.h"
+#include "sched_valid.h"
 #include "slots.h"
 
 /* Every statement of the service, prepared at connect time (db.c). */
@@ -104,19 +106,7 @@ void sched_db_fail(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep);
  * PostgreSQL in the tenant's time zone (UTC when none).  0 or -1. */
 int sched_tenant_now(kv_ctx_t *ctx, const kv_req_t *req, kv_date_t *today, int *now_min);
 
-/* A positive id from a JSON integer or a string of decimal digits.
- * 0 or -1. */
-int sched_json_id(const json_t *v, int64_t *out);
-/* A positive id from a query/param string (digits only).  0 or -1. */
-int sched_str_id(const char *s, int64_t *out);
-
-/* Number of UTF-8 characters of s (s already checked as valid UTF-8). */
-size_t sched_utf8_len(const char *s);
-
 /* The slot interval of the request's tenant (default 15). */
 int sched_step(const kv_req_t *req);
-
-/* Weekday keys "mon".."sun", index 0 = Monday. */
-extern const char *const sched_weekdays[7];
 
 #endif

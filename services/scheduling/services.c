@@ -17,7 +17,8 @@ void sched_services_list(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
     PGresult *r = NULL, *c = NULL;
     json_t *errors = json_object();
     int page, per_page;
-    if (kv_query_page(req->query, 20, 100, &page, &per_page, errors) != 0) {
+    if (kv_query_page(req->query, KV_PER_PAGE_DEFAULT, KV_PER_PAGE_MAX, &page, &per_page,
+                      errors) != 0) {
         kv_reply_invalid(rep, errors);
         errors = NULL;
         goto out;

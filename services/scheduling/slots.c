@@ -36,7 +36,10 @@ size_t sched_slots_staff(sched_iv_t *work, size_t nwork, sched_iv_t *busy, size_
     sched_iv_sort(busy, nbusy);
     size_t j = 0;   /* busy[0..j) all end at or before the current t */
     for (size_t w = 0; w < nwork && n < cap; w++) {
-        for (int t = work[w].start; t + duration <= work[w].end && n < cap; t += step) {
+        /* the first start on the grid (multiples of step from 00:00) inside
+         * the interval: an interval starting off the grid starts later */
+        int first = (work[w].start + step - 1) / step * step;
+        for (int t = first; t + duration <= work[w].end && n < cap; t += step) {
             if (t <= after)
                 continue;
             /* t only grows: an appointment that ends by t never matters again */

@@ -5,8 +5,9 @@
  *
  * Times are minutes since the tenant's local midnight; an interval
  * [start, end) excludes its end.  A start time t is bookable for a staff
- * member when t lies on the grid start_of_working_interval + k * step,
- * [t, t + duration) fits entirely inside that working interval, it
+ * member when t lies on the tenant's grid k * step (counted from 00:00,
+ * the grid appointments are booked on: sched_on_grid), [t, t + duration)
+ * fits entirely inside one working interval, it
  * overlaps none of the member's booked intervals, and t is later than the
  * cut-off (the current minute on today's date).
  */

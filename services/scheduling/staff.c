@@ -46,7 +46,8 @@ void sched_staff_list(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
     int *dur = NULL, *nd = NULL, *nm = NULL;
     int page, per_page, now_min;
     kv_date_t today;
-    if (kv_query_page(req->query, 20, 100, &page, &per_page, errors) != 0) {
+    if (kv_query_page(req->query, KV_PER_PAGE_DEFAULT, KV_PER_PAGE_MAX, &page, &per_page,
+                      errors) != 0) {
         kv_reply_invalid(rep, errors);
         errors = NULL;
         goto out;

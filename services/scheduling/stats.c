@@ -14,12 +14,12 @@
 void sched_customer_stats(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
 {
     int64_t id;
-    if (sched_str_id(kv_query_str(req->params, "customer_id"), &id) != 0) {
-        json_t *errors = json_object();
-        kv_errors_add(errors, "customer_id", "The customer_id must be a positive integer.");
+    json_t *errors = json_object();
+    if (kv_query_id(req->params, "customer_id", KV_REQUIRED, &id, errors) != KV_FIELD_OK) {
         kv_reply_invalid(rep, errors);
         return;
     }
+    json_decref(errors);
     char tid[KV_DB_I64_LEN], cid[KV_DB_I64_LEN];
     const char *p[2] = { kv_db_i64_param(tid, KV_TENANT(req)), kv_db_i64_param(cid, id) };
     PGresult *r = kv_db_exec(ctx->db, KV_RID(req), "appt_customer_stats", 2, p);

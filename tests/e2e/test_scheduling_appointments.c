@@ -4,9 +4,10 @@
  * 409 on a taken slot, staff assignment when staff_id is absent), show,
  * list with each filter and pagination, status changes, cancelling (twice),
  * price snapshots, and the crm customer show reflecting a completed
- * appointment's price and date.
+ * appointment's price and date (completed once started: started_e2e.h).
  */
 #include "sched_e2e.h"
+#include "started_e2e.h"
 
 static int s_rfc3339(const char *s)
 {
@@ -248,19 +249,14 @@ int main(void)
         kvt_resp_free(&r);
     }
 
-    /* status changes */
+    /* status changes (the whole transition table: test_scheduling_strict) */
     r = s_status(key, ap2, "{\"status\":\"completed\"}");
-    KVT_EQ_INT(r.status, 200, "appointment_status_completed_is_200");
-    KVT_EQ_STR(se_str(&r, "status"), "completed", "appointment_status_completed_set");
-    kvt_resp_free(&r);
-    r = kvt_api(key, "GET", "/api/v1/appointments?status=completed", NULL);
-    KVT_EQ_INT(se_meta(&r, "total"), 1, "appointments_list_status_filter");
-    kvt_resp_free(&r);
-    r = s_status(key, ap2, "{\"status\":\"no_show\"}");
-    KVT_EQ_STR(se_str(&r, "status"), "no_show", "appointment_status_no_show_set");
+    KVT_EQ_INT(r.status, 422, "appointment_status_completed_before_start_is_422");
+    KVT_OK(se_has_err(&r, "status"), "appointment_status_completed_before_start_error_on_status");
     kvt_resp_free(&r);
     r = s_status(key, ap2, "{\"status\":\"scheduled\"}");
-    KVT_EQ_STR(se_str(&r, "status"), "scheduled", "appointment_status_scheduled_set");
+    KVT_EQ_INT(r.status, 200, "appointment_status_same_is_200");
+    KVT_EQ_STR(se_str(&r, "status"), "scheduled", "appointment_status_same_unchanged");
     kvt_resp_free(&r);
     r = s_status(key, ap2, "{\"status\":\"done\"}");
     KVT_EQ_INT(r.status, 422, "appointment_status_unknown_is_422");
@@ -299,35 +295,55 @@ int main(void)
     KVT_EQ_INT(r.status, 201, "appointment_cancelled_slot_can_be_booked_again");
     kvt_resp_free(&r);
     r = s_status(key, ap1, "{\"status\":\"scheduled\"}");
-    KVT_EQ_INT(r.status, 409, "appointment_uncancel_into_taken_slot_is_409");
+    KVT_EQ_INT(r.status, 422, "appointment_uncancel_is_422_cancelled_is_final");
     kvt_resp_free(&r);
     r = s_status(key, ap2, "{\"status\":\"cancelled\"}");
     KVT_EQ_INT(r.status, 200, "appointment_status_cancelled_is_200");
     KVT_EQ_STR(se_str(&r, "status"), "cancelled", "appointment_status_cancelled_set");
     kvt_resp_free(&r);
 
-    /* price snapshot and the customer's figures in crm */
-    long long cust2 = se_customer(key);
-    long long v1 = se_book_id(key, cust2, cut, b, mon, "13:00");
-    long long v2 = se_book_id(key, cust2, colour, a, mon, "14:00");
-    snprintf(path, sizeof path, "/admin/v1/tenants/%lld/services/%lld", (long long)t, cut);
+    /* price snapshot and the customer's figures in crm, with bookings that
+     * have started (started_e2e.h: a tenant in UTC-12, seen 26 hours later) */
+    char lkey[64], tom[11];
+    int64_t lt = se_tenant("appt-late", ST_EARLY_TZ, 0, lkey);
+    long long lcut = se_service(lt, "Cut", 30, "20.00");
+    long long lcolour = se_service(lt, "Colour", 60, "50.00");
+    se_every_day("[[\"00:00\",\"24:00\"]]", hours, sizeof hours);
+    long long lstaff = se_staff(lt, "Late", hours, NULL);
+    long long cust2 = se_customer(lkey);
+    st_tomorrow(tom);
+    long long v1 = se_book_id(lkey, cust2, lcut, lstaff, tom, "00:15");
+    long long v2 = se_book_id(lkey, cust2, lcolour, lstaff, tom, "00:45");
+    KVT_OK(lcut > 0 && lcolour > 0 && lstaff > 0 && cust2 > 0 && v1 > 0 && v2 > 0,
+           "appointments_started_fixture_created");
+    snprintf(path, sizeof path, "/admin/v1/tenants/%lld/services/%lld", (long long)lt, lcut);
     r = kvt_admin("PATCH", path, "{\"price\":\"99.00\"}");
     kvt_resp_free(&r);
-    r = s_status(key, v1, "{\"status\":\"completed\"}");
-    KVT_OK(se_real(&r, "price") == 20.0, "appointment_price_is_a_snapshot_at_booking");
+    json_t *done = NULL;
+    int st = st_call(lt, ST_LATE_TZ, "appointments.set_status", v1, "{\"status\":\"completed\"}",
+                     &done);
+    KVT_EQ_INT(st, 200, "appointment_status_completed_once_started_is_200");
+    json_t *dd = json_object_get(done, "data");
+    KVT_EQ_STR(json_string_value(json_object_get(dd, "status")), "completed",
+               "appointment_status_completed_set");
+    KVT_OK(json_number_value(json_object_get(dd, "price")) == 20.0,
+           "appointment_price_is_a_snapshot_at_booking");
+    json_decref(done);
+    r = kvt_api(lkey, "GET", "/api/v1/appointments?status=completed", NULL);
+    KVT_EQ_INT(se_meta(&r, "total"), 1, "appointments_list_status_filter");
     kvt_resp_free(&r);
     snprintf(path, sizeof path, "/api/v1/customers/%lld", cust2);
-    r = kvt_api(key, "GET", path, NULL);
+    r = kvt_api(lkey, "GET", path, NULL);
     KVT_EQ_INT(r.status, 200, "customer_show_is_200");
     KVT_EQ_INT(se_int(&r, "total_appointments"), 2, "customer_show_total_appointments_counts_non_cancelled");
     KVT_OK(se_real(&r, "total_spent") == 20.0, "customer_show_total_spent_reflects_completed_price");
-    KVT_EQ_STR(se_str(&r, "last_visit_date"), mon, "customer_show_last_visit_date_is_completed_date");
+    KVT_EQ_STR(se_str(&r, "last_visit_date"), tom, "customer_show_last_visit_date_is_completed_date");
     kvt_resp_free(&r);
     snprintf(path, sizeof path, "/api/v1/appointments/%lld", v2);
-    r = kvt_api(key, "DELETE", path, NULL);
+    r = kvt_api(lkey, "DELETE", path, NULL);
     kvt_resp_free(&r);
     snprintf(path, sizeof path, "/api/v1/customers/%lld", cust2);
-    r = kvt_api(key, "GET", path, NULL);
+    r = kvt_api(lkey, "GET", path, NULL);
     KVT_EQ_INT(se_int(&r, "total_appointments"), 1, "customer_show_cancelled_not_counted");
     kvt_resp_free(&r);
     long long cust3 = se_customer(key);

@@ -1,8 +1,8 @@
 /*
  * test_scheduling_outbox.c -- every appointment create and cancel leaves
  * exactly one outbox event, with gapless consecutive sequence numbers, even
- * when the requests run concurrently; re-cancelling and other status
- * changes record nothing.  Events are read back with the producer's
+ * when the requests run concurrently; re-cancelling, setting the same
+ * status again and refused status changes record nothing.  Events are read back with the producer's
  * events.since bus operation (as the webhook service catches up), through a
  * kv_client of our own on KAIVOX_BUS_ENDPOINT.
  */
@@ -175,11 +175,16 @@ int main(void)
         cancelled_ok += s_cancel_status[i] == 200;
     KVT_EQ_INT(cancelled_ok, ncancel, "outbox_concurrent_cancels_all_200");
 
-    /* status changes that are not cancellations record nothing */
+    /* status requests that are not cancellations record nothing: the same
+     * status again, and a refused change (a future appointment cannot be
+     * completed; test_scheduling_strict completes started ones) */
     char path[96];
     snprintf(path, sizeof path, "/api/v1/appointments/%lld/status", s_ids[n - 1]);
-    kvt_resp_t r = kvt_api(s_key, "PATCH", path, "{\"status\":\"completed\"}");
-    KVT_EQ_INT(r.status, 200, "outbox_completed_status_change_is_200");
+    kvt_resp_t r = kvt_api(s_key, "PATCH", path, "{\"status\":\"scheduled\"}");
+    KVT_EQ_INT(r.status, 200, "outbox_same_status_is_200");
+    kvt_resp_free(&r);
+    r = kvt_api(s_key, "PATCH", path, "{\"status\":\"completed\"}");
+    KVT_EQ_INT(r.status, 422, "outbox_refused_status_change_is_422");
     kvt_resp_free(&r);
 
     json_t *ev = s_events_after(c, base);

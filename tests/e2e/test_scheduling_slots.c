@@ -178,8 +178,13 @@ int main(void)
     KVT_OK(cust > 0, "slots_customer_created");
     long long ap = se_book_id(key, cust, cut, a, mon, "10:00");
     KVT_OK(ap > 0, "slots_booking_10_00_created");
-    long long ap2 = se_book_id(key, cust, longsvc, a, mon, "14:10");
-    KVT_OK(ap2 > 0, "slots_off_grid_booking_14_10_created");
+    kvt_resp_t off = kvt_apif(key, "POST", "/api/v1/appointments",
+                              "{\"customer_id\":%lld,\"service_id\":%lld,\"staff_id\":%lld,"
+                              "\"appointment_date\":\"%s\",\"appointment_time\":\"14:10\","
+                              "\"allow_off_grid\":true}", cust, longsvc, a, mon);
+    long long ap2 = off.status == 201 ? se_int(&off, "id") : -1;
+    kvt_resp_free(&off);
+    KVT_OK(ap2 > 0, "slots_off_grid_booking_14_10_created_with_allow_off_grid");
     r = se_slots(key, mon, cut, a);
     se_slot_times(&r, times, sizeof times);
     KVT_OK(s_has(times, "09:30") && !s_has(times, "09:45") && !s_has(times, "10:00")

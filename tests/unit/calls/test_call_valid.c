@@ -13,6 +13,10 @@
 
 /* ---- helpers ---------------------------------------------------------- */
 
+/* "Now" for the validations: over a day after the test body's started_at
+ * (2026-03-10T14:00:00Z), so that even a one-day call has ended. */
+#define S_NOW (INT64_C(1773273600) * 1000000)   /* 2026-03-12T00:00:00Z */
+
 /* A valid minimal body plus the keys of extra (a JSON object text, may be
  * NULL); keys set to null in extra are removed. */
 static json_t *s_body(const char *extra)
@@ -45,8 +49,8 @@ static int s_validate(const char *extra, calls_input_t *in, json_t **errs)
 {
     json_t *b = s_body(extra);
     *errs = json_object();
-    int rc = calls_validate(b, in, *errs);
-    json_decref(b);   /* in's borrowed strings are not used after this */
+    int rc = calls_validate(b, S_NOW, in, *errs);
+    json_decref(b);   /* in's transcript (borrowed) is not used after this */
     return rc;
 }
 
@@ -58,6 +62,7 @@ static int s_refused(const char *extra, const char *field)
     int rc = s_validate(extra, &in, &errs);
     int ok = rc == -1 && json_is_array(json_object_get(errs, field));
     json_decref(errs);
+    calls_input_cleanup(&in);
     return ok;
 }
 
@@ -67,6 +72,7 @@ static int s_accepted(const char *extra)
     json_t *errs;
     int rc = s_validate(extra, &in, &errs);
     json_decref(errs);
+    calls_input_cleanup(&in);
     return rc == 0;
 }
 
@@ -141,17 +147,20 @@ static void test_minimal_and_defaults(void)
     KVT_OK(in.outcome == NULL && in.sentiment == NULL && !in.has_quality && in.transcript == NULL,
            "body: optional fields default to absent");
     json_decref(errs);
+    calls_input_cleanup(&in);
 
     int rc = s_validate("{\"duration_seconds\":null,\"ended_at\":\"2026-03-10T15:00:14.900+01:00\"}",
                         &in, &errs);
     KVT_EQ_INT(rc, 0, "body: ended_at alone is enough");
     KVT_EQ_INT(in.duration_seconds, 14, "body: duration from ended_at is rounded down (14.9 s -> 14)");
     json_decref(errs);
+    calls_input_cleanup(&in);
 
     rc = s_validate("{\"ended_at\":\"2026-03-10T14:00:43Z\"}", &in, &errs);
     KVT_EQ_INT(rc, 0, "body: ended_at and duration agreeing within 1 s are accepted");
     KVT_EQ_INT(in.duration_seconds, 42, "body: a given duration is kept when ended_at agrees");
     json_decref(errs);
+    calls_input_cleanup(&in);
 
     KVT_OK(s_accepted("{\"caller_name\":null,\"sentiment\":null,\"transcript\":null}"),
            "body: null optional fields count as absent");
@@ -169,12 +178,12 @@ static void test_refusals(void)
     calls_input_t in;
     json_t *errs = json_object();
     json_t *arr = json_array();
-    KVT_EQ_INT(calls_validate(arr, &in, errs), -1, "body: a list instead of an object is refused");
+    KVT_EQ_INT(calls_validate(arr, S_NOW, &in, errs), -1, "body: a list instead of an object is refused");
     KVT_OK(json_object_get(errs, "body") != NULL, "body: a non-object body is reported under body");
     json_decref(arr);
     json_decref(errs);
     errs = json_object();
-    KVT_EQ_INT(calls_validate(NULL, &in, errs), -1, "body: no body is refused");
+    KVT_EQ_INT(calls_validate(NULL, S_NOW, &in, errs), -1, "body: no body is refused");
     json_decref(errs);
 
     KVT_OK(s_refused("{\"caller_phone\":null}", "caller_phone"), "caller_phone is required");
@@ -235,7 +244,8 @@ static void test_refusals(void)
     json_t *b = s_body(NULL);
     json_object_set_new(b, longkey, json_true());
     errs = json_object();
-    KVT_EQ_INT(calls_validate(b, &in, errs), -1, "a long multibyte unknown key is refused");
+    KVT_EQ_INT(calls_validate(b, S_NOW, &in, errs), -1, "a long multibyte unknown key is refused");
+    calls_input_cleanup(&in);
     const char *ek = NULL;
     json_t *ev;
     json_object_foreach(errs, ek, ev) break;
@@ -254,6 +264,7 @@ static void test_transcript(void)
                         &in, &errs);
     KVT_EQ_INT(rc, 0, "transcript: a list of valid turns is accepted");
     json_decref(errs);
+    calls_input_cleanup(&in);
     KVT_OK(s_accepted("{\"transcript\":[]}"), "transcript: an empty list is accepted");
     KVT_OK(s_accepted("{\"transcript\":[{\"speaker\":\"caller\",\"text\":\"bye\",\"offset_seconds\":43}]}"),
            "transcript: an offset up to 1 s past the end is tolerated");
@@ -281,6 +292,146 @@ static void test_transcript(void)
                      "transcript"), "transcript: an unknown key in a turn is refused");
 }
 
+/* The first message under field of validating extra, or "" (static copy). */
+static const char *s_msg(const char *extra, const char *field)
+{
+    static char buf[512];
+    calls_input_t in;
+    json_t *errs;
+    s_validate(extra, &in, &errs);
+    const char *m = json_string_value(json_array_get(json_object_get(errs, field), 0));
+    snprintf(buf, sizeof buf, "%s", m ? m : "");
+    json_decref(errs);
+    calls_input_cleanup(&in);
+    return buf;
+}
+
+/* A JSON string literal of n copies of the UTF-8 character ch (with
+ * quotes).  Caller frees. */
+static char *s_repeat(const char *ch, size_t n)
+{
+    size_t len = strlen(ch);
+    char *s = malloc(n * len + 3);
+    s[0] = '"';
+    for (size_t i = 0; i < n; i++)
+        memcpy(s + 1 + i * len, ch, len);
+    s[1 + n * len] = '"';
+    s[2 + n * len] = '\0';
+    return s;
+}
+
+/* Issue 9: a call that starts or ends in the future is refused (5 minutes
+ * of clock skew tolerated); text limits count characters, not bytes; the
+ * transcript is capped in turns, per turn and in all. */
+static void test_issue9_rules(void)
+{
+    /* S_NOW is 2026-03-12T00:00:00Z */
+    KVT_OK(s_refused("{\"started_at\":\"2026-03-12T00:10:00Z\",\"duration_seconds\":0}",
+                     "started_at"), "future: a call starting 10 minutes from now is refused");
+    KVT_EQ_STR(s_msg("{\"started_at\":\"2026-03-13T00:00:00Z\"}", "started_at"),
+               "The started_at may not be in the future (more than 300 seconds after the "
+               "server's clock).", "future: the started_at message names the tolerance");
+    KVT_OK(s_accepted("{\"started_at\":\"2026-03-12T00:04:00Z\",\"duration_seconds\":0}"),
+           "future: 4 minutes ahead is within the clock-skew tolerance");
+    KVT_OK(s_accepted("{\"started_at\":\"2026-03-12T01:04:00+01:00\",\"duration_seconds\":30}"),
+           "future: the tolerance applies to the instant, whatever the offset");
+    KVT_OK(s_refused("{\"started_at\":\"2026-03-11T23:59:00Z\",\"duration_seconds\":600}",
+                     "duration_seconds"),
+           "future: a duration that makes the call end 9 minutes from now is refused");
+    KVT_OK(s_refused("{\"duration_seconds\":null,\"started_at\":\"2026-03-11T23:00:00Z\","
+                     "\"ended_at\":\"2026-03-12T00:06:00Z\"}", "ended_at"),
+           "future: an ended_at 6 minutes from now is refused");
+    KVT_OK(s_accepted("{\"duration_seconds\":null,\"started_at\":\"2026-03-11T23:00:00Z\","
+                      "\"ended_at\":\"2026-03-12T00:05:00Z\"}"),
+           "future: an ended_at exactly 5 minutes from now is accepted");
+
+    KVT_EQ_STR(s_msg("{\"foo\":1}", "foo"), "The foo field is not allowed.",
+               "unknown fields: the message every service gives");
+    KVT_EQ_STR(s_msg("{\"quality_score\":\"7\"}", "quality_score"),
+               "The quality_score must be an integer.", "a quality_score given as a string is refused");
+    KVT_EQ_STR(s_msg("{\"quality_score\":101}", "quality_score"),
+               "The quality_score may not be greater than 100.", "quality_score above 100: its true message");
+    KVT_EQ_STR(s_msg("{\"caller_phone\":\"12ab\"}", "caller_phone"),
+               "The caller_phone format is invalid: use 7 to 15 digits, optionally after a "
+               "leading + (spaces, dashes, dots and brackets are ignored).",
+               "caller_phone: the phone message crm gives");
+    KVT_OK(s_refused("{\"external_id\":\"CA\\n1\"}", "external_id"),
+           "an external_id with a line break is refused");
+
+    char body[64 * 1024];
+    char *name = s_repeat("\xc3\xa9", 200);   /* 200 characters, 400 bytes */
+    snprintf(body, sizeof body, "{\"caller_name\":%s}", name);
+    KVT_OK(s_accepted(body), "caller_name: 200 characters (400 bytes) are accepted");
+    free(name);
+    name = s_repeat("a", 201);
+    snprintf(body, sizeof body, "{\"caller_name\":%s}", name);
+    KVT_EQ_STR(s_msg(body, "caller_name"), "The caller_name may not be greater than 200 characters.",
+               "caller_name: 201 characters are refused like a customer's name");
+    free(name);
+    KVT_OK(s_refused("{\"caller_name\":\"Ana\\nBell\"}", "caller_name"),
+           "caller_name: a line break is refused (one line, like a customer's name)");
+
+    char *sum = s_repeat("\xc3\xa9", KV_CALL_SUMMARY_MAX);
+    char *big = malloc(strlen(sum) + 64);
+    sprintf(big, "{\"summary\":%s}", sum);
+    KVT_OK(s_accepted(big), "summary: 20,000 two-byte characters are accepted (the limit counts "
+           "characters)");
+    free(sum);
+    free(big);
+    sum = s_repeat("a", KV_CALL_SUMMARY_MAX + 1);
+    big = malloc(strlen(sum) + 64);
+    sprintf(big, "{\"summary\":%s}", sum);
+    KVT_OK(s_refused(big, "summary"), "summary: 20,001 characters are refused");
+    free(sum);
+    free(big);
+    KVT_OK(s_accepted("{\"summary\":\"Line 1\\nLine 2\\tend\\r\\n\"}"),
+           "summary: line breaks and tabs are allowed");
+    KVT_EQ_STR(s_msg("{\"summary\":\"bell\\u0007\"}", "summary"),
+               "The summary may not contain control characters other than tab and line breaks.",
+               "summary: other control characters are refused");
+
+    /* a turn at the per-turn limit, in characters */
+    char *turn = s_repeat("\xc3\xa9", KV_CALL_TURN_TEXT_MAX);
+    big = malloc(strlen(turn) + 256);
+    sprintf(big, "{\"transcript\":[{\"speaker\":\"agent\",\"text\":%s,\"offset_seconds\":0}]}",
+            turn);
+    KVT_OK(s_accepted(big), "transcript: a turn of 10,000 two-byte characters is accepted");
+    free(turn);
+    free(big);
+    turn = s_repeat("a", KV_CALL_TURN_TEXT_MAX + 1);
+    big = malloc(strlen(turn) + 256);
+    sprintf(big, "{\"transcript\":[{\"speaker\":\"agent\",\"text\":\"ok\",\"offset_seconds\":0},"
+            "{\"speaker\":\"caller\",\"text\":%s,\"offset_seconds\":1}]}", turn);
+    KVT_EQ_STR(s_msg(big, "transcript"), "Turn 1: The text may not be greater than 10000 characters.",
+               "transcript: an over-long turn is named by its index, with the shared message");
+    free(turn);
+    free(big);
+    KVT_EQ_STR(s_msg("{\"transcript\":[{\"speaker\":\"agent\",\"text\":\"x\\u0001\","
+                     "\"offset_seconds\":0}]}", "transcript"),
+               "Turn 0: The text may not contain control characters other than tab and line breaks.",
+               "transcript: control characters in a turn are refused");
+
+    /* the whole transcript: at most 500,000 characters of text */
+    size_t nturns = KV_CALL_TRANSCRIPT_TEXT_MAX / KV_CALL_TURN_TEXT_MAX;   /* 50 */
+    turn = s_repeat("a", KV_CALL_TURN_TEXT_MAX);
+    big = malloc((nturns + 1) * (strlen(turn) + 64) + 64);
+    for (int extra = 0; extra <= 1; extra++) {
+        size_t len = (size_t)sprintf(big, "{\"duration_seconds\":3600,\"transcript\":[");
+        for (size_t i = 0; i < nturns + (size_t)extra; i++)
+            len += (size_t)sprintf(big + len, "%s{\"speaker\":\"agent\",\"text\":%s,"
+                                   "\"offset_seconds\":%zu}", i ? "," : "", turn, i);
+        sprintf(big + len, "]}");
+        if (!extra)
+            KVT_OK(s_accepted(big), "transcript: 500,000 characters of text in all are accepted");
+        else
+            KVT_EQ_STR(s_msg(big, "transcript"), "The transcript may not hold more than 500000 "
+                       "characters of text in all its turns.",
+                       "transcript: 500,001+ characters of text in all are refused");
+    }
+    free(turn);
+    free(big);
+}
+
 /* ---- list filters ------------------------------------------------------- */
 
 /* Parses query_json into *f; true when it succeeds (bad_field NULL) or
@@ -300,14 +451,15 @@ static int s_filter(const char *query_json, calls_filter_t *f, const char *bad_f
 static void test_filters(void)
 {
     calls_filter_t f;
-    KVT_OK(s_filter("{}", &f, NULL) && f.missed == -1 && !f.sentiment && !f.from_date && !f.to_date,
-           "filters: none given means no filter");
+    KVT_OK(s_filter("{}", &f, NULL) && f.missed == -1 && !f.sentiment && !f.from_date[0] &&
+           !f.to_date[0], "filters: none given means no filter");
     KVT_OK(s_filter("{\"missed\":\"true\"}", &f, NULL) && f.missed == 1, "filters: missed=true");
     KVT_OK(s_filter("{\"missed\":\"false\"}", &f, NULL) && f.missed == 0, "filters: missed=false");
     KVT_OK(s_filter("{\"missed\":\"1\"}", &f, NULL) && f.missed == 1, "filters: missed=1 is true");
     KVT_OK(s_filter("{\"missed\":\"0\"}", &f, NULL) && f.missed == 0, "filters: missed=0 is false");
     KVT_OK(s_filter("{\"missed\":\"yes\"}", &f, "missed"), "filters: missed=yes is refused");
-    KVT_OK(s_filter("{\"missed\":\"\"}", &f, "missed"), "filters: an empty missed is refused");
+    KVT_OK(s_filter("{\"missed\":\"\"}", &f, NULL) && f.missed == -1,
+           "filters: an empty missed means no filter (like every empty filter)");
     KVT_OK(s_filter("{\"missed\":\"TRUE\"}", &f, "missed"), "filters: missed is case-sensitive");
     KVT_OK(s_filter("{\"sentiment\":\"neutral\"}", &f, NULL) && f.sentiment != NULL,
            "filters: a known sentiment");
@@ -333,6 +485,7 @@ int main(void)
     test_minimal_and_defaults();
     test_refusals();
     test_transcript();
+    test_issue9_rules();
     test_filters();
     return kvt_done();
 }

@@ -42,18 +42,28 @@ static void test_tables(void)
     for (int i = 0; stages[i]; i++)
         KVT_OK(kv_pick(crm_stages, stages[i]) != NULL, "pipeline stage %s is allowed", stages[i]);
     KVT_OK(kv_pick(crm_stages, "negotiation") == NULL, "unknown pipeline stage is refused");
+    int fit = 1;
+    for (int i = 0; crm_segments[i]; i++)
+        fit &= strlen(crm_segments[i]) <= KV_ENUM_VALUE_MAX;
+    for (int i = 0; crm_stages[i]; i++)
+        fit &= strlen(crm_stages[i]) <= KV_ENUM_VALUE_MAX;
+    KVT_OK(fit, "every segment and stage fits KV_ENUM_VALUE_MAX (kv_limits.h)");
 }
 
+/* The customer's source is the shared token rule (kv_rule_source), the
+ * one an appointment's source follows too. */
 static void test_source(void)
 {
-    KVT_OK(crm_check_source("api") == 0, "source api is valid");
-    KVT_OK(crm_check_source("walk_in") == 0, "source walk_in is valid");
-    KVT_OK(crm_check_source("a2") == 0, "source with a digit after a letter is valid");
-    KVT_OK(crm_check_source("abcdefghijklmnopqrstuvwxyz012345") == 0, "32-char source is valid");
-    KVT_OK(crm_check_source("abcdefghijklmnopqrstuvwxyz0123456") == -1, "33-char source is refused");
-    const char *bad[] = { "", "Api", "walk-in", "_x", "9lives", "a b", "é", NULL };
+    KVT_OK(kv_text_check("api", &kv_rule_source) == 0, "source api is valid");
+    KVT_OK(kv_text_check("walk_in", &kv_rule_source) == 0, "source walk_in is valid");
+    KVT_OK(kv_text_check("a2", &kv_rule_source) == 0, "source with a digit after a letter is valid");
+    KVT_OK(kv_text_check("abcdefghijklmnopqrstuvwxyz012345", &kv_rule_source) == 0,
+           "32-char source is valid");
+    KVT_OK(kv_text_check("abcdefghijklmnopqrstuvwxyz0123456", &kv_rule_source) != 0,
+           "33-char source is refused");
+    const char *bad[] = { "", "Api", "walk-in", "_x", "9lives", "a b", "é", "Web Form!!", NULL };
     for (int i = 0; bad[i]; i++)
-        KVT_OK(crm_check_source(bad[i]) == -1, "source \"%s\" is refused", bad[i]);
+        KVT_OK(kv_text_check(bad[i], &kv_rule_source) != 0, "source \"%s\" is refused", bad[i]);
 }
 
 static void test_like_escape(void)
@@ -86,13 +96,6 @@ static void test_search_digits(void)
     char small[4];
     KVT_OK(crm_search_digits("12345", small, sizeof small) == -1,
            "digits that do not fit are refused, not truncated");
-}
-
-static void test_utf8_chars(void)
-{
-    KVT_EQ_INT(crm_utf8_chars("abc"), 3, "ascii counts one per byte");
-    KVT_EQ_INT(crm_utf8_chars("Zoë Ørsted"), 10, "utf-8 counts code points, not bytes");
-    KVT_EQ_INT(crm_utf8_chars(""), 0, "empty string has no characters");
 }
 
 static void test_create_valid(void)
@@ -398,7 +401,6 @@ int main(void)
     test_source();
     test_like_escape();
     test_search_digits();
-    test_utf8_chars();
     test_create_valid();
     test_create_invalid();
     test_patch();

@@ -108,11 +108,19 @@ int main(void)
         int want[] = { HM(9, 0), HM(9, 30), HM(10, 0) };
         s_expect("duration_not_dividing_the_interval", w, 1, NULL, 0, 45, 30, -1, want, 3);
     }
-    /* grid starts at the interval's start, not at the full hour */
+    /* the grid is the tenant's, counted from 00:00 (the grid bookings must
+     * be on): an interval starting off the grid starts at the next grid
+     * time, so every slot offered can be booked */
     {
         sched_iv_t w[] = { { HM(9, 10), HM(10, 0) } };
-        int want[] = { HM(9, 10), HM(9, 25), HM(9, 40) };
-        s_expect("grid_anchored_at_interval_start", w, 1, NULL, 0, 20, 15, -1, want, 3);
+        int want[] = { HM(9, 15), HM(9, 30) };
+        s_expect("grid_anchored_at_midnight_not_at_interval_start", w, 1, NULL, 0, 20, 15, -1,
+                 want, 2);
+    }
+    {
+        sched_iv_t w[] = { { HM(10, 0), HM(12, 0) } };
+        int want[] = { HM(10, 30), HM(11, 15) };
+        s_expect("grid_of_45_minutes_counts_from_midnight", w, 1, NULL, 0, 30, 45, -1, want, 2);
     }
     /* the last slot of the day ends exactly at midnight */
     {
