@@ -45,6 +45,7 @@
 typedef struct {
     unsigned char digest[32];  /* SHA-256 of the key */
     int64_t fetched_ms;        /* monotonic time of the database answer; 0: empty */
+    uint64_t seq;              /* insertion order, for eviction (ms can tie) */
     gw_principal_t principal;  /* known keys only */
 } auth_entry_t;
 
@@ -248,9 +249,11 @@ static void s_put(auth_set_t *set, const unsigned char d[32], const gw_principal
             victim = e;
             break;
         }
-        if (victim->fetched_ms != 0 && (e->fetched_ms == 0 || e->fetched_ms < victim->fetched_ms))
+        if (victim->fetched_ms != 0 && (e->fetched_ms == 0 || e->seq < victim->seq))
             victim = e;
     }
+    static atomic_ullong s_seq;
+    victim->seq = atomic_fetch_add(&s_seq, 1) + 1;
     memcpy(victim->digest, d, 32);
     victim->fetched_ms = kv_mono_ms();
     if (victim->fetched_ms == 0)
@@ -381,8 +384,9 @@ void gw_auth_on_wake(gw_auth_t *a)
     }
 }
 
-void gw_auth_tick(gw_auth_t *a)
+int gw_auth_tick(gw_auth_t *a)
 {
+    int answered = 0;
     int64_t now = kv_mono_ms();
     for (s_lookup_t *l = a->inflight; l; l = l->inflight_next) {
         if (now - l->submitted_ms < GW_AUTH_WAIT_MS)
@@ -403,8 +407,10 @@ void gw_auth_tick(gw_auth_t *a)
             w->cb(w->arg, GW_AUTH_UNAVAILABLE, NULL);
             free(w);
             w = next;
+            answered++;
         }
     }
+    return answered;
 }
 
 void gw_auth_destroy(gw_auth_t **pa)

@@ -85,8 +85,10 @@ int gw_auth_check(gw_auth_t *a, const char *key, const char *req_id, gw_principa
 int gw_auth_known(gw_auth_t *a, const char *key);
 
 /* Loop thread.  Answers GW_AUTH_UNAVAILABLE to the checks that waited
- * GW_AUTH_WAIT_MS for their lookup; call at least every few hundred ms. */
-void gw_auth_tick(gw_auth_t *a);
+ * GW_AUTH_WAIT_MS for their lookup; call at least every few hundred ms.
+ * Returns how many it answered (their connections were resumed: let
+ * libmicrohttpd run). */
+int gw_auth_tick(gw_auth_t *a);
 
 /* Loop thread: the eventfd the lookup thread pokes, and what to do when
  * it is readable (apply answers, run callbacks). */

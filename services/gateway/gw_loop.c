@@ -109,10 +109,11 @@ int gw_loop_run(const gw_loop_cfg_t *cfg)
             gw_auth_on_wake(cfg->auth);
             work = 1;
         }
+        if (gw_auth_tick(cfg->auth) > 0)
+            work = 1;                    /* lookups past their wait: 503s resumed */
+        gw_server_sweep(cfg->http);
         if (work || (items[I_MHD].revents & ZMQ_POLLIN) || (mt >= 0 && mt <= timeout))
             gw_server_run(cfg->http);
-        gw_auth_tick(cfg->auth);
-        gw_server_sweep(cfg->http);
         if (kv_mono_ms() >= broker_due)
             broker_due = kv_mono_ms() + gw_broker_tick(cfg->broker);
 
