@@ -1,10 +1,11 @@
 /*
- * gw_db.h -- the gateway's SQL: its statement table and the per-thread
- * connection.
+ * gw_db.h -- the gateway's SQL: its statement table, the per-thread
+ * connection, and the start-up reads of the key secret and legacy set.
  *
- * Every HTTP thread (of both listeners) gets its own kv_db_t on first use,
- * created lazily and closed when the thread exits, so a request never opens
- * a connection and no two threads share one.
+ * The admin listener's thread gets its own kv_db_t on first use, created
+ * lazily and closed when the thread exits, so a request never opens a
+ * connection and no two threads share one; the key lookup thread
+ * (gw_auth.c) has its own.
  */
 #ifndef GW_DB_H
 #define GW_DB_H

@@ -199,8 +199,7 @@ static void s_allow_head(const char *allow, char *out, size_t size)
     snprintf(out, size, "%.*s, HEAD%s", (int)(get + 3 - allow), allow, get + 3);
 }
 
-/* 1 when a request with method m has a body coming (Content-Length > 0,
- * or chunked). */
+/* 1 when r announces a body (Content-Length > 0, or a Transfer-Encoding). */
 static int s_has_body(gw_req_t *r)
 {
     const char *te = gw_req_header(r, MHD_HTTP_HEADER_TRANSFER_ENCODING);

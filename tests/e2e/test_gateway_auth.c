@@ -130,6 +130,28 @@ int main(void)
     if (pg)
         PQfinish(pg);
 
+    /* The key is checked on the headers: an anonymous client announcing a
+     * 1 MB body gets its 401 before sending a byte of it, and the
+     * connection is closed (the body is never read). */
+    {
+        const char *base = kvt_env("KVT_BASE_URL", "http://127.0.0.1:18080");
+        int port = atoi(strrchr(base, ':') + 1);
+        int fd = gw_connect_from("127.0.0.11", port), closed = 0;
+        const char *req = "POST /api/v1/customers HTTP/1.1\r\nHost: t\r\n"
+                          "Content-Type: application/json\r\nContent-Length: 1000000\r\n\r\n";
+        char buf[2048];
+        int64_t t0 = gw_now_ms();
+        if (fd >= 0)
+            send(fd, req, strlen(req), MSG_NOSIGNAL);
+        gw_read_reply(fd, buf, sizeof buf, 3000, &closed);
+        int64_t took = gw_now_ms() - t0;
+        KVT_EQ_INT(gw_reply_status(buf), 401, "an anonymous POST announcing 1 MB is 401 before its body is sent");
+        KVT_OK(took < 2000, "... at once (%lld ms)", (long long)took);
+        KVT_OK(strcasestr(buf, "\r\nConnection: close\r\n") != NULL, "... and the connection is closed");
+        if (fd >= 0)
+            close(fd);
+    }
+
     /* 401 comes before the route table: nothing leaks about routes. */
     r = kvt_api(NULL, "GET", "/api/v1/no-such-route", NULL);
     KVT_EQ_INT(r.status, 401, "without a key an unknown route is 401, not 404");
