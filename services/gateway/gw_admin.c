@@ -7,6 +7,7 @@
  *   POST  /admin/v1/tenants/{id}/keys               {"name"} -> the key, shown once
  *   GET   /admin/v1/tenants/{id}/keys               no secrets
  *   POST  /admin/v1/tenants/{id}/keys/{key_id}/revoke
+ *   GET   /admin/v1/stats                           the gateway's counters (gw_stats.h)
  *   POST  /admin/v1/tenants/{id}/services           -> scheduling admin.services.create
  *   PATCH /admin/v1/tenants/{id}/services/{sid}     -> scheduling admin.services.update
  *   POST  /admin/v1/tenants/{id}/staff              -> scheduling admin.staff.create
@@ -27,6 +28,7 @@
 #include "gw_db.h"
 #include "gw_keys.h"
 #include "gw_routes.h"
+#include "gw_stats.h"
 #include "kv_api.h"
 #include "kv_env.h"
 #include "kv_log.h"
@@ -41,6 +43,7 @@ enum {
     A_KEY_CREATE,
     A_KEY_LIST,
     A_KEY_REVOKE,
+    A_STATS,
 };
 
 #define L(m, p, l) { .method = (m), .pattern = (p), .service = NULL, .op = NULL, .local = (l) }
@@ -54,6 +57,7 @@ static const gw_route_t s_routes[] = {
     L("POST",  "/admin/v1/tenants/{tenant}/keys",               A_KEY_CREATE),
     L("GET",   "/admin/v1/tenants/{tenant}/keys",               A_KEY_LIST),
     L("POST",  "/admin/v1/tenants/{tenant}/keys/{key}/revoke",  A_KEY_REVOKE),
+    L("GET",   "/admin/v1/stats",                               A_STATS),
     F("POST",  "/admin/v1/tenants/{tenant}/services",           "admin.services.create"),
     F("PATCH", "/admin/v1/tenants/{tenant}/services/{id}",      "admin.services.update"),
     F("POST",  "/admin/v1/tenants/{tenant}/staff",              "admin.staff.create"),
@@ -109,6 +113,8 @@ static json_t *s_key_json(const PGresult *res, int row)
     json_object_set_new(o, "created_at", kv_json_cell_str(res, row, 4));
     json_object_set_new(o, "last_used_at", kv_json_cell_str(res, row, 5));
     json_object_set_new(o, "revoked_at", kv_json_cell_str(res, row, 6));
+    /* made before keyed checksums: see sql/gateway/002_keyed_checksum.sql */
+    json_object_set_new(o, "legacy", json_boolean(strcmp(PQgetvalue(res, row, 7), "t") == 0));
     return o;
 }
 
@@ -269,7 +275,7 @@ static int s_key_create(gw_req_t *r, kv_db_t *db, const char *tid)
         errors = NULL;
         goto out;
     }
-    if (gw_key_generate(key) != 0) {
+    if (gw_key_generate(gw_http_cfg()->key_secret, key) != 0) {
         kv_error(r->rid, "random source failed");
         rc = gw_reply_error(r, 500, "Internal server error.");
         goto out;
@@ -328,7 +334,7 @@ static int s_key_revoke(gw_req_t *r, kv_db_t *db, const char *tid, const char *k
         PQclear(res);
         return gw_reply_error(r, 404, "API key not found.");
     }
-    gw_auth_forget(gw_http_cfg()->auth, kv_db_str(res, 0, 7));
+    gw_auth_forget(gw_http_cfg()->auth, kv_db_str(res, 0, 8));
     kv_info(r->rid, "api key revoked id=%s tenant_id=%s", kid, tid);
     json_t *data = s_key_json(res, 0);
     PQclear(res);
@@ -383,6 +389,8 @@ int gw_admin_dispatch(gw_req_t *r)
         gw_req_add_header(r, MHD_HTTP_HEADER_ALLOW, allow);
         return gw_reply_error(r, 405, "Method not allowed.");
     }
+    if (route->local == A_STATS)
+        return s_ok(r, 200, gw_stats_json());
     kv_db_t *db = gw_db_thread();
     if (!db)
         return gw_reply_error(r, 503, "Service temporarily unavailable.");

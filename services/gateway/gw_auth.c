@@ -1,16 +1,19 @@
 /*
- * gw_auth.c -- the API key cache and its lookup thread (see gw_auth.h).
+ * gw_auth.c -- the API key caches and their lookup thread (see gw_auth.h).
  *
- * The cache is 4096 sets x 4 entries, keyed by the raw SHA-256 of the key;
- * each set has its own mutex, held only to copy an entry in or out (the
- * loop thread reads and fills it, the admin thread may forget an entry).
+ * Two caches, keyed by the raw SHA-256 of the key: known keys (4096 sets x
+ * 4, valid answers only) and unknown keys (1024 sets x 4: unknown or
+ * revoked answers).  Each set has its own mutex, held only to copy an
+ * entry in or out (the loop thread reads and fills them, the admin thread
+ * may forget an entry after a revocation).
  *
  * A miss becomes a lookup: one s_lookup_t per key digest in flight, with
  * the list of checks waiting for it.  The loop thread owns the in-flight
  * list; a lookup travels to the lookup thread through the job queue and
  * back through the done list (both under a->mu), and the loop thread
  * applies it when the eventfd says so.  Nothing the loop thread does ever
- * waits for PostgreSQL.
+ * waits for PostgreSQL; a lookup that takes longer than GW_AUTH_WAIT_MS
+ * loses its waiters (503) and, until it returns, makes misses fail fast.
  */
 #include "gw_auth.h"
 
@@ -26,21 +29,24 @@
 
 #include "gw_db.h"
 #include "gw_keys.h"
+#include "gw_stats.h"
 #include "kv_env.h"
 #include "kv_log.h"
 #include "kv_mem.h"
 
-#define AUTH_SETS      4096
+#define AUTH_SETS      4096     /* known keys: 16384 entries */
+#define NEG_SETS       1024     /* unknown keys: 4096 entries */
 #define AUTH_WAYS      4
 #define AUTH_INFLIGHT  1024     /* distinct keys being looked up at once */
 #define AUTH_PING_MS   1000     /* idle database ping, for /readyz */
 #define AUTH_DOWN_MS   1000     /* after a failure, misses fail fast this long */
+#define AUTH_LEGACY_MS 60000    /* legacy set reload */
 
 typedef struct {
     unsigned char digest[32];  /* SHA-256 of the key */
     int64_t fetched_ms;        /* monotonic time of the database answer; 0: empty */
-    int valid;                 /* 1: principal is meaningful; 0: unknown/revoked */
-    gw_principal_t principal;
+    uint64_t seq;              /* insertion order, for eviction (ms can tie) */
+    gw_principal_t principal;  /* known keys only */
 } auth_entry_t;
 
 typedef struct {
@@ -59,6 +65,7 @@ typedef struct s_lookup {
     unsigned char digest[32];
     char hex[65];                /* the digest in hex, the lookup key in SQL */
     char rid[65];                /* request id of the first asker, for logs */
+    int64_t submitted_ms;        /* monotonic; for GW_AUTH_WAIT_MS */
     s_waiter_t *waiters;         /* loop thread only */
     int rc;                      /* set by the lookup thread */
     gw_principal_t who;          /* set by the lookup thread when rc is OK */
@@ -68,17 +75,21 @@ typedef struct s_lookup {
 
 struct gw_auth {
     int ttl_ms;                  /* age after which an entry is re-checked */
-    auth_set_t *sets;            /* AUTH_SETS of them */
+    unsigned char secret[GW_KEY_SECRET_LEN];
+    auth_set_t *sets;            /* known keys: AUTH_SETS of them */
+    auth_set_t *neg;             /* unknown keys: NEG_SETS of them */
+    gw_keyset_t legacy;          /* loop thread only */
 
     s_lookup_t *inflight;        /* loop thread only */
     int ninflight;
 
-    pthread_mutex_t mu;          /* guards jobs, done, stop */
+    pthread_mutex_t mu;          /* guards jobs, done, legacy_next, stop */
     pthread_cond_t cv;           /* jobs arrived, or stop */
     s_lookup_t *jobs_head, *jobs_tail;
     s_lookup_t *done;            /* LIFO; order does not matter */
+    gw_keyset_t *legacy_next;    /* a reloaded legacy set for the loop to take */
     int stop;
-    int efd;                     /* poked when done gets an entry */
+    int efd;                     /* poked when done or legacy_next gets something */
     pthread_t thread;
     int started;
 
@@ -86,11 +97,11 @@ struct gw_auth {
     atomic_llong db_failed_ms;   /* monotonic time of the last failure; 0 none */
 };
 
-static auth_set_t *s_set(gw_auth_t *a, const unsigned char d[32])
+static auth_set_t *s_set(auth_set_t *sets, int nsets, const unsigned char d[32])
 {
     uint32_t h;
     memcpy(&h, d, sizeof h);   /* SHA-256 bytes are already uniform */
-    return &a->sets[h % AUTH_SETS];
+    return &sets[h % (uint32_t)nsets];
 }
 
 /* ---- the lookup thread ------------------------------------------------ */
@@ -101,6 +112,7 @@ static int s_db_lookup(kv_db_t *db, const char *hex, const char *req_id, gw_prin
 {
     if (kv_db_ensure(db) != 0)
         return GW_AUTH_UNAVAILABLE;
+    atomic_fetch_add(&gw_stats.key_lookups, 1);
     const char *params[1] = { hex };
     PGresult *r = kv_db_exec(db, req_id, "gw_key_lookup", 1, params);
     if (!r)
@@ -130,11 +142,35 @@ static void s_db_state(gw_auth_t *a, int ok)
     atomic_store(&a->db_failed_ms, ok ? 0 : (long long)kv_mono_ms());
 }
 
+/* Reloads the legacy set and hands it to the loop thread. */
+static void s_reload_legacy(gw_auth_t *a, kv_db_t *db)
+{
+    gw_keyset_t *set = kv_calloc(1, sizeof *set);
+    gw_keyset_init(set);
+    if (gw_db_legacy_keys(db, set) != 0) {
+        gw_keyset_cleanup(set);
+        free(set);
+        return;
+    }
+    pthread_mutex_lock(&a->mu);
+    gw_keyset_t *old = a->legacy_next;
+    a->legacy_next = set;
+    pthread_mutex_unlock(&a->mu);
+    if (old) {
+        gw_keyset_cleanup(old);
+        free(old);
+    }
+    uint64_t one = 1;
+    if (write(a->efd, &one, sizeof one) < 0 && errno != EAGAIN)
+        kv_warn(NULL, "auth eventfd write: %s", strerror(errno));
+}
+
 static void *s_thread(void *arg)
 {
     gw_auth_t *a = arg;
     kv_db_t *db = kv_db_new("gateway", gw_db_stmts);
     s_db_state(a, kv_db_ensure(db) == 0);
+    int64_t legacy_due = kv_mono_ms() + AUTH_LEGACY_MS;
     for (;;) {
         pthread_mutex_lock(&a->mu);
         if (!a->jobs_head && !a->stop) {
@@ -157,6 +193,11 @@ static void *s_thread(void *arg)
 
         if (!job) {                  /* idle: keep /readyz honest */
             s_db_state(a, kv_db_ensure(db) == 0 && kv_db_run(db, NULL, "gw_ping", 0, NULL) == 0);
+            if (kv_mono_ms() >= legacy_due) {
+                legacy_due = kv_mono_ms() + AUTH_LEGACY_MS;
+                if (atomic_load(&a->db_ok))
+                    s_reload_legacy(a, db);
+            }
             continue;
         }
         memset(&job->who, 0, sizeof job->who);
@@ -179,15 +220,110 @@ static void *s_thread(void *arg)
     return NULL;
 }
 
+/* ---- the caches ----------------------------------------------------------- */
+
+static auth_set_t *s_sets_new(int n)
+{
+    auth_set_t *sets = kv_calloc((size_t)n, sizeof *sets);
+    for (int i = 0; i < n; i++)
+        pthread_mutex_init(&sets[i].mu, NULL);
+    return sets;
+}
+
+static void s_sets_free(auth_set_t *sets, int n)
+{
+    for (int i = 0; i < n; i++)
+        pthread_mutex_destroy(&sets[i].mu);
+    free(sets);
+}
+
+/* Stores d (with principal p, may be NULL) in set: its own entry, else an
+ * empty one, else the oldest. */
+static void s_put(auth_set_t *set, const unsigned char d[32], const gw_principal_t *p)
+{
+    pthread_mutex_lock(&set->mu);
+    auth_entry_t *victim = &set->entries[0];
+    for (int i = 0; i < AUTH_WAYS; i++) {
+        auth_entry_t *e = &set->entries[i];
+        if (e->fetched_ms && memcmp(e->digest, d, 32) == 0) {
+            victim = e;
+            break;
+        }
+        if (victim->fetched_ms != 0 && (e->fetched_ms == 0 || e->seq < victim->seq))
+            victim = e;
+    }
+    static atomic_ullong s_seq;
+    victim->seq = atomic_fetch_add(&s_seq, 1) + 1;
+    memcpy(victim->digest, d, 32);
+    victim->fetched_ms = kv_mono_ms();
+    if (victim->fetched_ms == 0)
+        victim->fetched_ms = 1;
+    if (p)
+        victim->principal = *p;
+    else
+        memset(&victim->principal, 0, sizeof victim->principal);
+    pthread_mutex_unlock(&set->mu);
+}
+
+/* Drops d from set. */
+static void s_drop(auth_set_t *set, const unsigned char d[32])
+{
+    pthread_mutex_lock(&set->mu);
+    for (int i = 0; i < AUTH_WAYS; i++) {
+        if (set->entries[i].fetched_ms && memcmp(set->entries[i].digest, d, 32) == 0)
+            set->entries[i].fetched_ms = 0;
+    }
+    pthread_mutex_unlock(&set->mu);
+}
+
+/* Finds d in set: 0 absent, 1 fresh (younger than ttl_ms), 2 stale.  Copies
+ * the principal into *p when found and p is not NULL. */
+static int s_get(auth_set_t *set, const unsigned char d[32], int64_t now, int ttl_ms,
+                 gw_principal_t *p)
+{
+    int rc = 0;
+    pthread_mutex_lock(&set->mu);
+    for (int i = 0; i < AUTH_WAYS; i++) {
+        auth_entry_t *e = &set->entries[i];
+        if (e->fetched_ms && memcmp(e->digest, d, 32) == 0) {
+            rc = now - e->fetched_ms < ttl_ms ? 1 : 2;
+            if (p)
+                *p = e->principal;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&set->mu);
+    return rc;
+}
+
+/* Applies a database answer to the caches. */
+static void s_cache_answer(gw_auth_t *a, const unsigned char d[32], int rc, const gw_principal_t *p)
+{
+    if (rc == GW_AUTH_OK) {
+        s_drop(s_set(a->neg, NEG_SETS, d), d);
+        s_put(s_set(a->sets, AUTH_SETS, d), d, p);
+    } else if (rc == GW_AUTH_INVALID) {
+        s_drop(s_set(a->sets, AUTH_SETS, d), d);
+        s_put(s_set(a->neg, NEG_SETS, d), d, NULL);
+    }
+}
+
 /* ---- the loop side ---------------------------------------------------- */
 
-gw_auth_t *gw_auth_new(int ttl_ms)
+gw_auth_t *gw_auth_new(int ttl_ms, const unsigned char secret[GW_KEY_SECRET_LEN],
+                       gw_keyset_t *legacy)
 {
     gw_auth_t *a = kv_calloc(1, sizeof *a);
     a->ttl_ms = ttl_ms > 0 ? ttl_ms : 1;
-    a->sets = kv_calloc(AUTH_SETS, sizeof *a->sets);
-    for (int i = 0; i < AUTH_SETS; i++)
-        pthread_mutex_init(&a->sets[i].mu, NULL);
+    memcpy(a->secret, secret, GW_KEY_SECRET_LEN);
+    a->sets = s_sets_new(AUTH_SETS);
+    a->neg = s_sets_new(NEG_SETS);
+    gw_keyset_init(&a->legacy);
+    if (legacy) {
+        a->legacy = *legacy;
+        gw_keyset_init(legacy);
+    }
+    atomic_store(&gw_stats.legacy_keys, (int)a->legacy.n);
     pthread_mutex_init(&a->mu, NULL);
     pthread_cond_init(&a->cv, NULL);
     a->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -197,33 +333,6 @@ gw_auth_t *gw_auth_new(int ttl_ms)
     }
     a->started = 1;
     return a;
-}
-
-/* Stores an answer in the cache. */
-static void s_cache_put(gw_auth_t *a, const unsigned char d[32], int rc, const gw_principal_t *p)
-{
-    auth_set_t *set = s_set(a, d);
-    pthread_mutex_lock(&set->mu);
-    auth_entry_t *victim = &set->entries[0];
-    for (int i = 0; i < AUTH_WAYS; i++) {
-        auth_entry_t *e = &set->entries[i];
-        if (e->fetched_ms && memcmp(e->digest, d, 32) == 0) {
-            victim = e;
-            break;
-        }
-        if (victim->fetched_ms != 0 && (e->fetched_ms == 0 || e->fetched_ms < victim->fetched_ms))
-            victim = e;
-    }
-    memcpy(victim->digest, d, 32);
-    victim->fetched_ms = kv_mono_ms();
-    if (victim->fetched_ms == 0)
-        victim->fetched_ms = 1;
-    victim->valid = rc == GW_AUTH_OK;
-    if (rc == GW_AUTH_OK)
-        victim->principal = *p;
-    else
-        memset(&victim->principal, 0, sizeof victim->principal);
-    pthread_mutex_unlock(&set->mu);
 }
 
 /* Unlinks l from the in-flight list, runs its waiters with (rc, who) and
@@ -255,14 +364,53 @@ void gw_auth_on_wake(gw_auth_t *a)
     pthread_mutex_lock(&a->mu);
     s_lookup_t *list = a->done;
     a->done = NULL;
+    gw_keyset_t *legacy = a->legacy_next;
+    a->legacy_next = NULL;
     pthread_mutex_unlock(&a->mu);
+    if (legacy) {
+        if (legacy->n != a->legacy.n)
+            kv_info(NULL, "legacy key set reloaded: %zu keys (was %zu)", legacy->n, a->legacy.n);
+        gw_keyset_cleanup(&a->legacy);
+        a->legacy = *legacy;
+        free(legacy);
+        atomic_store(&gw_stats.legacy_keys, (int)a->legacy.n);
+    }
     while (list) {
         s_lookup_t *l = list;
         list = l->queue_next;
-        if (!l->ping && l->rc != GW_AUTH_UNAVAILABLE)
-            s_cache_put(a, l->digest, l->rc, &l->who);
+        if (!l->ping)
+            s_cache_answer(a, l->digest, l->rc, &l->who);
         s_finish(a, l, l->rc, l->ping ? NULL : &l->who);
     }
+}
+
+int gw_auth_tick(gw_auth_t *a)
+{
+    int answered = 0;
+    int64_t now = kv_mono_ms();
+    for (s_lookup_t *l = a->inflight; l; l = l->inflight_next) {
+        if (now - l->submitted_ms < GW_AUTH_WAIT_MS)
+            continue;
+        /* overdue: the database is not answering; misses fail fast until
+         * this lookup comes back */
+        atomic_store(&a->db_failed_ms, (long long)now);
+        atomic_store(&a->db_ok, 0);
+        s_waiter_t *w = l->waiters;
+        l->waiters = NULL;
+        if (w)
+            kv_warn(l->ping ? NULL : l->rid, "key lookup unanswered after %d ms: 503",
+                    GW_AUTH_WAIT_MS);
+        while (w) {
+            s_waiter_t *next = w->next;
+            if (!l->ping)
+                atomic_fetch_add(&gw_stats.key_wait_timeouts, 1);
+            w->cb(w->arg, GW_AUTH_UNAVAILABLE, NULL);
+            free(w);
+            w = next;
+            answered++;
+        }
+    }
+    return answered;
 }
 
 void gw_auth_destroy(gw_auth_t **pa)
@@ -280,12 +428,14 @@ void gw_auth_destroy(gw_auth_t **pa)
     gw_auth_on_wake(a);              /* answers that made it back */
     while (a->inflight)              /* the rest never will */
         s_finish(a, a->inflight, GW_AUTH_UNAVAILABLE, NULL);
-    for (int i = 0; i < AUTH_SETS; i++)
-        pthread_mutex_destroy(&a->sets[i].mu);
+    /* jobs the thread never took are in-flight lookups: freed above */
+    s_sets_free(a->sets, AUTH_SETS);
+    s_sets_free(a->neg, NEG_SETS);
+    gw_keyset_cleanup(&a->legacy);
+    memset(a->secret, 0, sizeof a->secret);
     pthread_mutex_destroy(&a->mu);
     pthread_cond_destroy(&a->cv);
     close(a->efd);
-    free(a->sets);
     free(a);
     *pa = NULL;
 }
@@ -293,6 +443,7 @@ void gw_auth_destroy(gw_auth_t **pa)
 /* Puts l on the in-flight list and the lookup thread's job queue. */
 static void s_submit(gw_auth_t *a, s_lookup_t *l)
 {
+    l->submitted_ms = kv_mono_ms();
     l->inflight_next = a->inflight;
     a->inflight = l;
     a->ninflight++;
@@ -316,38 +467,49 @@ static void s_wait(s_lookup_t *l, gw_auth_fn cb, void *arg)
     l->waiters = w;
 }
 
+/* The digest of key when it is worth caching or looking up (keyed
+ * checksum, or a legacy key of the legacy set): 0; else -1. */
+static int s_admissible(gw_auth_t *a, const char *key, unsigned char d[32])
+{
+    int kind = gw_key_classify(key, a->secret);
+    if (kind == GW_KEY_BAD)
+        return -1;
+    gw_key_digest(key, d);
+    if (kind == GW_KEY_CRC && !gw_keyset_has(&a->legacy, d))
+        return -1;
+    return 0;
+}
+
 int gw_auth_check(gw_auth_t *a, const char *key, const char *req_id, gw_principal_t *out,
                   gw_auth_fn cb, void *arg)
 {
     unsigned char d[32];
-    if (!gw_key_shape_ok(key))
+    if (s_admissible(a, key, d) != 0) {
+        atomic_fetch_add(&gw_stats.key_refused, 1);
         return GW_AUTH_INVALID;
-    gw_key_digest(key, d);
-    auth_set_t *set = s_set(a, d);
-    int64_t now = kv_mono_ms();
-
-    pthread_mutex_lock(&set->mu);
-    for (int i = 0; i < AUTH_WAYS; i++) {
-        auth_entry_t *e = &set->entries[i];
-        if (e->fetched_ms && memcmp(e->digest, d, 32) == 0 && now - e->fetched_ms < a->ttl_ms) {
-            int valid = e->valid;
-            if (valid)
-                *out = e->principal;
-            pthread_mutex_unlock(&set->mu);
-            return valid ? GW_AUTH_OK : GW_AUTH_INVALID;
-        }
     }
-    pthread_mutex_unlock(&set->mu);
+    int64_t now = kv_mono_ms();
+    gw_principal_t p;
+    if (s_get(s_set(a->sets, AUTH_SETS, d), d, now, a->ttl_ms, &p) == 1) {
+        *out = p;
+        return GW_AUTH_OK;
+    }
+    if (s_get(s_set(a->neg, NEG_SETS, d), d, now, a->ttl_ms, NULL) == 1) {
+        atomic_fetch_add(&gw_stats.key_negative_hits, 1);
+        return GW_AUTH_INVALID;
+    }
 
+    long long failed = atomic_load(&a->db_failed_ms);
+    if (failed && now - failed < AUTH_DOWN_MS)
+        return GW_AUTH_UNAVAILABLE;          /* fail fast while the database is down */
     /* a lookup of this key already on its way: wait for it too */
     s_lookup_t *l;
     for (l = a->inflight; l; l = l->inflight_next)
         if (!l->ping && memcmp(l->digest, d, 32) == 0)
             break;
+    if (l && now - l->submitted_ms >= GW_AUTH_WAIT_MS)
+        return GW_AUTH_UNAVAILABLE;          /* it is overdue itself */
     if (!l) {
-        long long failed = atomic_load(&a->db_failed_ms);
-        if (failed && now - failed < AUTH_DOWN_MS)
-            return GW_AUTH_UNAVAILABLE;      /* fail fast while the database is down */
         if (a->ninflight >= AUTH_INFLIGHT) {
             kv_warn(req_id, "too many key lookups in flight: 503");
             return GW_AUTH_UNAVAILABLE;
@@ -362,12 +524,22 @@ int gw_auth_check(gw_auth_t *a, const char *key, const char *req_id, gw_principa
     return GW_AUTH_PENDING;
 }
 
+int gw_auth_known(gw_auth_t *a, const char *key)
+{
+    unsigned char d[32];
+    if (s_admissible(a, key, d) != 0)
+        return 0;
+    return s_get(s_set(a->sets, AUTH_SETS, d), d, kv_mono_ms(), a->ttl_ms, NULL) != 0;
+}
+
 void gw_auth_ping(gw_auth_t *a, gw_auth_fn cb, void *arg)
 {
     s_lookup_t *l;
     for (l = a->inflight; l; l = l->inflight_next)
         if (l->ping)
             break;
+    /* (a ping that is overdue still takes the waiter: the next
+     * gw_auth_tick answers it, never this call) */
     if (!l) {
         l = kv_calloc(1, sizeof *l);
         l->ping = 1;
@@ -386,30 +558,10 @@ int gw_auth_db_ok(const gw_auth_t *a)
     return atomic_load(&a->db_ok);
 }
 
-static int s_unhex(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 void gw_auth_forget(gw_auth_t *a, const char *key_hash)
 {
     unsigned char d[32];
-    if (!key_hash || strlen(key_hash) != 64)
+    if (gw_key_unhex(key_hash, d) != 0)
         return;
-    for (int i = 0; i < 32; i++) {
-        int hi = s_unhex(key_hash[2 * i]), lo = s_unhex(key_hash[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return;
-        d[i] = (unsigned char)(hi << 4 | lo);
-    }
-    auth_set_t *set = s_set(a, d);
-    pthread_mutex_lock(&set->mu);
-    for (int i = 0; i < AUTH_WAYS; i++) {
-        if (set->entries[i].fetched_ms && memcmp(set->entries[i].digest, d, 32) == 0)
-            set->entries[i].fetched_ms = 0;
-    }
-    pthread_mutex_unlock(&set->mu);
+    s_drop(s_set(a->sets, AUTH_SETS, d), d);
 }

@@ -14,9 +14,30 @@
  *
  * The public listener is "external": gw_loop.c polls the listening socket
  * and libmicrohttpd's epoll descriptor together with the broker's socket,
- * accepts connections itself (gw_server_accept: a connection over the limit
- * is closed at once instead of waiting in the kernel's backlog) and calls
- * gw_server_run(), all on one thread.
+ * accepts connections itself and calls gw_server_run(), all on one thread.
+ *
+ * Its edge, what an unauthenticated client can cost:
+ *   - gw_server_accept refuses a connection over KAIVOX_HTTP_MAX_CONNECTIONS
+ *     (canned 503) or over KAIVOX_HTTP_MAX_CONNECTIONS_PER_IP for its client
+ *     address (canned 429) at once: one write of a few hundred bytes and a
+ *     close, never a place in the kernel's backlog or in libmicrohttpd.
+ *     Connections from KAIVOX_HTTP_TRUSTED_PROXIES are not counted per
+ *     address (a load balancer carries many clients).
+ *   - Every connection has a gw_conn_t (libmicrohttpd's socket context) that
+ *     knows which phase it is in: waiting for headers, reading a body, busy
+ *     (the gateway or a service has the request), or idle between
+ *     kept-alive requests.  gw_server_sweep cuts a connection whose headers
+ *     did not arrive within KAIVOX_HTTP_HEADER_TIMEOUT_MS (counted from
+ *     accept, or for a kept-alive connection from the first byte of its next
+ *     request, seen in the kernel's TCP_INFO byte count) or whose body did
+ *     not arrive within KAIVOX_HTTP_BODY_TIMEOUT_MS plus 1 s per
+ *     GW_BODY_MIN_RATE bytes: a canned 408, then shutdown(), which makes
+ *     libmicrohttpd close it on its next turn.  libmicrohttpd's own idle
+ *     timeout (KAIVOX_HTTP_TIMEOUT_S) restarts at every byte, so on its own
+ *     it never stops a trickle.
+ *   - The request-target is checked as received (MHD_OPTION_URI_LOG_CALLBACK)
+ *     for its length (414) and its query's percent-escapes (400), which
+ *     libmicrohttpd would otherwise pass on literally.
  *
  * Suspend/resume race (admin listener): the broker may answer before the
  * HTTP thread has suspended the connection, and libmicrohttpd forbids
@@ -29,6 +50,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/tcp.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -40,12 +63,41 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "gw_input.h"
+#include "gw_stats.h"
 #include "kv_api.h"
+#include "kv_bus.h"
 #include "kv_env.h"
 #include "kv_log.h"
 #include "kv_mem.h"
 #include "kv_proto.h"
 #include "kv_valid.h"
+
+/* Where a connection is (gw_conn_t.phase). */
+enum {
+    C_HEADERS = 0,               /* waiting for a request's headers: header deadline */
+    C_BODY,                      /* reading a body: body deadline */
+    C_BUSY,                      /* the request is with the gateway or a service,
+                                    or its answer is being sent: no deadline */
+    C_IDLE,                      /* kept alive between requests: idle timeout only */
+};
+
+/* One connection (libmicrohttpd's socket context).  Created and freed by
+ * s_notify_conn on the listener's own thread (the loop thread for the
+ * public listener), which alone touches it. */
+typedef struct gw_conn {
+    struct gw_conn *prev, *next; /* the server's list of open connections */
+    int fd;
+    gw_addr_t peer;              /* the peer's address */
+    gw_addr_t client;            /* gw_addr_client(peer): what the per-IP limit counts */
+    int counted;                 /* counted in the server's per-address table */
+    int phase;                   /* C_* */
+    int64_t phase_ms;            /* monotonic ms the phase began */
+    uint64_t rx_mark;            /* bytes received when the last request ended */
+    size_t body_bytes;           /* body bytes of the current request so far */
+    int uri_error;               /* GW_INPUT_* of the request line being read */
+    int cut;                     /* shut down by the sweep; closing */
+} gw_conn_t;
 
 struct gw_server {
     struct MHD_Daemon *daemon;
@@ -55,11 +107,20 @@ struct gw_server {
     int external;                /* driven by gw_loop */
     int listen_fd;               /* external only; -1 once closed */
     unsigned max_connections;
-    int connections;             /* open connections (external: loop thread) */
+    unsigned max_per_ip;         /* 0: no per-address limit */
+    int header_timeout_ms;       /* 0: none */
+    int body_timeout_ms;         /* 0: none */
+    int connections;             /* open connections (the listener's thread) */
     int requests;                /* requests in progress */
+    gw_conn_t *conns;            /* open connections, newest first */
+    gw_ipcount_t *per_ip;        /* connections per client address (external) */
+    int64_t last_sweep_ms;
+    int trim_high;               /* most connections since memory was last trimmed */
+    int64_t summary_ms;          /* when the last edge summary was logged */
+    long long summary[5];        /* the counters it reported */
 };
 
-static gw_http_cfg_t s_cfg = { NULL, NULL, 1024 * 1024, 5000 };
+static gw_http_cfg_t s_cfg = { .max_body = 1024 * 1024, .request_timeout_ms = 5000 };
 static atomic_int s_draining;
 
 /* The broker gate: forwards hold it shared, shutdown takes it exclusively
@@ -296,9 +357,44 @@ int gw_forward(gw_req_t *r, const char *service, kv_hdr_t *h, json_t *bus_body)
 
 /* ---- the request state machine ------------------------------------- */
 
+/* The connection state of conn (NULL when libmicrohttpd has none). */
+static gw_conn_t *s_conn_of(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+static void s_phase(gw_conn_t *c, int phase)
+{
+    if (c && c->phase != phase) {
+        c->phase = phase;
+        c->phase_ms = kv_mono_ms();
+    }
+}
+
+/* Bytes the kernel received on fd so far (0 when it cannot tell). */
+static uint64_t s_rx_bytes(int fd)
+{
+    struct tcp_info ti;
+    socklen_t len = sizeof ti;
+    memset(&ti, 0, sizeof ti);
+    if (fd < 0 || getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0 ||
+        len < offsetof(struct tcp_info, tcpi_bytes_received) + sizeof ti.tcpi_bytes_received)
+        return 0;
+    return ti.tcpi_bytes_received;
+}
+
 static gw_req_t *s_req_new(struct MHD_Connection *conn, const char *url, const char *method)
 {
     gw_req_t *r = kv_calloc(1, sizeof *r);
+    gw_conn_t *c = s_conn_of(conn);
+    if (c) {
+        r->peer = c->peer;
+        r->uri_error = c->uri_error;
+        c->uri_error = GW_INPUT_OK;
+    }
+    gw_addr_client(&r->peer, &r->client);
     r->conn = conn;
     r->method = method;
     r->path = kv_strdup(url ? url : "/");
@@ -336,6 +432,17 @@ static void s_upload(gw_req_t *r, const char *data, size_t n)
     r->upload[r->upload_len] = '\0';
 }
 
+/* 1 when the request on conn announces a body (Content-Length > 0, or a
+ * Transfer-Encoding). */
+static int s_body_announced(struct MHD_Connection *conn)
+{
+    const char *te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_CONTENT_LENGTH);
+    return (te && *te) || (cl && strspn(cl, "0") != strlen(cl));
+}
+
 static enum MHD_Result s_access(void *cls, struct MHD_Connection *conn, const char *url,
                                 const char *method, const char *version,
                                 const char *upload_data, size_t *upload_data_size,
@@ -349,6 +456,7 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *conn, const ch
         r = s_req_new(conn, url, method);
         *con_cls = r;
         srv->requests++;
+        s_phase(s_conn_of(conn), C_BUSY);
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                      MHD_HTTP_HEADER_CONTENT_LENGTH);
         int64_t n = 0;
@@ -368,19 +476,38 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *conn, const ch
         if (st == GW_ANSWERED) {
             if (!r->out)
                 gw_reply_error(r, 500, "Internal server error.");
-            r->close = 1;            /* the body, if any, is never read */
-            return s_queue(r);
+            if (s_body_announced(conn)) {
+                /* the body is never read: answer now, close after it */
+                r->close = 1;
+                return s_queue(r);
+            }
+            /* no body: answer once libmicrohttpd has the whole request
+             * (its next call), so the connection can be kept alive */
+            r->step = GW_STEP_BODY;
+            return MHD_YES;
         }
         r->step = GW_STEP_BODY;
+        gw_conn_t *c = s_conn_of(conn);
+        if (c)
+            c->body_bytes = 0;
+        s_phase(c, C_BODY);
         return MHD_YES;
     }
     case GW_STEP_BODY:
+        if (r->out) {                /* answered by on_headers, no body */
+            *upload_data_size = 0;
+            break;
+        }
         if (*upload_data_size) {
+            gw_conn_t *c = s_conn_of(conn);
+            if (c)
+                c->body_bytes += *upload_data_size;
             s_upload(r, upload_data, *upload_data_size);
             *upload_data_size = 0;
             return MHD_YES;
         }
         /* the whole request is here */
+        s_phase(s_conn_of(conn), C_BUSY);
         r->step = GW_STEP_DISPATCHED;
         if (r->too_large)
             gw_reply_error(r, 413, "Request body too large.");
@@ -404,7 +531,14 @@ static void s_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
     gw_server_t *srv = cls;
     gw_req_t *r = *con_cls;
-    (void)conn;
+    gw_conn_t *c = conn ? s_conn_of(conn) : NULL;
+    if (c) {
+        /* between requests: the next one's header deadline starts with its
+         * first byte, which TCP_INFO's count will show */
+        s_phase(c, C_IDLE);
+        if (srv->external && srv->header_timeout_ms > 0)
+            c->rx_mark = s_rx_bytes(c->fd);
+    }
     if (!r)
         return;
     srv->requests--;
@@ -426,12 +560,63 @@ static void s_notify_conn(void *cls, struct MHD_Connection *conn, void **socket_
                           enum MHD_ConnectionNotificationCode toe)
 {
     gw_server_t *srv = cls;
-    (void)conn;
-    (void)socket_context;
-    if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        gw_conn_t *c = kv_calloc(1, sizeof *c);
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        c->fd = ci ? ci->connect_fd : -1;
+        ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        (void)gw_addr_from_sockaddr(ci ? ci->client_addr : NULL, &c->peer);
+        gw_addr_client(&c->peer, &c->client);
+        c->phase = C_HEADERS;
+        c->phase_ms = kv_mono_ms();
+        if (srv->per_ip && !gw_cidr_list_match(s_cfg.trusted, s_cfg.ntrusted, &c->peer))
+            c->counted = gw_ipcount_add(srv->per_ip, &c->client) == 0;
+        c->next = srv->conns;
+        if (srv->conns)
+            srv->conns->prev = c;
+        srv->conns = c;
+        *socket_context = c;
         srv->connections++;
-    else if (toe == MHD_CONNECTION_NOTIFY_CLOSED)
+        if (srv->connections > srv->trim_high)
+            srv->trim_high = srv->connections;
+    } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+        gw_conn_t *c = *socket_context;
         srv->connections--;
+        if (c) {
+            if (c->counted)
+                gw_ipcount_sub(srv->per_ip, &c->client);
+            if (c->prev)
+                c->prev->next = c->next;
+            else
+                srv->conns = c->next;
+            if (c->next)
+                c->next->prev = c->prev;
+            free(c);
+            *socket_context = NULL;
+        }
+    }
+    if (srv->external) {
+        atomic_store(&gw_stats.connections, srv->connections);
+        if (srv->per_ip)
+            atomic_store(&gw_stats.client_addresses, gw_ipcount_size(srv->per_ip));
+    }
+}
+
+/* The request line is in (before its headers): the raw request-target's
+ * length and query escapes, which libmicrohttpd decodes leniently.  For a
+ * kept-alive connection this is also the next request's start, if the
+ * sweep has not seen it yet. */
+static void *s_uri_log(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    (void)cls;
+    gw_conn_t *c = s_conn_of(conn);
+    if (c) {
+        c->uri_error = uri ? gw_uri_check(uri, GW_URI_MAX) : GW_INPUT_OK;
+        if (c->phase == C_IDLE)
+            s_phase(c, C_HEADERS);
+    }
+    return NULL;
 }
 
 static void s_mhd_log(void *cls, const char *fmt, va_list ap)
@@ -502,6 +687,14 @@ gw_server_t *gw_server_start(const gw_server_cfg_t *cfg)
     s->external = cfg->external;
     s->max_connections = cfg->max_connections;
     s->listen_fd = -1;
+    if (s->external) {
+        s->max_per_ip = cfg->max_per_ip;
+        s->header_timeout_ms = cfg->header_timeout_ms;
+        s->body_timeout_ms = cfg->body_timeout_ms;
+        if (s->max_per_ip)
+            s->per_ip = gw_ipcount_new((int)cfg->max_connections + 16);
+        s->summary_ms = kv_mono_ms();
+    }
 
     unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6)
@@ -523,6 +716,7 @@ gw_server_t *gw_server_start(const gw_server_cfg_t *cfg)
             MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout_s,
             MHD_OPTION_NOTIFY_COMPLETED, s_completed, s,
             MHD_OPTION_NOTIFY_CONNECTION, s_notify_conn, s,
+            MHD_OPTION_URI_LOG_CALLBACK, s_uri_log, s,
             MHD_OPTION_END);
     } else {
         flags |= MHD_USE_INTERNAL_POLLING_THREAD;
@@ -534,6 +728,7 @@ gw_server_t *gw_server_start(const gw_server_cfg_t *cfg)
             MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout_s,
             MHD_OPTION_NOTIFY_COMPLETED, s_completed, s,
             MHD_OPTION_NOTIFY_CONNECTION, s_notify_conn, s,
+            MHD_OPTION_URI_LOG_CALLBACK, s_uri_log, s,
             MHD_OPTION_END);
     }
     if (!s->daemon) {
@@ -541,10 +736,17 @@ gw_server_t *gw_server_start(const gw_server_cfg_t *cfg)
                  cfg->port, strerror(errno));
         if (s->listen_fd >= 0)
             close(s->listen_fd);
+        gw_ipcount_destroy(&s->per_ip);
         free(s);
         return NULL;
     }
-    kv_info(NULL, "%s listener on %s:%d", cfg->name, cfg->addr, cfg->port);
+    if (s->external)
+        kv_info(NULL, "%s listener on %s:%d: max_connections=%u per_ip=%u header_timeout_ms=%d "
+                "body_timeout_ms=%d idle_timeout_s=%u", cfg->name, cfg->addr, cfg->port,
+                cfg->max_connections, cfg->max_per_ip, cfg->header_timeout_ms,
+                cfg->body_timeout_ms, cfg->timeout_s);
+    else
+        kv_info(NULL, "%s listener on %s:%d", cfg->name, cfg->addr, cfg->port);
     return s;
 }
 
@@ -556,6 +758,7 @@ void gw_server_stop(gw_server_t **ps)
     MHD_stop_daemon(s->daemon);
     if (s->listen_fd >= 0)
         close(s->listen_fd);
+    gw_ipcount_destroy(&s->per_ip);
     free(s);
     *ps = NULL;
 }
@@ -573,6 +776,26 @@ int gw_server_epoll_fd(const gw_server_t *s)
     return i ? i->epoll_fd : -1;
 }
 
+/* Writes a complete canned error response to a socket libmicrohttpd does
+ * not own (yet, or any more): best effort, never blocks.  The envelope
+ * keeps the API's shape, with a request id of its own. */
+static void s_canned(int fd, int status, const char *reason, const char *msg, int retry_after)
+{
+    char rid[33], body[160], head[512], retry[40] = "";
+    kv_bus_new_id(rid);
+    int blen = snprintf(body, sizeof body, "{\"success\":false,\"message\":\"%s\"}", msg);
+    if (retry_after > 0)
+        snprintf(retry, sizeof retry, "Retry-After: %d\r\n", retry_after);
+    int hlen = snprintf(head, sizeof head,
+                        "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
+                        "Content-Length: %d\r\nConnection: close\r\nX-Request-Id: %s\r\n%s\r\n",
+                        status, reason, blen, rid, retry);
+    if (hlen <= 0 || (size_t)hlen + (size_t)blen >= sizeof head)
+        return;
+    memcpy(head + hlen, body, (size_t)blen);
+    (void)send(fd, head, (size_t)hlen + (size_t)blen, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
 void gw_server_accept(gw_server_t *s)
 {
     for (int i = 0; i < 64 && s->listen_fd >= 0; i++) {
@@ -584,14 +807,90 @@ void gw_server_accept(gw_server_t *s)
                 kv_warn(NULL, "%s listener: accept: %s", s->name, strerror(errno));
             return;
         }
+        /* refused at once, not left waiting in the backlog */
         if ((unsigned)s->connections >= s->max_connections) {
-            /* refused at once, not left waiting in the backlog */
+            s_canned(fd, 503, "Service Unavailable", "Too many connections.", 1);
             close(fd);
+            atomic_fetch_add(&gw_stats.refused_total, 1);
             continue;
+        }
+        if (s->per_ip) {
+            gw_addr_t peer, client;
+            (void)gw_addr_from_sockaddr((struct sockaddr *)&ss, &peer);
+            gw_addr_client(&peer, &client);
+            if ((unsigned)gw_ipcount_get(s->per_ip, &client) >= s->max_per_ip &&
+                !gw_cidr_list_match(s_cfg.trusted, s_cfg.ntrusted, &peer)) {
+                s_canned(fd, 429, "Too Many Requests", "Too many connections from this address.", 1);
+                close(fd);
+                atomic_fetch_add(&gw_stats.refused_per_ip, 1);
+                continue;
+            }
         }
         if (MHD_add_connection(s->daemon, fd, (struct sockaddr *)&ss, len) != MHD_YES)
             kv_warn(NULL, "%s listener: connection not added: %s", s->name, strerror(errno));
     }
+}
+
+/* Cuts c: a 408 envelope if nothing was sent on it yet, then shutdown(),
+ * after which libmicrohttpd reads end-of-file and closes it. */
+static void s_cut(gw_conn_t *c)
+{
+    s_canned(c->fd, 408, "Request Timeout", "Request timeout: the request did not arrive in time.", 0);
+    (void)shutdown(c->fd, SHUT_RDWR);
+    c->cut = 1;
+}
+
+/* Logs, at most every 10 s, what the edge refused or cut since the last
+ * line: attacks leave a trace without one log line per connection. */
+static void s_summary(gw_server_t *s, int64_t now)
+{
+    if (now - s->summary_ms < 10000)
+        return;
+    long long cur[5] = {
+        atomic_load(&gw_stats.refused_per_ip), atomic_load(&gw_stats.refused_total),
+        atomic_load(&gw_stats.cut_headers), atomic_load(&gw_stats.cut_body),
+        atomic_load(&gw_stats.auth_fail_limited),
+    };
+    if (memcmp(cur, s->summary, sizeof cur) != 0)
+        kv_warn(NULL, "%s edge in the last %lld s: refused_per_ip=%lld refused_total=%lld "
+                "cut_headers=%lld cut_body=%lld auth_fail_limited=%lld connections=%d "
+                "client_addresses=%d", s->name, (long long)(now - s->summary_ms) / 1000,
+                cur[0] - s->summary[0], cur[1] - s->summary[1], cur[2] - s->summary[2],
+                cur[3] - s->summary[3], cur[4] - s->summary[4], s->connections,
+                s->per_ip ? gw_ipcount_size(s->per_ip) : 0);
+    memcpy(s->summary, cur, sizeof cur);
+    s->summary_ms = now;
+}
+
+void gw_server_sweep(gw_server_t *s)
+{
+    int64_t now = kv_mono_ms();
+    if (!s->external || now - s->last_sweep_ms < GW_SWEEP_MS / 2)
+        return;
+    s->last_sweep_ms = now;
+    for (gw_conn_t *c = s->conns; c; c = c->next) {
+        if (c->cut || c->fd < 0)
+            continue;
+        if (c->phase == C_IDLE && s->header_timeout_ms > 0 && s_rx_bytes(c->fd) > c->rx_mark)
+            s_phase(c, C_HEADERS);       /* the next request has begun */
+        if (c->phase == C_HEADERS && s->header_timeout_ms > 0 &&
+            now - c->phase_ms >= s->header_timeout_ms) {
+            s_cut(c);
+            atomic_fetch_add(&gw_stats.cut_headers, 1);
+        } else if (c->phase == C_BODY && s->body_timeout_ms > 0 &&
+                   now - c->phase_ms >= s->body_timeout_ms +
+                       (int64_t)(c->body_bytes / GW_BODY_MIN_RATE) * 1000) {
+            s_cut(c);
+            atomic_fetch_add(&gw_stats.cut_body, 1);
+        }
+    }
+    /* glibc keeps freed connection buffers (libmicrohttpd's 32 KiB pools)
+     * in its heap; after a crowd of connections is gone, give them back */
+    if (s->trim_high - s->connections >= 64 && s->connections <= s->trim_high / 2) {
+        malloc_trim(0);
+        s->trim_high = s->connections;
+    }
+    s_summary(s, now);
 }
 
 void gw_server_run(gw_server_t *s)

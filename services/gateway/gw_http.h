@@ -1,7 +1,7 @@
 /*
  * gw_http.h -- the HTTP side of the gateway: libmicrohttpd daemons, the
- * per-request context, replies, and forwarding to the broker with
- * suspend/resume.
+ * per-connection and per-request state, replies, and forwarding to the
+ * broker with suspend/resume.
  *
  * Two kinds of listener run on this plumbing.  The public API's is driven
  * by the gateway's event loop (gw_loop.c): no thread of its own, the loop
@@ -9,6 +9,13 @@
  * ready, on the same thread as the broker, so a request and its reply never
  * change threads inside the gateway.  The admin listener runs libmicrohttpd
  * on a thread of its own (its handlers may wait for the database).
+ *
+ * The public listener defends itself before any request is read (its
+ * "edge", see gw_http.c): at most KAIVOX_HTTP_MAX_CONNECTIONS connections,
+ * at most KAIVOX_HTTP_MAX_CONNECTIONS_PER_IP of them from one client
+ * address (the next ones are refused at accept, with a canned 429 or 503,
+ * never queued), a deadline for a request's headers and one for its body
+ * (slow senders are cut off with 408).
  *
  * A request goes through two steps.  on_headers(r) runs as soon as the
  * headers are complete, before any byte of the body is read: it can answer
@@ -29,8 +36,10 @@
 #include <jansson.h>
 #include <microhttpd.h>
 
+#include "gw_addr.h"
 #include "gw_auth.h"
 #include "gw_broker.h"
+#include "gw_iplimit.h"
 #include "gw_ratelimit.h"
 #include "gw_routes.h"
 
@@ -42,6 +51,12 @@
 #define GW_BUS_ROOM        (256 * 1024)
 #define GW_MAX_BODY_LIMIT  (KV_BODY_MAX - GW_BUS_ROOM)
 
+/* The body deadline grows by one second per GW_BODY_MIN_RATE bytes
+ * received: a body must arrive within KAIVOX_HTTP_BODY_TIMEOUT_MS plus the
+ * time it takes at 1 KiB/s (slower than a GPRS link), so a 1 MiB upload
+ * over a slow phone network passes and a trickle does not. */
+#define GW_BODY_MIN_RATE   1024
+
 /* One HTTP request.  Owned by the daemon; freed when the request ends. */
 typedef struct gw_req {
     struct MHD_Connection *conn;
@@ -51,6 +66,8 @@ typedef struct gw_req {
     int64_t t0_us;               /* monotonic start, for duration_us */
     int64_t tenant_id;           /* for the log line; 0 when not authenticated */
     int step;                    /* GW_STEP_*: where the request is */
+    gw_addr_t peer;              /* the connection's peer address */
+    int uri_error;               /* GW_INPUT_* of the raw request-target */
 
     char *upload;                /* owned request body so far */
     size_t upload_len, upload_cap;
@@ -61,6 +78,8 @@ typedef struct gw_req {
     gw_params_t params;          /* its path parameters */
     json_t *query;               /* owned: query arguments but api_key */
     gw_principal_t who;          /* the authenticated key */
+    gw_addr_t client;            /* who the per-client limits count (the peer,
+                                    or X-Forwarded-For behind a trusted proxy) */
     int wait;                    /* what a suspended on_headers waits for
                                     (its own codes; 0: nothing) */
     int auth_rc;                 /* GW_AUTH_* of that asynchronous answer */
@@ -112,6 +131,10 @@ typedef int (*gw_dispatch_fn)(gw_req_t *r);
 typedef struct {
     gw_auth_t *auth;             /* borrowed */
     gw_ratelimit_t *rl;          /* borrowed */
+    gw_authfail_t *authfail;     /* borrowed: failed authentications per client */
+    const unsigned char *key_secret;  /* GW_KEY_SECRET_LEN bytes, borrowed */
+    const gw_cidr_t *trusted;    /* KAIVOX_HTTP_TRUSTED_PROXIES, borrowed */
+    int ntrusted;
     size_t max_body;             /* KAIVOX_MAX_BODY_BYTES */
     int request_timeout_ms;      /* KAIVOX_REQUEST_TIMEOUT_MS */
 } gw_http_cfg_t;
@@ -141,6 +164,12 @@ typedef struct {
                                     0: libmicrohttpd's own thread (admin) */
     unsigned max_connections;
     unsigned timeout_s;          /* idle connection timeout */
+    /* external servers only (0: off) */
+    unsigned max_per_ip;         /* connections per client address */
+    int header_timeout_ms;       /* from accept (or a kept-alive request's first
+                                    byte) to complete headers */
+    int body_timeout_ms;         /* from complete headers to complete body, plus
+                                    1 s per GW_BODY_MIN_RATE bytes */
     gw_headers_fn on_headers;    /* NULL: always GW_NEXT */
     gw_dispatch_fn dispatch;
 } gw_server_cfg_t;
@@ -161,6 +190,11 @@ int gw_server_epoll_fd(const gw_server_t *s);
 void gw_server_accept(gw_server_t *s);
 /* Lets libmicrohttpd do its work (call after polling, whatever fired). */
 void gw_server_run(gw_server_t *s);
+/* Housekeeping, at least every GW_SWEEP_MS: cuts connections past their
+ * header or body deadline, gives memory back after many connections
+ * closed, logs a summary of refused and cut connections. */
+void gw_server_sweep(gw_server_t *s);
+#define GW_SWEEP_MS 250
 /* Milliseconds until gw_server_run must run again; -1 for no limit. */
 int gw_server_timeout_ms(gw_server_t *s);
 /* Stops accepting: closes the listening socket. */

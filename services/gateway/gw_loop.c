@@ -5,7 +5,8 @@
  * (replies resume their connections), the eventfds (admin submissions, key
  * lookup answers), then libmicrohttpd (reads new requests, which the public
  * dispatch hands to the broker at once, and writes the answers resumed
- * above), then the broker's timers.  libmicrohttpd runs whenever anything
+ * above), then the timers: key lookups waiting too long, connections past
+ * their header or body deadline (at least every GW_SWEEP_MS), the broker's.  libmicrohttpd runs whenever anything
  * happened or its own timeout is due, as its external-polling contract
  * requires.
  */
@@ -57,6 +58,8 @@ int gw_loop_run(const gw_loop_cfg_t *cfg)
             timeout = mt;
         if (drain_at && timeout > 100)
             timeout = 100;
+        if (timeout > GW_SWEEP_MS)       /* deadlines of connections and key lookups */
+            timeout = GW_SWEEP_MS;
 
         zmq_pollitem_t items[I_COUNT] = {
             [I_ROUTER]      = { gw_broker_socket(cfg->broker), 0, ZMQ_POLLIN, 0 },
@@ -106,6 +109,9 @@ int gw_loop_run(const gw_loop_cfg_t *cfg)
             gw_auth_on_wake(cfg->auth);
             work = 1;
         }
+        if (gw_auth_tick(cfg->auth) > 0)
+            work = 1;                    /* lookups past their wait: 503s resumed */
+        gw_server_sweep(cfg->http);
         if (work || (items[I_MHD].revents & ZMQ_POLLIN) || (mt >= 0 && mt <= timeout))
             gw_server_run(cfg->http);
         if (kv_mono_ms() >= broker_due)

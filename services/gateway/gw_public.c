@@ -5,12 +5,21 @@
  * is read, in this order (docs/architecture.md explains why):
  *   1. /healthz and /readyz need no key; any other path outside /api/v1/ is
  *      404.
- *   2. Under /api/v1/ the key is checked FIRST (401 before 404/405, so an
- *      anonymous client learns nothing about the route table and never gets
- *      its body buffered).  A key missing from the cache is looked up on the
- *      key lookup thread while the connection is suspended; this step runs
- *      again when the answer is there.
- *   3. The rate limit (429), then the route (404/405).
+ *   2. The request-target: over GW_URI_MAX is 414, a bad percent-escape,
+ *      invalid UTF-8 or a control character in the query is 400, each with
+ *      its own message.
+ *   3. The failed-authentication limiter: a client address with too many
+ *      401s in its window gets 429 (with Retry-After) before its key is
+ *      even hashed, unless the key is one this gateway knows to be valid
+ *      (so a good client behind the same NAT keeps working).
+ *   4. The key, FIRST among what concerns the API (401 before 404/405, so
+ *      an anonymous client learns nothing about the route table and never
+ *      gets its body buffered).  A key missing from the cache is looked up
+ *      on the key lookup thread while the connection is suspended; this
+ *      step runs again when the answer is there.  Every 401 carries
+ *      WWW-Authenticate: Bearer and counts against the client address.
+ *   5. The rate limit (429), the route (404/405; HEAD is served by every GET
+ *      route), then a body's Content-Type (415 unless JSON).
  * gw_public_dispatch() runs once the body is complete: the JSON body (400),
  * then the bus body {"params","query","body"} goes to the broker with the
  * tenant context and a deadline, and the connection is suspended until the
@@ -22,8 +31,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <stdatomic.h>
 #include <time.h>
 
+#include "gw_input.h"
+#include "gw_stats.h"
 #include "kv_api.h"
 #include "kv_env.h"
 #include "kv_log.h"
@@ -35,7 +47,7 @@
 typedef struct {
     json_t *query;               /* every argument but api_key */
     const char *api_key;         /* last ?api_key= value, MHD's memory */
-    int bad;                     /* a name or value is not clean text */
+    int bad;                     /* GW_INPUT_* of the first bad name or value */
 } s_query_t;
 
 static enum MHD_Result s_query_arg(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -45,9 +57,11 @@ static enum MHD_Result s_query_arg(void *cls, enum MHD_ValueKind kind, const cha
     (void)kind;
     if (!value)
         value = "";
-    if (!key || strlen(key) != key_size || strlen(value) != value_size ||
-        !kv_valid_text(key, 256) || !kv_valid_text(value, 4096)) {
-        q->bad = 1;
+    int rc = key ? gw_text_check(key, key_size) : GW_INPUT_CONTROL;
+    if (rc == GW_INPUT_OK)
+        rc = gw_text_check(value, value_size);
+    if (rc != GW_INPUT_OK) {
+        q->bad = rc;
         return MHD_NO;
     }
     if (strcmp(key, "api_key") == 0)
@@ -152,9 +166,57 @@ static void s_auth_done(void *arg, int rc, const gw_principal_t *who)
     gw_req_resume(r);
 }
 
+/* Answers 401 msg: WWW-Authenticate (RFC 6750: no error code when no key
+ * was given), and one more failure for the client address. */
+static int s_unauthorized(gw_req_t *r, const char *msg, int key_given)
+{
+    gw_req_add_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                      key_given ? "Bearer error=\"invalid_token\"" : "Bearer");
+    gw_authfail_record(gw_http_cfg()->authfail, &r->client, (int64_t)time(NULL));
+    gw_reply_error(r, 401, msg);
+    return GW_ANSWERED;
+}
+
+/* Sets r->client: the peer's client address, or behind a trusted proxy the
+ * one X-Forwarded-For names. */
+static void s_client(gw_req_t *r)
+{
+    const gw_http_cfg_t *cfg = gw_http_cfg();
+    gw_addr_t a = r->peer;
+    if (cfg->ntrusted > 0 && gw_cidr_list_match(cfg->trusted, cfg->ntrusted, &r->peer))
+        (void)gw_xff_client(gw_req_header(r, "X-Forwarded-For"), cfg->trusted, cfg->ntrusted, &a);
+    gw_addr_client(&a, &r->client);
+}
+
+/* "GET, DELETE" -> "GET, HEAD, DELETE": HEAD is served wherever GET is. */
+static void s_allow_head(const char *allow, char *out, size_t size)
+{
+    const char *get = strstr(allow, "GET");
+    if (!get || (get[3] != '\0' && get[3] != ',')) {
+        snprintf(out, size, "%s", allow);
+        return;
+    }
+    snprintf(out, size, "%.*s, HEAD%s", (int)(get + 3 - allow), allow, get + 3);
+}
+
+/* 1 when r announces a body (Content-Length > 0, or a Transfer-Encoding). */
+static int s_has_body(gw_req_t *r)
+{
+    const char *te = gw_req_header(r, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    const char *cl = gw_req_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    return (te && *te) || (cl && strspn(cl, "0") != strlen(cl));
+}
+
+static int s_is_body_method(const char *m)
+{
+    return strcmp(m, "POST") == 0 || strcmp(m, "PATCH") == 0 || strcmp(m, "PUT") == 0;
+}
+
 int gw_public_headers(gw_req_t *r)
 {
     s_query_t q = { NULL, NULL, 0 };
+    const gw_http_cfg_t *cfg = gw_http_cfg();
+    const char *key = NULL;
 
     if (r->wait == S_WAIT_PING) {    /* back from the database ping */
         s_readyz(r);
@@ -173,7 +235,7 @@ int gw_public_headers(gw_req_t *r)
             }
             /* /readyz tells the database's state now, not a second ago */
             r->wait = S_WAIT_PING;
-            gw_auth_ping(gw_http_cfg()->auth, s_auth_done, r);
+            gw_auth_ping(cfg->auth, s_auth_done, r);
             gw_req_suspend(r);
             return GW_SUSPENDED;
         }
@@ -181,31 +243,45 @@ int gw_public_headers(gw_req_t *r)
             gw_reply_error(r, 404, "Route not found.");
             return GW_ANSWERED;
         }
+        if (r->uri_error != GW_INPUT_OK) {
+            gw_reply_error(r, r->uri_error == GW_INPUT_TOO_LONG ? 414 : 400,
+                           gw_input_message(r->uri_error));
+            return GW_ANSWERED;
+        }
         q.query = json_object();
         MHD_get_connection_values_n(r->conn, MHD_GET_ARGUMENT_KIND, s_query_arg, &q);
         r->query = q.query;
         if (q.bad) {
-            gw_reply_error(r, 400, "Malformed query string.");
+            gw_reply_error(r, 400, gw_input_message(q.bad));
+            return GW_ANSWERED;
+        }
+
+        /* An address that failed too often waits, unless its key is known
+         * good: checked before the key costs anything. */
+        s_client(r);
+        key = s_find_key(r, q.api_key);
+        int wait_s = gw_authfail_blocked(cfg->authfail, &r->client, (int64_t)time(NULL));
+        if (wait_s > 0 && !(key && gw_auth_known(cfg->auth, key))) {
+            char v[16];
+            snprintf(v, sizeof v, "%d", wait_s);
+            gw_req_add_header(r, MHD_HTTP_HEADER_RETRY_AFTER, v);
+            atomic_fetch_add(&gw_stats.auth_fail_limited, 1);
+            gw_reply_error(r, 429, "Too many failed authentications from this address.");
             return GW_ANSWERED;
         }
 
         /* Authentication first: 401 before anything about routes. */
-        const char *key = s_find_key(r, q.api_key);
-        if (!key) {
-            gw_reply_error(r, 401, "API key missing.");
-            return GW_ANSWERED;
-        }
-        r->auth_rc = gw_auth_check(gw_http_cfg()->auth, key, r->rid, &r->who, s_auth_done, r);
+        if (!key)
+            return s_unauthorized(r, "API key missing.", 0);
+        r->auth_rc = gw_auth_check(cfg->auth, key, r->rid, &r->who, s_auth_done, r);
         if (r->auth_rc == GW_AUTH_PENDING) {
             r->wait = S_WAIT_KEY;
             gw_req_suspend(r);
             return GW_SUSPENDED;
         }
     }
-    if (r->auth_rc == GW_AUTH_INVALID) {
-        gw_reply_error(r, 401, "Invalid API key.");
-        return GW_ANSWERED;
-    }
+    if (r->auth_rc == GW_AUTH_INVALID)
+        return s_unauthorized(r, "Invalid API key.", 1);
     if (r->auth_rc != GW_AUTH_OK) {
         gw_reply_error(r, 503, "Service temporarily unavailable.");
         return GW_ANSWERED;
@@ -213,34 +289,40 @@ int gw_public_headers(gw_req_t *r)
     r->tenant_id = r->who.tenant_id;
 
     gw_rl_result_t rl;
-    gw_ratelimit_hit(gw_http_cfg()->rl, r->who.key_id, (int64_t)time(NULL), &rl);
+    gw_ratelimit_hit(cfg->rl, r->who.key_id, (int64_t)time(NULL), &rl);
     s_add_rl_headers(r, &rl);
     if (!rl.allowed) {
         gw_reply_error(r, 429, "Too many requests.");
         return GW_ANSWERED;
     }
 
+    /* HEAD is the GET route without the body (libmicrohttpd drops it) */
+    const char *method = strcmp(r->method, "HEAD") == 0 ? "GET" : r->method;
     char allow[64];
-    int found = gw_route_find(gw_routes, r->method, r->path, &r->route, &r->params,
+    int found = gw_route_find(gw_routes, method, r->path, &r->route, &r->params,
                               allow, sizeof allow);
     if (found == GW_ROUTE_NOT_FOUND) {
         gw_reply_error(r, 404, "Route not found.");
         return GW_ANSWERED;
     }
     if (found == GW_ROUTE_BAD_METHOD) {
-        gw_req_add_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+        char allow2[80];
+        s_allow_head(allow, allow2, sizeof allow2);
+        gw_req_add_header(r, MHD_HTTP_HEADER_ALLOW, allow2);
         gw_reply_error(r, 405, "Method not allowed.");
+        return GW_ANSWERED;
+    }
+    /* A body must be JSON; without a Content-Type it is taken as JSON */
+    const char *ct = gw_req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
+    if (s_is_body_method(r->method) && ct && !gw_content_type_is_json(ct) && s_has_body(r)) {
+        gw_reply_error(r, 415, "Unsupported Media Type: the body must be JSON "
+                               "(Content-Type: application/json).");
         return GW_ANSWERED;
     }
     return GW_NEXT;
 }
 
 /* ---- the dispatch step ---------------------------------------------- */
-
-static int s_is_body_method(const char *m)
-{
-    return strcmp(m, "POST") == 0 || strcmp(m, "PATCH") == 0 || strcmp(m, "PUT") == 0;
-}
 
 int gw_public_dispatch(gw_req_t *r)
 {

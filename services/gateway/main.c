@@ -31,6 +31,8 @@
 #include "gw_broker.h"
 #include "gw_db.h"
 #include "gw_http.h"
+#include "gw_iplimit.h"
+#include "gw_keys.h"
 #include "gw_loop.h"
 #include "gw_ratelimit.h"
 #include "gw_routes.h"
@@ -38,12 +40,15 @@
 #include "kv_env.h"
 #include "kv_log.h"
 
+#include <openssl/crypto.h>
+
 static void s_usage(FILE *f)
 {
     fprintf(f,
             "usage: kaivox-gateway [--print-routes | --help]\n"
             "  Runs the KaiVox API gateway.  Settings are KAIVOX_* environment\n"
-            "  variables (see README.md): KAIVOX_HTTP_ADDR/PORT/THREADS,\n"
+            "  variables (see README.md): KAIVOX_HTTP_ADDR/PORT, KAIVOX_HTTP_MAX_CONNECTIONS[_PER_IP],\n"
+            "  KAIVOX_HTTP_HEADER_TIMEOUT_MS, KAIVOX_HTTP_BODY_TIMEOUT_MS, KAIVOX_AUTH_FAIL_LIMIT,\n"
             "  KAIVOX_ADMIN_ADDR/PORT/TOKEN, KAIVOX_BUS_ENDPOINT, KAIVOX_DATABASE_URL, ...\n"
             "  --print-routes  prints \"METHOD PATTERN\" for every public route and exits.\n");
 }
@@ -77,8 +82,14 @@ int main(int argc, char **argv)
     gw_broker_t *broker = NULL;
     gw_auth_t *auth = NULL;
     gw_ratelimit_t *rl = NULL;
+    gw_authfail_t *authfail = NULL;
     gw_server_t *http = NULL, *admin = NULL;
+    gw_cidr_t *trusted = NULL;
+    int ntrusted = 0;
+    unsigned char secret[GW_KEY_SECRET_LEN];
+    gw_keyset_t legacy;
     int loop_ok = 0;
+    gw_keyset_init(&legacy);
 
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--print-routes") == 0) {
@@ -112,6 +123,7 @@ int main(int argc, char **argv)
         .request_timeout_ms = (int)kv_env_int("KAIVOX_REQUEST_TIMEOUT_MS", 5000, 100, 600000),
     };
     int rate_limit = (int)kv_env_int("KAIVOX_RATE_LIMIT", 600, 1, 100000000);
+    int auth_fail_limit = (int)kv_env_int("KAIVOX_AUTH_FAIL_LIMIT", 30, 0, 100000000);
     int cache_ttl = (int)kv_env_int("KAIVOX_KEY_CACHE_TTL_MS", 5000, 1, 3600000);
     gw_server_cfg_t hcfg = {
         .name = "http",
@@ -120,6 +132,9 @@ int main(int argc, char **argv)
         .external = 1,
         .max_connections = (unsigned)kv_env_int("KAIVOX_HTTP_MAX_CONNECTIONS", 1024, 1, 65536),
         .timeout_s = (unsigned)kv_env_int("KAIVOX_HTTP_TIMEOUT_S", 30, 1, 3600),
+        .max_per_ip = (unsigned)kv_env_int("KAIVOX_HTTP_MAX_CONNECTIONS_PER_IP", 64, 0, 65536),
+        .header_timeout_ms = (int)kv_env_int("KAIVOX_HTTP_HEADER_TIMEOUT_MS", 20000, 0, 3600000),
+        .body_timeout_ms = (int)kv_env_int("KAIVOX_HTTP_BODY_TIMEOUT_MS", 30000, 0, 3600000),
         .on_headers = gw_public_headers,
         .dispatch = gw_public_dispatch,
     };
@@ -144,6 +159,14 @@ int main(int argc, char **argv)
         return 2;
     }
 
+    if (gw_cidr_list_parse(kv_env_str("KAIVOX_HTTP_TRUSTED_PROXIES", ""), &trusted, &ntrusted) != 0) {
+        kv_error(NULL, "KAIVOX_HTTP_TRUSTED_PROXIES must list IPv4/IPv6 addresses or networks "
+                 "(a.b.c.d, a.b.c.d/n, x::y/n), separated by commas");
+        return 2;
+    }
+    cfg.trusted = trusted;
+    cfg.ntrusted = ntrusted;
+
     zctx = zmq_ctx_new();
     if (!zctx) {
         kv_error(NULL, "zmq_ctx_new failed");
@@ -153,6 +176,13 @@ int main(int argc, char **argv)
         kv_error(NULL, "cannot apply the gateway's migrations; giving up");
         goto out;
     }
+    if (gw_db_key_secret(secret, &legacy) != 0) {
+        kv_error(NULL, "cannot read the API key secret; giving up");
+        goto out;
+    }
+    if (legacy.n > 0)
+        kv_warn(NULL, "%zu legacy API keys (CRC checksum) are still active: kaivoxctl key list "
+                "shows them as \"legacy\": true; replace and revoke them", legacy.n);
     broker = gw_broker_new(zctx);
     if (!broker) {
         kv_error(NULL, "cannot start the bus broker");
@@ -163,10 +193,13 @@ int main(int argc, char **argv)
         goto out;
     }
 
-    auth = gw_auth_new(cache_ttl);
+    auth = gw_auth_new(cache_ttl, secret, &legacy);
     rl = gw_ratelimit_new(rate_limit, 60);
+    authfail = gw_authfail_new(auth_fail_limit, 60);
     cfg.auth = auth;
     cfg.rl = rl;
+    cfg.authfail = authfail;
+    cfg.key_secret = secret;
     gw_http_configure(&cfg);
     gw_http_set_broker(broker);
 
@@ -195,6 +228,10 @@ out:
         gw_server_run(http);      /* lets those answers go out */
     gw_server_stop(&http);
     gw_ratelimit_destroy(&rl);
+    gw_authfail_destroy(&authfail);
+    gw_keyset_cleanup(&legacy);
+    free(trusted);
+    OPENSSL_cleanse(secret, sizeof secret);
     if (zctx)
         zmq_ctx_shutdown(zctx);   /* the event proxy thread ends with ETERM */
     kv_info(NULL, "gateway stopped");

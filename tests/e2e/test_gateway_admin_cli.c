@@ -115,6 +115,8 @@ int main(void)
     KVT_OK(json_object_get(json_array_get(c.out, 0), "revoked_at") != NULL &&
            json_object_get(json_array_get(c.out, 0), "last_used_at") != NULL,
            "key list shows last_used_at and revoked_at");
+    KVT_OK(json_is_false(json_object_get(json_array_get(c.out, 0), "legacy")),
+           "key list shows whether a key is legacy (this one is not)");
     json_decref(c.out);
 
     snprintf(args, sizeof args, "service create --tenant %lld --name 'Hot towel shave' --duration 45 --price 30.00", tid);

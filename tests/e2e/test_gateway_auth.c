@@ -1,8 +1,10 @@
 /*
  * test_gateway_auth.c -- API key authentication end to end: the three ways
  * to pass a key, a missing key, keys of the wrong shape (prefix, length,
- * alphabet, checksum), a well-formed unknown key, revocation taking effect
- * within the cache TTL, and no key ever reaching the gateway's log.
+ * alphabet, checksum), a well-formed unknown key (made with the
+ * deployment's secret) answered from the negative cache the second time,
+ * WWW-Authenticate on every 401, revocation taking effect within the cache
+ * TTL, and no key ever reaching the gateway's log.
  */
 #include <time.h>
 
@@ -74,6 +76,9 @@ int main(void)
     r = kvt_api(NULL, "GET", "/api/v1/services", NULL);
     KVT_EQ_INT(r.status, 401, "no key is 401");
     KVT_OK(gw_is_error(&r, "API key missing."), "no key says API key missing.");
+    char www0[128] = "";
+    kvt_header(&r, "WWW-Authenticate", www0, sizeof www0);
+    KVT_EQ_STR(www0, "Bearer", "a missing key's 401 carries WWW-Authenticate: Bearer");
     KVT_OK(gw_has_hdr(&r, "X-Request-Id"), "401 carries X-Request-Id");
     KVT_OK(!gw_has_hdr(&r, "X-RateLimit-Limit"), "401 carries no rate-limit headers");
     kvt_resp_free(&r);
@@ -100,15 +105,52 @@ int main(void)
         KVT_OK(gw_is_error(&r, "Invalid API key."), "key with %s says Invalid API key.", names[i]);
         kvt_resp_free(&r);
     }
+    /* A key with a valid keyed checksum that was never issued: made here
+     * with the deployment's secret, read from the database as its
+     * superuser (a client cannot do that). */
     char forged[GW_KEY_LEN + 1];
-    gw_key_generate(forged);
+    unsigned char secret[GW_KEY_SECRET_LEN];
+    PGconn *pg = gw_pg_super();
+    char *hex = pg ? gw_sql(pg, "SELECT encode(secret, 'hex') FROM gateway.key_secret") : NULL;
+    KVT_OK(hex && gw_key_unhex(hex, secret) == 0, "the key secret exists in the gateway's schema");
+    free(hex);
+    gw_key_generate(secret, forged);
     r = kvt_api(forged, "GET", "/api/v1/services", NULL);
     KVT_EQ_INT(r.status, 401, "well-formed key that was never issued is 401");
     KVT_OK(gw_is_error(&r, "Invalid API key."), "unknown key says Invalid API key.");
+    char www[128] = "";
+    kvt_header(&r, "WWW-Authenticate", www, sizeof www);
+    KVT_EQ_STR(www, "Bearer error=\"invalid_token\"", "an invalid key's 401 carries WWW-Authenticate: Bearer error=\"invalid_token\"");
     kvt_resp_free(&r);
+    long long lookups = gw_stat(NULL, "keys", "lookups");
     r = kvt_api(forged, "GET", "/api/v1/services", NULL);
-    KVT_EQ_INT(r.status, 401, "unknown key stays 401 when answered from the cache");
+    KVT_EQ_INT(r.status, 401, "unknown key stays 401 when answered from the negative cache");
     kvt_resp_free(&r);
+    KVT_EQ_INT(gw_stat(NULL, "keys", "lookups"), lookups, "the second try of an unknown key costs no lookup");
+    if (pg)
+        PQfinish(pg);
+
+    /* The key is checked on the headers: an anonymous client announcing a
+     * 1 MB body gets its 401 before sending a byte of it, and the
+     * connection is closed (the body is never read). */
+    {
+        const char *base = kvt_env("KVT_BASE_URL", "http://127.0.0.1:18080");
+        int port = atoi(strrchr(base, ':') + 1);
+        int fd = gw_connect_from("127.0.0.11", port), closed = 0;
+        const char *req = "POST /api/v1/customers HTTP/1.1\r\nHost: t\r\n"
+                          "Content-Type: application/json\r\nContent-Length: 1000000\r\n\r\n";
+        char buf[2048];
+        int64_t t0 = gw_now_ms();
+        if (fd >= 0)
+            send(fd, req, strlen(req), MSG_NOSIGNAL);
+        gw_read_reply(fd, buf, sizeof buf, 3000, &closed);
+        int64_t took = gw_now_ms() - t0;
+        KVT_EQ_INT(gw_reply_status(buf), 401, "an anonymous POST announcing 1 MB is 401 before its body is sent");
+        KVT_OK(took < 2000, "... at once (%lld ms)", (long long)took);
+        KVT_OK(strcasestr(buf, "\r\nConnection: close\r\n") != NULL, "... and the connection is closed");
+        if (fd >= 0)
+            close(fd);
+    }
 
     /* 401 comes before the route table: nothing leaks about routes. */
     r = kvt_api(NULL, "GET", "/api/v1/no-such-route", NULL);
@@ -132,6 +174,8 @@ int main(void)
            "a listed key shows its 12-character prefix");
     KVT_OK(json_object_get(k0, "last_used_at") && !json_is_null(json_object_get(k0, "last_used_at")),
            "last_used_at is set after the key was used");
+    KVT_OK(json_is_false(json_object_get(k0, "legacy")),
+           "a key made now is not legacy (it carries the keyed checksum)");
     kvt_resp_free(&r);
 
     /* --- no key in the log: find our request's line, check the key is absent --- */

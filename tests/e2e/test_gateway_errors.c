@@ -1,9 +1,11 @@
 /*
  * test_gateway_errors.c -- the gateway's own answers: 404 unknown route,
- * 405 wrong method with Allow, 413 body over 1 MiB (by Content-Length and
- * chunked), 400 malformed JSON and query, X-Request-Id echoed or made and
- * present on every answer, JSON content type, /healthz and /readyz, and
- * keep-alive.
+ * 405 wrong method with Allow (HEAD listed wherever GET is), HEAD on GET
+ * routes, 413 body over 1 MiB (by Content-Length and chunked), 415 for a
+ * body that is not JSON, 400 malformed JSON and query strings (each with
+ * its true message), 414 for an over-long request-target, X-Request-Id
+ * echoed or made and present on every answer, JSON content type, /healthz
+ * and /readyz, and keep-alive (also after the gateway's own errors).
  */
 #include <curl/curl.h>
 
@@ -96,7 +98,7 @@ int main(void)
     char allow[128] = "";
     kvt_header(&r, "Allow", allow, sizeof allow);
     KVT_EQ_INT(r.status, 405, "wrong method is 405");
-    KVT_EQ_STR(allow, "GET", "405 lists the allowed methods in Allow");
+    KVT_EQ_STR(allow, "GET, HEAD", "405 lists the allowed methods in Allow, HEAD with GET");
     KVT_OK(gw_is_error(&r, "Method not allowed."), "405 is an error envelope");
     KVT_OK(s_rid_ok(&r), "405 carries X-Request-Id");
     kvt_resp_free(&r);
@@ -104,7 +106,7 @@ int main(void)
     allow[0] = '\0';
     kvt_header(&r, "Allow", allow, sizeof allow);
     KVT_EQ_INT(r.status, 405, "PUT on an appointment is 405");
-    KVT_EQ_STR(allow, "GET, DELETE", "Allow lists every method of the path");
+    KVT_EQ_STR(allow, "GET, HEAD, DELETE", "Allow lists every method of the path");
     kvt_resp_free(&r);
 
     /* --- 413: 2 MiB --- */
@@ -142,11 +144,113 @@ int main(void)
     snprintf(url, sizeof url, "%s/api/v1/services?name=%%ff%%fe", base);
     r = kvt_http("GET", url, NULL, 0, h1);
     KVT_EQ_INT(r.status, 400, "invalid UTF-8 in the query string is 400");
-    KVT_OK(gw_is_error(&r, "Malformed query string."), "bad query says Malformed query string.");
+    KVT_OK(gw_is_error(&r, "Malformed query string: invalid UTF-8."),
+           "bad UTF-8 says Malformed query string: invalid UTF-8.");
     kvt_resp_free(&r);
     snprintf(url, sizeof url, "%s/api/v1/services?name=a%%00b", base);
     r = kvt_http("GET", url, NULL, 0, h1);
     KVT_EQ_INT(r.status, 400, "a NUL byte in the query string is 400");
+    KVT_OK(gw_is_error(&r, "Malformed query string: control characters are not allowed."),
+           "a NUL byte says control characters are not allowed");
+    kvt_resp_free(&r);
+    snprintf(url, sizeof url, "%s/api/v1/customers?search=%%zz", base);
+    r = kvt_http("GET", url, NULL, 0, h1);
+    KVT_EQ_INT(r.status, 400, "?search=%%zz is 400, not taken literally");
+    KVT_OK(gw_is_error(&r, "Malformed query string: bad percent-encoding."),
+           "?search=%%zz says bad percent-encoding");
+    kvt_resp_free(&r);
+    snprintf(url, sizeof url, "%s/api/v1/customers?search=50%%", base);
+    r = kvt_http("GET", url, NULL, 0, h1);
+    KVT_EQ_INT(r.status, 400, "a trailing %% in the query is 400");
+    kvt_resp_free(&r);
+    snprintf(url, sizeof url, "%s/api/v1/customers?search=%%41%%6c", base);
+    r = kvt_http("GET", url, NULL, 0, h1);
+    KVT_EQ_INT(r.status, 200, "valid percent-escapes are decoded (200)");
+    kvt_resp_free(&r);
+    snprintf(url, sizeof url, "%s/api/v1/%%zz", base);
+    r = kvt_http("GET", url, NULL, 0, h1);
+    KVT_EQ_INT(r.status, 404, "a bad escape in the path is an unknown route (404)");
+    kvt_resp_free(&r);
+
+    /* --- 414: the request-target over 8 KiB; under it the service decides --- */
+    char *longq = malloc(16384);
+    int off = snprintf(longq, 16384, "%s/api/v1/customers?search=", base);
+    memset(longq + off, 'a', 8300);
+    longq[off + 8300] = '\0';
+    r = kvt_http("GET", longq, NULL, 0, h1);
+    KVT_EQ_INT(r.status, 414, "an 8 KB query string is 414");
+    KVT_OK(gw_is_error(&r, "Request URI too long."), "414 says Request URI too long.");
+    KVT_OK(s_rid_ok(&r) && s_is_json(&r), "414 is a JSON envelope with X-Request-Id");
+    kvt_resp_free(&r);
+    longq[off + 6000] = '\0';
+    r = kvt_http("GET", longq, NULL, 0, h1);
+    KVT_EQ_INT(r.status, 422, "a 6 KB search term reaches crm, which says what is wrong (422)");
+    KVT_OK(json_object_get(json_object_get(r.json, "errors"), "search") != NULL,
+           "... in errors.search, not as a malformed query string");
+    kvt_resp_free(&r);
+    free(longq);
+
+    /* --- 415: a body must be JSON --- */
+    snprintf(url, sizeof url, "%s/api/v1/customers", base);
+    const char *hf[] = { auth, "Content-Type: application/x-www-form-urlencoded", NULL };
+    r = kvt_http("POST", url, "name=x&phone=5551234567", 23, hf);
+    KVT_EQ_INT(r.status, 415, "a form body (curl -d's default type) is 415");
+    KVT_OK(gw_is_error(&r, "Unsupported Media Type: the body must be JSON (Content-Type: application/json)."),
+           "415 says the body must be JSON");
+    KVT_OK(gw_has_hdr(&r, "X-RateLimit-Limit"), "415 comes after authentication");
+    kvt_resp_free(&r);
+    const char *ht[] = { auth, "Content-Type: text/plain", NULL };
+    snprintf(url, sizeof url, "%s/api/v1/customers/1", base);
+    r = kvt_http("PATCH", url, "{}", 2, ht);
+    KVT_EQ_INT(r.status, 415, "a text/plain PATCH body is 415");
+    kvt_resp_free(&r);
+    snprintf(url, sizeof url, "%s/api/v1/customers", base);
+    const char *hj[] = { auth, "Content-Type: application/json; charset=utf-8", NULL };
+    const char *b1 = "{\"name\":\"Charset Ok\",\"phone\":\"+15550100999\"}";
+    r = kvt_http("POST", url, b1, strlen(b1), hj);
+    KVT_EQ_INT(r.status, 201, "application/json; charset=utf-8 is JSON (201)");
+    kvt_resp_free(&r);
+    const char *hn[] = { auth, "Content-Type:", NULL };
+    const char *b2 = "{\"name\":\"No Type\",\"phone\":\"+15550100998\"}";
+    r = kvt_http("POST", url, b2, strlen(b2), hn);
+    KVT_EQ_INT(r.status, 201, "a body without Content-Type is taken as JSON (201)");
+    kvt_resp_free(&r);
+    r = kvt_http("POST", url, NULL, 0, hf);
+    KVT_EQ_INT(r.status, 422, "an empty body with a form type is not 415 (there is no body)");
+    kvt_resp_free(&r);
+
+    /* --- HEAD on every GET route --- */
+    snprintf(url, sizeof url, "%s/api/v1/services", base);
+    kvt_resp_t g = kvt_http("GET", url, NULL, 0, h1);
+    r = kvt_http("HEAD", url, NULL, 0, h1);
+    KVT_EQ_INT(r.status, 200, "HEAD on a GET route is 200");
+    KVT_EQ_INT((long long)r.body_len, 0, "HEAD sends no body");
+    char l1[32] = "", l2[32] = "";
+    kvt_header(&g, "Content-Length", l1, sizeof l1);
+    kvt_header(&r, "Content-Length", l2, sizeof l2);
+    KVT_OK(*l1 && strcmp(l1, l2) == 0, "HEAD's Content-Length is the GET body's (%s, %s)", l1, l2);
+    KVT_OK(s_is_json(&r) && s_rid_ok(&r) && gw_has_hdr(&r, "X-RateLimit-Remaining"),
+           "HEAD carries the GET answer's headers");
+    kvt_resp_free(&r);
+    kvt_resp_free(&g);
+    snprintf(url, sizeof url, "%s/api/v1/appointments/999999999", base);
+    r = kvt_http("HEAD", url, NULL, 0, h1);
+    KVT_EQ_INT(r.status, 404, "HEAD of a missing id is the GET's 404");
+    kvt_resp_free(&r);
+    snprintf(url, sizeof url, "%s/api/v1/appointments/1/status", base);
+    r = kvt_http("HEAD", url, NULL, 0, h1);
+    allow[0] = '\0';
+    kvt_header(&r, "Allow", allow, sizeof allow);
+    KVT_EQ_INT(r.status, 405, "HEAD of a path without GET is 405");
+    KVT_EQ_STR(allow, "PATCH", "... whose Allow has no HEAD");
+    kvt_resp_free(&r);
+    snprintf(url, sizeof url, "%s/healthz", base);
+    r = kvt_http("HEAD", url, NULL, 0, NULL);
+    KVT_EQ_INT(r.status, 200, "HEAD /healthz is 200");
+    kvt_resp_free(&r);
+    snprintf(url, sizeof url, "%s/api/v1/services", base);
+    r = kvt_http("HEAD", url, NULL, 0, NULL);
+    KVT_EQ_INT(r.status, 401, "HEAD without a key is 401");
     kvt_resp_free(&r);
     snprintf(url, sizeof url, "%s/api/v1/services?per_page=1&per_page=3", base);
     r = kvt_http("GET", url, NULL, 0, h1);
@@ -186,5 +290,9 @@ int main(void)
     /* --- keep-alive --- */
     snprintf(url, sizeof url, "%s/api/v1/services", base);
     KVT_EQ_INT(s_keepalive_connects(url, auth), 0, "a second request reuses the kept-alive connection");
+    snprintf(url, sizeof url, "%s/api/v1/no-such-route", base);
+    KVT_EQ_INT(s_keepalive_connects(url, auth), 0, "a 404 of the gateway keeps the connection alive");
+    snprintf(url, sizeof url, "%s/healthz", base);
+    KVT_EQ_INT(s_keepalive_connects(url, "X-Nothing: 1"), 0, "/healthz keeps the connection alive");
     return kvt_done();
 }
