@@ -240,10 +240,12 @@ export function checkContract(docPath, lines) {
         if (typeof headers === 'string') return { label: `${rec.method} ${path}`, keys: [], problems: [headers] };
         const r = route(path);
         let label, responses, problems = [], keys = [];
-        if (r && r.item[method]) {
+        // HEAD on a GET route is that GET without its body (info: "Methods").
+        const opMethod = r && method === 'head' && !r.item.head && r.item.get ? 'get' : method;
+        if (r && r.item[opMethod]) {
             label = `${method.toUpperCase()} ${r.template}`;
-            responses = r.item[method].responses ?? {};
-            keys.push(`${label} ${status}`);
+            responses = r.item[opMethod].responses ?? {};
+            keys.push(`${opMethod.toUpperCase()} ${r.template} ${status}`);
         } else if (r) {
             label = `${method.toUpperCase()} ${r.template} (a method the path does not have)`;
             responses = {};
@@ -256,7 +258,7 @@ export function checkContract(docPath, lines) {
                 keys = r.methods.map((m) => `${m.toUpperCase()} ${r.template} 405`);
                 const allow = headers.get('allow')?.[0]?.value ?? '';
                 const got = allow.split(',').map((x) => x.trim().toLowerCase()).filter(Boolean).sort();
-                const want = [...r.methods].sort();
+                const want = [...new Set([...r.methods, ...(r.methods.includes('get') ? ['head'] : [])])].sort();
                 if (got.join() !== want.join())
                     problems.push(`Allow: "${allow}" but the document has ${want.map((m) => m.toUpperCase()).join(', ')}`);
             }

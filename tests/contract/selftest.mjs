@@ -70,7 +70,7 @@ function hook(event, data, mutate = (h) => h) {
 const good = [
     api('GET', '/api/v1/services/1', 200, { success: true, data: service }),
     api('GET', '/api/v1/services?page=1', 200, { success: true, data: [service], meta: { page: 1, per_page: 20, total: 1 } }),
-    api('DELETE', '/api/v1/services', 405, { success: false, message: 'Method not allowed.' }, [...rl, ['Allow', 'GET']]),
+    api('DELETE', '/api/v1/services', 405, { success: false, message: 'Method not allowed.' }, [...rl, ['Allow', 'GET, HEAD']]),
     api('GET', '/api/v1/nothing-here', 404, { success: false, message: 'Route not found.' }),
     api('GET', '/not-api', 404, { success: false, message: 'Route not found.' }, []),
     api('GET', '/api/v1/services', 401, { success: false, message: 'API key missing.' }, []),
@@ -115,7 +115,7 @@ const cases = [
     ['a body that is not JSON', [{ ...api('GET', '/api/v1/services/1', 200, {}), body: '<html>' }],
         /the body is not JSON/],
     ['a 405 whose Allow differs from the documented methods', [api('DELETE', '/api/v1/services', 405, { success: false, message: 'Method not allowed.' }, [...rl, ['Allow', 'GET, POST']])],
-        /Allow: "GET, POST" but the document has GET/],
+        /Allow: "GET, POST" but the document has GET, HEAD/],
     ['a 200 for a method the path does not have', [api('PUT', '/api/v1/services/1', 200, { success: true, data: service })],
         /status 200 is not documented/],
     ['a 200 for a path the document does not have', [api('GET', '/api/v1/nothing-here', 200, { success: true, data: [] })],
