@@ -8,7 +8,7 @@ set -euo pipefail
 PACKAGES=(
     build-essential pkg-config
     libmicrohttpd-dev libzmq3-dev libpq-dev libjansson-dev libssl-dev
-    libcurl4-openssl-dev
+    libcurl4-openssl-dev libc-ares-dev
     postgresql postgresql-contrib
     curl wrk jq openssl ca-certificates
 )
