@@ -242,34 +242,45 @@ const kv_stmt_t hook_stmts[] = {
       "AND status = 'pending'" },
 
     /* ---- retention (janitor.c) ---- */
-    /* Each takes the next $2 rows by primary key after $1 (a batch: a
-     * short statement, row locks only on what it deletes), deletes those
-     * older than $3 days that retention lets go, and returns (the last id
-     * looked at, rows deleted, rows of the batch too young to ever
-     * qualify: the pass can stop there, ids grow with time). */
+    /* Each deletes the next batch of at most $3 rows older than $4 days
+     * that retention lets go, found through the table's time index after
+     * the key ($1 time as text, $2 id) where the previous batch ended, so
+     * a pass reads every old row once, whatever stays; one short
+     * statement, row locks only on what it deletes.  Returns (the last
+     * key of the batch: time as text and id, rows deleted, rows in the
+     * batch: fewer than $3 ends the pass). */
+#define S_PRUNE_TAIL \
+    "gone_last AS (SELECT t, id FROM batch ORDER BY t DESC, id DESC LIMIT 1) " \
+    "SELECT (SELECT t::text FROM gone_last), (SELECT id FROM gone_last), " \
+    "  (SELECT count(*) FROM gone), (SELECT count(*) FROM batch)"
     { "hook_prune_attempts",
-      "WITH batch AS (SELECT id, attempted_at FROM attempts WHERE id > $1 ORDER BY id LIMIT $2), "
-      "gone AS (DELETE FROM attempts a USING batch b WHERE a.id = b.id "
-      "  AND b.attempted_at < now() - make_interval(days => $3::int) RETURNING 1) "
-      "SELECT (SELECT max(id) FROM batch), (SELECT count(*) FROM gone), "
-      "  (SELECT count(*) FROM batch WHERE attempted_at >= now() - make_interval(days => $3::int))" },
-    /* Only finished deliveries (succeeded, failed), by when they finished;
-     * their remaining attempts go with them (ON DELETE CASCADE). */
+      "WITH batch AS (SELECT id, attempted_at AS t FROM attempts "
+      "  WHERE attempted_at < now() - make_interval(days => $4::int) "
+      "    AND (attempted_at, id) > ($1::timestamptz, $2::bigint) "
+      "  ORDER BY attempted_at, id LIMIT $3), "
+      "gone AS (DELETE FROM attempts a USING batch b WHERE a.id = b.id RETURNING 1), "
+      S_PRUNE_TAIL },
+    /* Only finished deliveries (succeeded, failed), by when they finished
+     * (a redelivery meanwhile makes one pending again: re-checked); their
+     * remaining attempts go with them (ON DELETE CASCADE). */
     { "hook_prune_deliveries",
-      "WITH batch AS (SELECT id, created_at FROM deliveries WHERE id > $1 ORDER BY id LIMIT $2), "
+      "WITH batch AS (SELECT id, updated_at AS t FROM deliveries "
+      "  WHERE status <> 'pending' AND updated_at < now() - make_interval(days => $4::int) "
+      "    AND (updated_at, id) > ($1::timestamptz, $2::bigint) "
+      "  ORDER BY updated_at, id LIMIT $3), "
       "gone AS (DELETE FROM deliveries d USING batch b WHERE d.id = b.id "
-      "  AND d.status <> 'pending' AND d.updated_at < now() - make_interval(days => $3::int) "
-      "  RETURNING 1) "
-      "SELECT (SELECT max(id) FROM batch), (SELECT count(*) FROM gone), "
-      "  (SELECT count(*) FROM batch WHERE created_at >= now() - make_interval(days => $3::int))" },
+      "  AND d.status <> 'pending' AND d.updated_at < now() - make_interval(days => $4::int) "
+      "  RETURNING 1), "
+      S_PRUNE_TAIL },
     /* Events no delivery refers to any more. */
     { "hook_prune_events",
-      "WITH batch AS (SELECT id, received_at FROM events WHERE id > $1 ORDER BY id LIMIT $2), "
+      "WITH batch AS (SELECT id, received_at AS t FROM events "
+      "  WHERE received_at < now() - make_interval(days => $4::int) "
+      "    AND (received_at, id) > ($1::timestamptz, $2::bigint) "
+      "  ORDER BY received_at, id LIMIT $3), "
       "gone AS (DELETE FROM events e USING batch b WHERE e.id = b.id "
-      "  AND b.received_at < now() - make_interval(days => $3::int) "
-      "  AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_ref = e.id) RETURNING 1) "
-      "SELECT (SELECT max(id) FROM batch), (SELECT count(*) FROM gone), "
-      "  (SELECT count(*) FROM batch WHERE received_at >= now() - make_interval(days => $3::int))" },
+      "  AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_ref = e.id) RETURNING 1), "
+      S_PRUNE_TAIL },
     { NULL, NULL },
 };
 

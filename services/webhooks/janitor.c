@@ -8,14 +8,16 @@
  * received before then that no delivery refers to any more.  Pending
  * deliveries are never pruned, nor the events they send.
  *
- * Nothing is blocked for long: a pass walks each table by primary key in
- * batches of S_BATCH rows (one short statement each, deleting only rows
- * that qualify, so row locks are few and brief), pauses S_PAUSE_MS between
- * batches, and stops at the first batch that holds rows too young to
- * qualify (ids grow with time).  It runs on its own thread and database
- * connection, so neither the API nor the deliverer waits for it; several
- * instances may prune side by side (a row deleted by one is skipped by the
- * other).  The delivery log tells clients how far back it goes
+ * Nothing is blocked for long: a pass walks each table's old rows through
+ * an index on their time (attempts_attempted, deliveries_finished,
+ * events_received), oldest first, in batches of S_BATCH rows -- one short
+ * statement each, deleting only rows that qualify, so row locks are few
+ * and brief -- and pauses S_PAUSE_MS between batches.  Each batch starts
+ * after the key where the last one ended, so rows that stay (an old event
+ * a pending delivery still needs) are read once per pass, not once per
+ * batch.  It runs on its own thread and database connection, so neither
+ * the API nor the deliverer waits for it; several instances may prune
+ * side by side (a row deleted by one is skipped by the other).  The delivery log tells clients how far back it goes
  * (deliveries.c: meta.retention_days, meta.oldest_available).
  */
 #include "hook.h"
@@ -36,27 +38,29 @@ static void s_sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
-/* Prunes with stmt in batches until the table's qualifying rows are
- * behind; returns the rows deleted, or -1 when the database failed. */
+/* Prunes with stmt in batches until the table's old rows are behind;
+ * returns the rows deleted, or -1 when the database failed. */
 static long long s_prune(kv_db_t *db, const char *stmt)
 {
-    char after[KV_DB_I64_LEN] = "0", limit[KV_DB_I64_LEN], days[KV_DB_I64_LEN];
+    char after_t[64] = "-infinity", after_id[KV_DB_I64_LEN] = "0";
+    char limit[KV_DB_I64_LEN], days[KV_DB_I64_LEN];
     long long deleted = 0;
     kv_db_i64_param(limit, S_BATCH);
     kv_db_i64_param(days, hook_config.retention_days);
     while (!kv_service_stopping()) {
-        const char *p[3] = { after, limit, days };
-        PGresult *r = kv_db_exec(db, NULL, stmt, 3, p);
+        const char *p[4] = { after_t, after_id, limit, days };
+        PGresult *r = kv_db_exec(db, NULL, stmt, 4, p);
         if (!r || PQntuples(r) != 1) {
             PQclear(r);
             return -1;
         }
-        const char *last = kv_db_str(r, 0, 0);
-        deleted += kv_db_i64(r, 0, 1);
-        long long young = kv_db_i64(r, 0, 2);
-        int done = !last || young > 0;
-        if (last)
-            snprintf(after, sizeof after, "%s", last);
+        const char *t = kv_db_str(r, 0, 0), *id = kv_db_str(r, 0, 1);
+        deleted += kv_db_i64(r, 0, 2);
+        int done = kv_db_i64(r, 0, 3) < S_BATCH || !t || !id;
+        if (!done) {
+            snprintf(after_t, sizeof after_t, "%s", t);
+            snprintf(after_id, sizeof after_id, "%s", id);
+        }
         PQclear(r);
         if (done)
             break;

@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -272,7 +273,15 @@ int hook_resolver_start(void)
         return -1;
     }
     s.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (s.wake_fd < 0 || pthread_create(&s.thread, NULL, s_thread, NULL) != 0) {
+    /* Started before kv_service_run() blocks the signals for its own
+     * threads: this one must not take SIGTERM either (it would end the
+     * process at once instead of letting kv_service drain it). */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    int started = s.wake_fd >= 0 && pthread_create(&s.thread, NULL, s_thread, NULL) == 0;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (!started) {
         kv_error(NULL, "resolve: cannot start the resolver thread");
         if (s.wake_fd >= 0)
             close(s.wake_fd);
@@ -370,12 +379,12 @@ void hook_dns_release(hook_dns_job_t **pjob)
  * refusal. */
 static int s_admit(int64_t tenant)
 {
-    if (s.api_waiting >= hook_config.dns_api_max ||
-        s.api_waiting >= (int)(sizeof s.api_tenants / sizeof s.api_tenants[0]))
-        return HOOK_DNS_BUSY;
     for (int i = 0; i < s.api_waiting; i++)
         if (s.api_tenants[i] == tenant)
             return HOOK_DNS_TENANT_BUSY;
+    if (s.api_waiting >= hook_config.dns_api_max ||
+        s.api_waiting >= (int)(sizeof s.api_tenants / sizeof s.api_tenants[0]))
+        return HOOK_DNS_BUSY;
     s.api_tenants[s.api_waiting++] = tenant;
     return 0;
 }

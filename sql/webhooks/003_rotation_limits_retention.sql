@@ -20,6 +20,21 @@ ALTER TABLE endpoints
 ALTER TABLE attempts
     ADD CONSTRAINT attempts_error_short CHECK (char_length(error) <= 300) NOT VALID;
 
--- Retention (janitor.c) walks deliveries, attempts and events by primary
--- key in batches, so it needs no index of its own; hook_endpoint_count
--- (the per-tenant endpoint limit) uses endpoints_tenant.
+-- Retention (janitor.c): each table's rows older than KAIVOX_RETENTION_DAYS
+-- are found through an index on their time, oldest first, and deleted a
+-- small batch at a time.  Built here in the migration's transaction (it
+-- locks writes to the table while it builds: on a large existing log,
+-- create them CONCURRENTLY by hand first, with these names, and this
+-- migration's IF NOT EXISTS keeps them).
+CREATE INDEX IF NOT EXISTS attempts_attempted ON attempts (attempted_at, id);
+COMMENT ON INDEX attempts_attempted IS
+    'hook_prune_attempts: attempts older than the retention, oldest first';
+CREATE INDEX IF NOT EXISTS deliveries_finished ON deliveries (updated_at, id)
+    WHERE status <> 'pending';
+COMMENT ON INDEX deliveries_finished IS
+    'hook_prune_deliveries: deliveries that finished before the retention, oldest first';
+CREATE INDEX IF NOT EXISTS events_received ON events (received_at, id);
+COMMENT ON INDEX events_received IS
+    'hook_prune_events: events received before the retention, oldest first';
+-- hook_endpoint_insert's count (the per-tenant endpoint limit) uses
+-- endpoints_tenant.
