@@ -62,7 +62,12 @@ static const char *s_check_url(json_t *v, hook_url_t *target, json_t *errors)
         return NULL;
     }
     const char *url = json_string_value(v);
-    if (!kv_valid_text(url, HOOK_URL_MAX + 1) || strpbrk(url, " \r\n\t")) {
+    if (strlen(url) > HOOK_URL_MAX) {
+        snprintf(err, sizeof err, "The url may not be greater than %d characters.", HOOK_URL_MAX);
+        kv_errors_add(errors, "url", err);
+        return NULL;
+    }
+    if (!kv_valid_text(url, HOOK_URL_MAX) || strpbrk(url, " \r\n\t")) {
         kv_errors_add(errors, "url", "The url must be a valid URL.");
         return NULL;
     }

@@ -157,7 +157,16 @@ static void test_special_ranges(const char *key)
         KVT_OK(se_has_err(&r, "url"), "as errors.url (%s)", cases[i].name);
         kvt_resp_free(&r);
     }
-    kvt_resp_t r = kvt_api(key, "GET", "/api/v1/webhooks", NULL);
+    static char longurl[2100], body[2300];
+    memset(longurl, 'a', sizeof longurl - 1);
+    memcpy(longurl, "http://127.0.0.1:9/", 19);
+    longurl[2049] = '\0';
+    snprintf(body, sizeof body, "{\"url\":\"%s\",\"events\":[\"call.ended\"]}", longurl);
+    kvt_resp_t r = kvt_api(key, "POST", "/api/v1/webhooks", body);
+    KVT_EQ_INT(r.status, 422, "a URL of 2049 characters is refused");
+    KVT_OK(r.body && strstr(r.body, "greater than 2048"), "saying the limit");
+    kvt_resp_free(&r);
+    r = kvt_api(key, "GET", "/api/v1/webhooks", NULL);
     KVT_EQ_INT(se_meta(&r, "total"), 0, "none of them left an endpoint behind");
     kvt_resp_free(&r);
 }
