@@ -209,11 +209,14 @@ static void *s_thread(void *arg)
         int bits = ares_getsock(s.channel, socks, ARES_GETSOCK_MAXNUM);
         int n = 0;
         pfd[n++] = (struct pollfd){ .fd = s.wake_fd, .events = POLLIN };
+        /* c-ares' own ARES_GETSOCK_WRITABLE shifts a signed 1 by up to 31:
+         * undefined behaviour, so the bits are read unsigned here. */
+        unsigned ubits = (unsigned)bits;
         for (int i = 0; i < ARES_GETSOCK_MAXNUM; i++) {
             short ev = 0;
-            if (ARES_GETSOCK_READABLE(bits, i))
+            if ((ubits >> i) & 1u)
                 ev |= POLLIN;
-            if (ARES_GETSOCK_WRITABLE(bits, i))
+            if ((ubits >> (i + ARES_GETSOCK_MAXNUM)) & 1u)
                 ev |= POLLOUT;
             if (ev)
                 pfd[n++] = (struct pollfd){ .fd = socks[i], .events = ev };
