@@ -24,7 +24,7 @@ esac
 PACKAGES=(
     build-essential pkg-config
     libmicrohttpd-dev libzmq3-dev libpq-dev libjansson-dev libssl-dev
-    libcurl4-openssl-dev
+    libcurl4-openssl-dev libc-ares-dev
     postgresql postgresql-contrib
     curl wrk jq openssl ca-certificates
 )

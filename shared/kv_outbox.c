@@ -8,14 +8,21 @@
  * missed anything ask the producer's events.since operation, answered by
  * kv_outbox_since_op() straight from the table.  The statements used here
  * come from KV_OUTBOX_STMTS, which producers list in their statement table.
+ * Both of those also run the retention step (kv_outbox_prune_step): the
+ * producers keep their own outbox short, in batches small enough never to
+ * hold anything up (one index range of the primary key, no lock but the
+ * deleted rows').
  */
 #include "kv_outbox.h"
 #include "kv_db.h"
+#include "kv_env.h"
 #include "kv_log.h"
 #include "kv_mem.h"
 #include "kv_pub.h"
 
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +93,43 @@ void kv_outbox_publish(kv_ctx_t *ctx, const kv_outbox_event_t *ev)
     if (kv_pub_send(ctx->pub, &ev->hdr, ev->payload, strlen(ev->payload)) != 0)
         kv_warn(NULL, "outbox: publishing %s seq %" PRId64 " failed; consumers catch up",
                 ev->hdr.type, ev->hdr.seq);
+    kv_outbox_prune_step(ctx, NULL);
+}
+
+/* Retention settings, read once per process. */
+static pthread_once_t s_prune_once = PTHREAD_ONCE_INIT;
+static int s_retention_days = 30, s_prune_ms = 60000;
+static _Atomic int64_t s_prune_next;   /* mono ms: the next step is due */
+
+static void s_prune_settings(void)
+{
+    s_retention_days = (int)kv_env_int("KAIVOX_RETENTION_DAYS", 30, 1, 3650);
+    s_prune_ms = (int)kv_env_int("KAIVOX_RETENTION_PRUNE_S", 60, 1, 86400) * 1000;
+}
+
+void kv_outbox_prune_step(kv_ctx_t *ctx, const char *req_id)
+{
+    pthread_once(&s_prune_once, s_prune_settings);
+    int64_t now = kv_mono_ms(), due = atomic_load(&s_prune_next);
+    /* One worker of the process takes the step; the others go on. */
+    if (!ctx || !ctx->db || now < due ||
+        !atomic_compare_exchange_strong(&s_prune_next, &due, now + s_prune_ms))
+        return;
+    char days[24], batch[24];
+    snprintf(days, sizeof days, "%d", s_retention_days);
+    snprintf(batch, sizeof batch, "%d", KV_OUTBOX_PRUNE_BATCH);
+    const char *p[2] = { days, batch };
+    PGresult *r = kv_db_exec(ctx->db, req_id, "kv_outbox_prune", 2, p);
+    long long n = r && PQntuples(r) == 1 ? kv_db_i64(r, 0, 0) : -1;
+    PQclear(r);
+    if (n < 0) {
+        kv_warn(req_id, "outbox: pruning failed (tried again later)");
+        return;
+    }
+    if (n > 0)
+        kv_info(req_id, "outbox: pruned %lld events older than %d days", n, s_retention_days);
+    if (n == KV_OUTBOX_PRUNE_BATCH)
+        atomic_store(&s_prune_next, now);   /* more to go: at the next call */
 }
 
 void kv_outbox_event_clear(kv_outbox_event_t *ev)
@@ -173,6 +217,9 @@ void kv_outbox_since_op(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
     }
     kv_reply_ok(rep, KV_ST_OK, list, NULL);
     list = NULL;
+    PQclear(r);
+    r = NULL;
+    kv_outbox_prune_step(ctx, KV_RID(req));
 out:
     PQclear(r);
     json_decref(list);

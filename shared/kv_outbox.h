@@ -13,6 +13,14 @@
  * After COMMIT the handler calls kv_outbox_publish() with what add()
  * returned: the PUB fast path.  A consumer that missed it catches up with
  * the events.since operation, which kv_service answers for producers.
+ *
+ * Retention: events older than KAIVOX_RETENTION_DAYS (30) are deleted by
+ * the producer itself, a small batch at a time (kv_outbox_prune_step, run
+ * after a publish and on events.since, at most once per
+ * KAIVOX_RETENTION_PRUNE_S unless the last batch was full), always the
+ * oldest sequences first and never one newer than the window, so what
+ * remains is a gapless tail.  A consumer away longer than the window
+ * cannot get what was pruned (webhooks' intake notices and moves on).
  */
 #ifndef KV_OUTBOX_H
 #define KV_OUTBOX_H
@@ -30,7 +38,13 @@
       "RETURNING id::text, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')" }, \
     { "kv_outbox_since", "SELECT seq, id::text, tenant_id, type, payload::text, " \
       "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') " \
-      "FROM outbox WHERE seq > $1 ORDER BY seq LIMIT $2" },
+      "FROM outbox WHERE seq > $1 ORDER BY seq LIMIT $2" }, \
+    { "kv_outbox_prune", "WITH head AS (SELECT seq, created_at FROM outbox ORDER BY seq LIMIT $2), " \
+      "young AS (SELECT min(seq) AS seq FROM head " \
+      "  WHERE created_at >= now() - make_interval(days => $1::int)), " \
+      "gone AS (DELETE FROM outbox o USING head h WHERE o.seq = h.seq " \
+      "  AND h.seq < COALESCE((SELECT seq FROM young), 9223372036854775807) RETURNING 1) " \
+      "SELECT count(*) FROM gone" },
 
 /* A recorded, not yet published event.  Owned by the caller. */
 typedef struct {
@@ -49,6 +63,15 @@ int kv_outbox_add(kv_ctx_t *ctx, const char *req_id, int64_t tenant_id,
 void kv_outbox_publish(kv_ctx_t *ctx, const kv_outbox_event_t *ev);
 
 void kv_outbox_event_clear(kv_outbox_event_t *ev);
+
+/* Outside any transaction on ctx->db: when a pruning step is due in this
+ * process (KAIVOX_RETENTION_PRUNE_S after the last one, at once after a
+ * full batch), deletes the oldest outbox events older than
+ * KAIVOX_RETENTION_DAYS, at most KV_OUTBOX_PRUNE_BATCH of them, stopping
+ * at the first one inside the window.  Best effort: failures are logged.
+ * Called by kv_outbox_publish() and kv_outbox_since_op(). */
+#define KV_OUTBOX_PRUNE_BATCH 500
+void kv_outbox_prune_step(kv_ctx_t *ctx, const char *req_id);
 
 /* Handler of the system operation events.since: body {"after": N,
  * "limit": M (1..1000, default 500)} -> data: list of

@@ -46,6 +46,7 @@ const gw_route_t gw_routes[] = {
     R("DELETE", "/api/v1/webhooks/{id}",                KV_SVC_WEBHOOKS, "webhooks.delete"),
     R("GET",    "/api/v1/webhooks/{id}/deliveries",     KV_SVC_WEBHOOKS, "webhooks.deliveries"),
     R("POST",   "/api/v1/webhooks/deliveries/{id}/redeliver", KV_SVC_WEBHOOKS, "webhooks.redeliver"),
+    R("POST",   "/api/v1/webhooks/{id}/rotate-secret",  KV_SVC_WEBHOOKS, "webhooks.rotate_secret"),
     { 0 }
 };
 

@@ -15,7 +15,9 @@
 hook_config_t hook_config = {
     .retry_s = { 60, 300, 1800 }, .nretry = 3, .timeout_ms = 10000,
     .allow = HOOK_ALLOW_PUBLIC, .poll_ms = 250, .max_inflight = 256,
-    .endpoint_max = 16, .catchup_ms = 5000,
+    .endpoint_max = 16, .tenant_max = 64, .catchup_ms = 5000, .max_endpoints = 20,
+    .secret_overlap_s = 86400, .dns_timeout_ms = 2000, .dns_servers = NULL,
+    .dns_api_max = 3, .retention_days = 30, .prune_s = 60,
 };
 
 static const char *const s_types[HOOK_EVENT_TYPES] = {
@@ -80,6 +82,17 @@ void hook_config_load(void)
     hook_config.poll_ms = (int)kv_env_int("KAIVOX_WEBHOOK_POLL_MS", 250, 10, 60000);
     hook_config.max_inflight = (int)kv_env_int("KAIVOX_WEBHOOK_CONCURRENCY", 256, 1, 10000);
     hook_config.endpoint_max = (int)kv_env_int("KAIVOX_WEBHOOK_ENDPOINT_CONCURRENCY", 16, 1, 10000);
+    hook_config.tenant_max = (int)kv_env_int("KAIVOX_WEBHOOK_TENANT_CONCURRENCY", 64, 1, 10000);
     hook_config.catchup_ms = (int)kv_env_int("KAIVOX_WEBHOOK_CATCHUP_MS", 5000, 100, 3600000);
+    hook_config.max_endpoints = (int)kv_env_int("KAIVOX_WEBHOOK_MAX_ENDPOINTS", 20, 1, 1000);
+    hook_config.secret_overlap_s = (int)kv_env_int("KAIVOX_WEBHOOK_SECRET_OVERLAP_S", 86400, 0,
+                                                   30 * 86400);
+    hook_config.dns_timeout_ms = (int)kv_env_int("KAIVOX_WEBHOOK_DNS_TIMEOUT_MS", 2000, 100, 30000);
+    const char *servers = kv_env_str("KAIVOX_WEBHOOK_DNS_SERVERS", "");
+    hook_config.dns_servers = servers[0] ? servers : NULL;
+    int workers = (int)kv_env_int("KAIVOX_WORKERS", 4, 1, 256);
+    hook_config.dns_api_max = workers > 1 ? workers - 1 : 1;
+    hook_config.retention_days = (int)kv_env_int("KAIVOX_RETENTION_DAYS", 30, 1, 3650);
+    hook_config.prune_s = (int)kv_env_int("KAIVOX_RETENTION_PRUNE_S", 60, 1, 86400);
     hook_config.allow = hook_allow_from_env();
 }

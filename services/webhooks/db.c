@@ -15,30 +15,53 @@
 
 #define S_TS(x) "to_char((" x ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
-/* The endpoint object of the API (never the secret). */
+/* The endpoint object of the API (never a secret).  The URL is shown
+ * without user-info: URLs with a user name or password are refused since
+ * version 3, and one stored before shows without it (deliveries still use
+ * it).  previous_secret_expires_at is set while a rotated-out secret still
+ * signs deliveries. */
 #define S_ENDPOINT_JSON \
-    "json_build_object('id', id, 'url', url, 'events', to_json(events), " \
+    "json_build_object('id', id, " \
+    "'url', regexp_replace(url, '^([A-Za-z][A-Za-z0-9+.-]*:[/\\\\]*)[^/?#\\\\]*@', '\\1'), " \
+    "'events', to_json(events), " \
     "'description', description, 'active', active, " \
     "'disabled_reason', disabled_reason, " \
+    "'previous_secret_expires_at', CASE WHEN previous_secret_expires_at > now() THEN " \
+    S_TS("previous_secret_expires_at") " END, " \
     "'created_at', " S_TS("created_at") ", 'updated_at', " S_TS("updated_at") ")::text"
 
-/* The delivery object of the API, with its attempts in order; d is the
- * delivery, ev its event. */
+/* The delivery object of the API, with its latest HOOK_ATTEMPTS_SHOWN
+ * attempts in order and how many it has; d is the delivery, ev its event. */
+#define S_STR_(x) #x
+#define S_STR(x) S_STR_(x)
 #define S_DELIVERY_JSON \
     "json_build_object('id', d.id, 'endpoint_id', d.endpoint_id, " \
     "'event_id', ev.event_id, 'event', ev.type, 'status', d.status, " \
     "'attempts', COALESCE((SELECT json_agg(json_build_object(" \
     "  'attempted_at', to_char(a.attempted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), " \
     "  'status_code', a.status_code, 'error', a.error, 'duration_ms', a.duration_ms) ORDER BY a.id) " \
-    "  FROM attempts a WHERE a.delivery_id = d.id AND a.tenant_id = d.tenant_id), '[]'::json), " \
+    "  FROM (SELECT * FROM attempts a WHERE a.delivery_id = d.id AND a.tenant_id = d.tenant_id " \
+    "        ORDER BY a.id DESC LIMIT " S_STR(HOOK_ATTEMPTS_SHOWN) ") a), '[]'::json), " \
+    "'attempts_total', (SELECT count(*) FROM attempts a " \
+    "  WHERE a.delivery_id = d.id AND a.tenant_id = d.tenant_id), " \
     "'next_attempt_at', CASE WHEN d.status = 'pending' THEN " S_TS("d.next_attempt_at") " END, " \
     "'created_at', " S_TS("d.created_at") ")::text"
 
 const kv_stmt_t hook_stmts[] = {
     /* ---- endpoints (endpoints.c) ---- */
+    /* Taken first in the create transaction: one create per tenant at a
+     * time, so the count in hook_endpoint_insert (its own statement, its
+     * own snapshot, after the lock) cannot be passed by a concurrent one.
+     * The two-key form keeps clear of kv_db's migration lock. */
+    { "hook_endpoint_lock_tenant",
+      "SELECT pg_advisory_xact_lock(hashtext('kaivox.webhooks.endpoints'), "
+      "  ($1::bigint % 2147483647)::int)" },
+    /* Inserts unless the tenant has $6 endpoints already (no row then). */
     { "hook_endpoint_insert",
       "INSERT INTO endpoints (tenant_id, url, secret, events, description) "
-      "VALUES ($1, $2, $3, $4::text[], $5) RETURNING " S_ENDPOINT_JSON },
+      "SELECT $1, $2, $3, $4::text[], $5 "
+      "WHERE (SELECT count(*) FROM endpoints WHERE tenant_id = $1) < $6::int "
+      "RETURNING " S_ENDPOINT_JSON },
     { "hook_endpoints_list",
       "SELECT " S_ENDPOINT_JSON " FROM endpoints WHERE tenant_id = $1 "
       "ORDER BY id LIMIT $2 OFFSET $3" },
@@ -55,6 +78,15 @@ const kv_stmt_t hook_stmts[] = {
       "active = COALESCE($7::boolean, active), "
       "disabled_reason = CASE WHEN $7::boolean THEN NULL ELSE disabled_reason END, "
       "updated_at = now() WHERE id = $1 AND tenant_id = $2 RETURNING " S_ENDPOINT_JSON },
+    /* New secret $3; the old one keeps signing for $4 seconds (none when
+     * $4 is 0).  A second rotation within the overlap drops the oldest. */
+    { "hook_endpoint_rotate",
+      "UPDATE endpoints SET "
+      "previous_secret = CASE WHEN $4::int > 0 THEN secret END, "
+      "previous_secret_expires_at = CASE WHEN $4::int > 0 "
+      "  THEN now() + make_interval(secs => $4::int) END, "
+      "secret = $3, updated_at = now() "
+      "WHERE id = $1 AND tenant_id = $2 RETURNING " S_ENDPOINT_JSON },
     { "hook_endpoint_delete",
       "DELETE FROM endpoints WHERE id = $1 AND tenant_id = $2 RETURNING id" },
 
@@ -88,13 +120,19 @@ const kv_stmt_t hook_stmts[] = {
       "SELECT last_seq FROM intake_cursors WHERE producer = $1 FOR UPDATE" },
     { "hook_cursor_set",
       "UPDATE intake_cursors SET last_seq = $2 WHERE producer = $1" },
-    /* Stores the event once and fans it out to every active endpoint of its
-     * tenant subscribed to its type that existed when it happened.
-     * Returns (events inserted 0|1, deliveries created). */
-    { "hook_event_store",
-      "WITH ev AS ("
+    /* Stores a batch of one producer's events ($2: a JSON list of
+     * {tenant_id, seq, event_id, type, created_at, body}) once each, and
+     * fans each new one out -- in the same statement, set-based -- to every
+     * active endpoint of its tenant subscribed to its type that existed
+     * when it happened, in event order.  Returns (events inserted,
+     * deliveries created). */
+    { "hook_events_store",
+      "WITH input AS ("
+      "  SELECT * FROM json_to_recordset($2::json) AS x (tenant_id bigint, seq bigint, "
+      "    event_id text, type text, created_at timestamptz, body text)), "
+      "ev AS ("
       "  INSERT INTO events (tenant_id, producer, seq, event_id, type, created_at, body) "
-      "  VALUES ($1, $2, $3, $4, $5, $6::timestamptz, $7) "
+      "  SELECT tenant_id, $1, seq, event_id, type, created_at, body FROM input ORDER BY seq "
       "  ON CONFLICT (producer, seq) DO NOTHING "
       "  RETURNING id, tenant_id, type, created_at), "
       "dl AS ("
@@ -102,6 +140,7 @@ const kv_stmt_t hook_stmts[] = {
       "  SELECT ev.tenant_id, e.id, ev.id FROM ev JOIN endpoints e "
       "    ON e.tenant_id = ev.tenant_id AND e.active AND ev.type = ANY (e.events) "
       "   AND e.created_at <= ev.created_at "
+      "  ORDER BY ev.id, e.id "
       "  RETURNING 1) "
       "SELECT (SELECT count(*) FROM ev), (SELECT count(*) FROM dl)" },
 
@@ -113,17 +152,21 @@ const kv_stmt_t hook_stmts[] = {
       "SELECT set_config('synchronous_commit', 'off', false)" },
     /* Claims up to $1 due deliveries of active endpoints for a lease of $2
      * seconds (their next_attempt_at moves to the lease's end, so the claim
-     * of an instance that dies expires by itself), fairly: at most $5 of
-     * one endpoint counting the $4[i] this instance already holds of
-     * endpoint $3[i] (a slow receiver's backlog takes only its own share),
-     * and when $1 is short, every endpoint's oldest before anyone's next.
+     * of an instance that dies expires by itself), fairly per endpoint and
+     * per tenant: at most $5 of one endpoint counting the $4[i] this
+     * instance already holds of endpoint $3[i], and at most $8 of one
+     * tenant counting the $7[i] it holds of tenant $6[i] (a slow receiver's
+     * backlog, or a tenant's many slow receivers, take only their own
+     * share); when $1 is short, every tenant's oldest before any tenant's
+     * next, and within a tenant every endpoint's oldest before the next.
      * eps walks the endpoints with pending deliveries (a skip scan of
      * deliveries_pending_endpoint: one probe per endpoint, however long its
      * backlog); each one's due deliveries are read oldest first, only as
-     * many as fit its share.  The ranking takes no locks; the outer SELECT
-     * locks the picked rows SKIP LOCKED and re-checks them, so a row
+     * many as fit both shares.  The ranking takes no locks; the outer
+     * SELECT locks the picked rows SKIP LOCKED and re-checks them, so a row
      * another instance claimed meanwhile (due no more) is dropped.  One
-     * statement: the row locks last only while it runs, never during HTTP. */
+     * statement: the row locks last only while it runs, never during HTTP.
+     * The previous secret comes along while its overlap lasts. */
     { "hook_claim",
       "WITH RECURSIVE eps (endpoint_id) AS ("
       "  (SELECT endpoint_id FROM deliveries WHERE status = 'pending' "
@@ -135,10 +178,13 @@ const kv_stmt_t hook_stmts[] = {
       "  FROM eps WHERE eps.endpoint_id IS NOT NULL), "
       "held AS ("
       "  SELECT h.endpoint_id, h.n FROM unnest($3::bigint[], $4::int[]) AS h (endpoint_id, n)), "
-      "picked AS ("
-      "  SELECT c.id FROM eps "
+      "theld AS ("
+      "  SELECT t.tenant_id, t.n FROM unnest($6::bigint[], $7::int[]) AS t (tenant_id, n)), "
+      "cand AS ("
+      "  SELECT c.id, e.tenant_id, c.slot, c.next_attempt_at, COALESCE(th.n, 0) AS tn FROM eps "
       "  JOIN endpoints e ON e.id = eps.endpoint_id AND e.active "
       "  LEFT JOIN held h ON h.endpoint_id = eps.endpoint_id "
+      "  LEFT JOIN theld th ON th.tenant_id = e.tenant_id "
       "  CROSS JOIN LATERAL ("
       "    SELECT d.id, d.next_attempt_at, "
       "      COALESCE(h.n, 0) + row_number() OVER (ORDER BY d.next_attempt_at, d.id) AS slot "
@@ -146,8 +192,16 @@ const kv_stmt_t hook_stmts[] = {
       "    WHERE d.endpoint_id = eps.endpoint_id AND d.status = 'pending' "
       "      AND d.next_attempt_at <= now() "
       "    ORDER BY d.next_attempt_at, d.id "
-      "    LIMIT GREATEST($5::int - COALESCE(h.n, 0), 0)) c "
-      "  ORDER BY c.slot, c.next_attempt_at, c.id LIMIT $1), "
+      "    LIMIT LEAST(GREATEST($5::int - COALESCE(h.n, 0), 0), "
+      "                GREATEST($8::int - COALESCE(th.n, 0), 0), $1::int)) c), "
+      "ranked AS ("
+      "  SELECT id, slot, next_attempt_at, "
+      "    tn + row_number() OVER (PARTITION BY tenant_id ORDER BY slot, next_attempt_at, id) "
+      "      AS tslot "
+      "  FROM cand), "
+      "picked AS ("
+      "  SELECT id FROM ranked WHERE tslot <= $8::int "
+      "  ORDER BY tslot, slot, next_attempt_at, id LIMIT $1), "
       "due AS ("
       "  SELECT d.id FROM deliveries d "
       "  WHERE d.id IN (SELECT id FROM picked) "
@@ -158,7 +212,8 @@ const kv_stmt_t hook_stmts[] = {
       "FROM due, endpoints e, events ev "
       "WHERE d.id = due.id AND e.id = d.endpoint_id AND ev.id = d.event_ref "
       "RETURNING d.id, d.tenant_id, d.claim_no, d.attempt_count, e.id, e.url, e.secret, "
-      "  ev.type, ev.body" },
+      "  ev.type, ev.body, "
+      "  CASE WHEN e.previous_secret_expires_at > now() THEN e.previous_secret END" },
     /* The attempt's log row, unless the delivery is gone (its endpoint was
      * deleted while the attempt ran), so that the other outcomes recorded
      * in the same transaction are kept.  Run after hook_delivery_result,
@@ -185,6 +240,47 @@ const kv_stmt_t hook_stmts[] = {
     { "hook_claim_release",
       "UPDATE deliveries SET next_attempt_at = now() WHERE id = $1 AND claim_no = $2 "
       "AND status = 'pending'" },
+
+    /* ---- retention (janitor.c) ---- */
+    /* Each deletes the next batch of at most $3 rows older than $4 days
+     * that retention lets go, found through the table's time index after
+     * the key ($1 time as text, $2 id) where the previous batch ended, so
+     * a pass reads every old row once, whatever stays; one short
+     * statement, row locks only on what it deletes.  Returns (the last
+     * key of the batch: time as text and id, rows deleted, rows in the
+     * batch: fewer than $3 ends the pass). */
+#define S_PRUNE_TAIL \
+    "gone_last AS (SELECT t, id FROM batch ORDER BY t DESC, id DESC LIMIT 1) " \
+    "SELECT (SELECT t::text FROM gone_last), (SELECT id FROM gone_last), " \
+    "  (SELECT count(*) FROM gone), (SELECT count(*) FROM batch)"
+    { "hook_prune_attempts",
+      "WITH batch AS (SELECT id, attempted_at AS t FROM attempts "
+      "  WHERE attempted_at < now() - make_interval(days => $4::int) "
+      "    AND (attempted_at, id) > ($1::timestamptz, $2::bigint) "
+      "  ORDER BY attempted_at, id LIMIT $3), "
+      "gone AS (DELETE FROM attempts a USING batch b WHERE a.id = b.id RETURNING 1), "
+      S_PRUNE_TAIL },
+    /* Only finished deliveries (succeeded, failed), by when they finished
+     * (a redelivery meanwhile makes one pending again: re-checked); their
+     * remaining attempts go with them (ON DELETE CASCADE). */
+    { "hook_prune_deliveries",
+      "WITH batch AS (SELECT id, updated_at AS t FROM deliveries "
+      "  WHERE status <> 'pending' AND updated_at < now() - make_interval(days => $4::int) "
+      "    AND (updated_at, id) > ($1::timestamptz, $2::bigint) "
+      "  ORDER BY updated_at, id LIMIT $3), "
+      "gone AS (DELETE FROM deliveries d USING batch b WHERE d.id = b.id "
+      "  AND d.status <> 'pending' AND d.updated_at < now() - make_interval(days => $4::int) "
+      "  RETURNING 1), "
+      S_PRUNE_TAIL },
+    /* Events no delivery refers to any more. */
+    { "hook_prune_events",
+      "WITH batch AS (SELECT id, received_at AS t FROM events "
+      "  WHERE received_at < now() - make_interval(days => $4::int) "
+      "    AND (received_at, id) > ($1::timestamptz, $2::bigint) "
+      "  ORDER BY received_at, id LIMIT $3), "
+      "gone AS (DELETE FROM events e USING batch b WHERE e.id = b.id "
+      "  AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_ref = e.id) RETURNING 1), "
+      S_PRUNE_TAIL },
     { NULL, NULL },
 };
 

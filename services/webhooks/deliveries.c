@@ -2,17 +2,42 @@
  * deliveries.c -- the delivery log of an endpoint and redelivery.
  *
  * GET /api/v1/webhooks/{id}/deliveries lists an endpoint's deliveries,
- * newest first, each with every attempt (time, HTTP status or error,
- * duration); POST /api/v1/webhooks/deliveries/{id}/redeliver starts a fresh
- * attempt series at once (the deliverer picks it up at its next poll).
- * Tenant-scoped like everything else.
+ * newest first, each with its latest HOOK_ATTEMPTS_SHOWN attempts (time,
+ * HTTP status or error, duration) and attempts_total; the list's meta
+ * says how far back the log goes (retention, janitor.c).  POST
+ * /api/v1/webhooks/deliveries/{id}/redeliver starts a fresh attempt series
+ * at once (the deliverer picks it up at its next poll).  Tenant-scoped
+ * like everything else.
+ *
+ * Size: a delivery object is bounded (HOOK_ATTEMPTS_SHOWN attempts, each
+ * error at most 300 printable characters), so the largest page --
+ * per_page 100 -- stays far below the bus body limit (README, "Delivery
+ * log"; tests/e2e/test_webhooks_logsize.c builds that page).
  */
 #include "hook.h"
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "kv_log.h"
+
+/* Adds to the list meta of rep how far back the log goes: retention_days,
+ * and oldest_available, the instant before which finished deliveries and
+ * attempts are no longer kept (RFC 3339 UTC). */
+static void s_meta_retention(kv_rep_t *rep)
+{
+    json_t *meta = json_object_get(rep->body, "meta");
+    if (!json_is_object(meta))
+        return;
+    time_t cut = time(NULL) - (time_t)hook_config.retention_days * 86400;
+    struct tm tm;
+    char buf[32];
+    gmtime_r(&cut, &tm);
+    strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    json_object_set_new(meta, "retention_days", json_integer(hook_config.retention_days));
+    json_object_set_new(meta, "oldest_available", json_string(buf));
+}
 
 void hook_op_deliveries(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
 {
@@ -52,6 +77,7 @@ void hook_op_deliveries(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
         goto out;
     }
     hook_reply_page(rep, KV_RID(req), r, page, per_page, total);
+    s_meta_retention(rep);
 out:
     PQclear(e);
     PQclear(r);

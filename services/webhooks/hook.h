@@ -5,9 +5,12 @@
  * Process layout: kv_service runs the API workers (endpoints.c,
  * deliveries.c); the service's background function (main.c) starts the
  * intake thread (intake.c: SUB socket + events.since catch-up -> events and
- * deliveries rows) and runs the deliverer (deliver.c: claims due deliveries
- * and POSTs them with libcurl's multi interface).  Each thread has its own
- * database connection.  The two threads share only the deliverer's wake-up.
+ * deliveries rows) and the janitor thread (janitor.c: retention), and runs
+ * the deliverer (deliver.c: claims due deliveries and POSTs them with
+ * libcurl's multi interface).  Each thread has its own database
+ * connection.  Host names are resolved by the resolver thread (resolve.c),
+ * which API workers and the deliverer share; besides that, the threads
+ * share only the deliverer's wake-up.
  */
 #ifndef HOOK_H
 #define HOOK_H
@@ -35,8 +38,27 @@ typedef struct {
     int endpoint_max;            /* KAIVOX_WEBHOOK_ENDPOINT_CONCURRENCY: of
                                     those, at most this many of one endpoint,
                                     default 16 */
+    int tenant_max;              /* KAIVOX_WEBHOOK_TENANT_CONCURRENCY: of
+                                    those, at most this many of one tenant,
+                                    default 64 */
     int catchup_ms;              /* KAIVOX_WEBHOOK_CATCHUP_MS: periodic
                                     events.since, default 5000 */
+    int max_endpoints;           /* KAIVOX_WEBHOOK_MAX_ENDPOINTS: endpoints
+                                    per tenant, default 20 */
+    int secret_overlap_s;        /* KAIVOX_WEBHOOK_SECRET_OVERLAP_S: how long
+                                    a rotated-out secret still signs,
+                                    default 86400 */
+    int dns_timeout_ms;          /* KAIVOX_WEBHOOK_DNS_TIMEOUT_MS: deadline of
+                                    one host name lookup, default 2000 */
+    const char *dns_servers;     /* KAIVOX_WEBHOOK_DNS_SERVERS: "ip[:port],..."
+                                    or NULL for the system's resolv.conf */
+    int dns_api_max;             /* lookups API workers may wait on at once:
+                                    KAIVOX_WORKERS - 1 (at least 1), so one
+                                    worker always serves requests that need
+                                    none */
+    int retention_days;          /* KAIVOX_RETENTION_DAYS, default 30 */
+    int prune_s;                 /* KAIVOX_RETENTION_PRUNE_S: how often the
+                                    janitor prunes, default 60 */
 } hook_config_t;
 
 /* Filled by hook_config_load() in main() before any thread starts; read-only
@@ -81,6 +103,11 @@ void hook_op_update(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep);
 void hook_op_delete(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep);
 void hook_op_deliveries(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep);
 void hook_op_redeliver(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep);
+void hook_op_rotate_secret(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep);
+
+/* The attempts a delivery of the log shows (the latest), beside
+ * attempts_total. */
+#define HOOK_ATTEMPTS_SHOWN 10
 
 /* ---- deliverer (deliver.c) ------------------------------------------- */
 
@@ -103,5 +130,11 @@ void hook_deliverer_destroy(hook_deliverer_t **pd);
  * KAIVOX_EVENTS_OUT_ENDPOINT plus events.since catch-up; wakes d (may be
  * NULL) when it stored new deliveries. */
 void hook_intake_run(hook_deliverer_t *d);
+
+/* ---- retention (janitor.c) ------------------------------------------- */
+
+/* Prunes the delivery log every prune_s until kv_service_stopping(): its
+ * own thread, its own connection. */
+void hook_janitor_run(void);
 
 #endif

@@ -10,6 +10,19 @@
  * every event is stored; each intake transaction locks that row first, so
  * several instances take events in side by side without deadlocks, and
  * events(producer, seq) is unique, so duplicate intake does nothing.
+ *
+ * Fan-out never stalls the intake: a transaction stores at most
+ * S_TXN_EVENTS events, in one statement that also creates their
+ * deliveries set-based (hook_events_store), so one transaction writes at
+ * most S_TXN_EVENTS x KAIVOX_WEBHOOK_MAX_ENDPOINTS delivery rows, however
+ * busy one tenant is, and other tenants' events wait at most that long.
+ *
+ * Producers prune their outbox after KAIVOX_RETENTION_DAYS (kv_outbox.c).
+ * Sequences are gapless and committed in order, so when events.since
+ * answers with a first sequence beyond cursor + 1, the events between
+ * were pruned before this service took them in (it was away longer than
+ * the retention): the cursor moves past them, with a warning, instead of
+ * waiting forever for events that no longer exist.
  */
 #include "hook.h"
 
@@ -27,6 +40,7 @@
 #include "kv_msg.h"
 
 #define S_BATCH     500     /* events.since page, and PUB messages per drain */
+#define S_TXN_EVENTS 100    /* events stored (and fanned out) per transaction */
 #define S_NPROD     2
 
 static const char *const s_producers[S_NPROD] = { KV_SVC_SCHEDULING, KV_SVC_CALLS };
@@ -84,20 +98,26 @@ static int s_cmp_seq(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Stores evs[0..n) of one producer (any order) in one transaction.  Sets
- * *gap when, afterwards, some of them lie beyond the contiguous cursor.
- * 0 or -1 (rolled back; the events will come back through catch-up). */
-static int s_store(s_intake_t *in, const char *producer, s_event_t *evs, size_t n, int *gap)
+/* Stores evs[i..) of one producer (sorted by seq), at most S_TXN_EVENTS of
+ * those beyond the cursor, in one transaction.  from_since: evs came from
+ * events.since, so a first sequence beyond cursor + 1 means the events
+ * between were pruned (see the file header).  Sets *gap when, afterwards,
+ * some of them lie beyond the contiguous cursor; *next gets the index of
+ * the first event not looked at.  0 or -1 (rolled back; the events will
+ * come back through catch-up). */
+static int s_store_chunk(s_intake_t *in, const char *producer, const s_event_t *evs, size_t n,
+                         size_t i, int from_since, int *gap, size_t *next)
 {
     PGresult *r = NULL;
+    json_t *batch = json_array();
+    char *text = NULL;
     long long deliveries = 0, stored = 0;
-    char last_s[24], seq_s[24], tenant_s[24];
+    char last_s[24];
     int rc = -1;
 
-    *gap = 0;
-    qsort(evs, n, sizeof *evs, s_cmp_seq);
+    *next = n;
     if (kv_db_begin(in->db, NULL) != 0)
-        return -1;
+        goto out;
     const char *lp[1] = { producer };
     r = kv_db_exec(in->db, NULL, "hook_cursor_lock", 1, lp);
     if (!r || PQntuples(r) != 1)
@@ -105,28 +125,42 @@ static int s_store(s_intake_t *in, const char *producer, s_event_t *evs, size_t 
     int64_t last = kv_db_i64(r, 0, 0), start = last;
     PQclear(r);
     r = NULL;
-    for (size_t i = 0; i < n; i++) {
+    for (; i < n && json_array_size(batch) < S_TXN_EVENTS; i++) {
         const kv_event_hdr_t *h = &evs[i].h;
         if (h->seq <= last)
             continue;                        /* stored already */
-        snprintf(seq_s, sizeof seq_s, "%" PRId64, h->seq);
-        snprintf(tenant_s, sizeof tenant_s, "%" PRId64, h->tenant_id);
-        const char *p[7] = { tenant_s, producer, seq_s, h->id, h->type, h->created_at,
-                             evs[i].body };
-        r = kv_db_exec(in->db, NULL, "hook_event_store", 7, p);
-        if (!r)
-            goto out;
-        stored += kv_db_i64(r, 0, 0);
-        deliveries += kv_db_i64(r, 0, 1);
-        PQclear(r);
-        r = NULL;
+        if (from_since && last == start && json_array_size(batch) == 0 && h->seq > last + 1) {
+            kv_warn(NULL, "intake: %s events %" PRId64 "..%" PRId64 " were pruned by the "
+                    "producer before they were taken in: skipped", producer, last + 1,
+                    h->seq - 1);
+            last = h->seq - 1;
+        }
+        json_t *row = json_pack("{sIsIssssssss}",
+            "tenant_id", (json_int_t)h->tenant_id, "seq", (json_int_t)h->seq,
+            "event_id", h->id, "type", h->type, "created_at", h->created_at,
+            "body", evs[i].body);
+        if (row)
+            json_array_append_new(batch, row);
+        else                                 /* not UTF-8: it could never be stored */
+            kv_error(NULL, "intake: %s event %" PRId64 " has fields that are not UTF-8: "
+                     "dropped", producer, h->seq);
         if (h->seq == last + 1)
             last = h->seq;
         else
             *gap = 1;
     }
-    if (n > 0 && evs[n - 1].h.seq > last)
-        *gap = 1;
+    *next = i;
+    if (json_array_size(batch) > 0) {
+        text = json_dumps(batch, JSON_COMPACT);
+        if (!text)
+            abort();   /* only on out of memory: kv_mem's policy */
+        const char *p[2] = { producer, text };
+        r = kv_db_exec(in->db, NULL, "hook_events_store", 2, p);
+        if (!r || PQntuples(r) != 1)
+            goto out;
+        stored = kv_db_i64(r, 0, 0);
+        deliveries = kv_db_i64(r, 0, 1);
+    }
     if (last != start) {
         snprintf(last_s, sizeof last_s, "%" PRId64, last);
         const char *sp[2] = { producer, last_s };
@@ -143,9 +177,29 @@ static int s_store(s_intake_t *in, const char *producer, s_event_t *evs, size_t 
         hook_deliverer_wake(in->wake);
 out:
     PQclear(r);
+    free(text);
+    json_decref(batch);
     if (rc != 0)
         kv_db_rollback(in->db, NULL);
     return rc;
+}
+
+/* Stores evs[0..n) of one producer (any order), S_TXN_EVENTS new ones per
+ * transaction.  Sets *gap when, afterwards, some of them lie beyond the
+ * contiguous cursor.  0 or -1 (what was not committed comes back through
+ * catch-up). */
+static int s_store(s_intake_t *in, const char *producer, s_event_t *evs, size_t n,
+                   int from_since, int *gap)
+{
+    *gap = 0;
+    qsort(evs, n, sizeof *evs, s_cmp_seq);
+    for (size_t i = 0; i < n;) {
+        size_t next;
+        if (s_store_chunk(in, producer, evs, n, i, from_since, gap, &next) != 0)
+            return -1;
+        i = next;
+    }
+    return 0;
 }
 
 /* Fills ev from one element of an events.since answer.  0 or -1. */
@@ -211,7 +265,7 @@ static int s_catch_up(s_intake_t *in, int i)
         size_t got = json_array_size(data);
         json_decref(rep);
         int gap = 0;
-        int src = n ? s_store(in, producer, evs, n, &gap) : 0;
+        int src = n ? s_store(in, producer, evs, n, 1, &gap) : 0;
         s_events_free(evs, n);
         if (src != 0)
             goto out;
@@ -262,7 +316,7 @@ static void s_drain(s_intake_t *in, kv_msg_t *first)
     kv_msg_destroy(&m);
     for (int i = 0; i < S_NPROD; i++) {
         int gap = 0;
-        if (n[i] > 0 && s_store(in, s_producers[i], evs[i], n[i], &gap) != 0)
+        if (n[i] > 0 && s_store(in, s_producers[i], evs[i], n[i], 0, &gap) != 0)
             gap = 1;
         if (gap)
             in->gap[i] = 1;

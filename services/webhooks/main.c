@@ -5,11 +5,14 @@
  * Wires the operations of endpoints.c and deliveries.c and the statements
  * of db.c into the common service runtime (kv_service.h), which applies
  * sql/webhooks migrations, runs the API workers and serves the bus until
- * SIGINT/SIGTERM.  The background function runs the two threads of the
- * webhook pipeline: the intake (intake.c) in a thread of its own, the
- * deliverer (deliver.c) in the runtime's background thread.
+ * SIGINT/SIGTERM.  The background function runs the threads of the
+ * webhook pipeline: the intake (intake.c) and the janitor (janitor.c) in
+ * threads of their own, the deliverer (deliver.c) in the runtime's
+ * background thread.  The resolver thread (resolve.c) runs for the whole
+ * life of the process, API workers and deliverer both use it.
  */
 #include "hook.h"
+#include "resolve.h"
 
 #include <pthread.h>
 
@@ -25,6 +28,7 @@ static const kv_op_t s_ops[] = {
     { "webhooks.delete", hook_op_delete, 0 },
     { "webhooks.deliveries", hook_op_deliveries, 0 },
     { "webhooks.redeliver", hook_op_redeliver, 0 },
+    { "webhooks.rotate_secret", hook_op_rotate_secret, 0 },
     { NULL, NULL, 0 }
 };
 
@@ -34,19 +38,31 @@ static void *s_intake_thread(void *arg)
     return NULL;
 }
 
-/* The runtime's background thread: intake beside, deliverer here; both
- * return soon after kv_service_stopping(). */
+static void *s_janitor_thread(void *arg)
+{
+    (void)arg;
+    hook_janitor_run();
+    return NULL;
+}
+
+/* The runtime's background thread: intake and janitor beside, deliverer
+ * here; all return soon after kv_service_stopping(). */
 static void s_background(void *arg)
 {
     (void)arg;
     hook_deliverer_t *d = hook_deliverer_new();
-    pthread_t intake;
+    pthread_t intake, janitor;
     int started = pthread_create(&intake, NULL, s_intake_thread, d) == 0;
     if (!started)
         kv_error(NULL, "webhooks: cannot start the intake thread");
+    int jstarted = pthread_create(&janitor, NULL, s_janitor_thread, NULL) == 0;
+    if (!jstarted)
+        kv_error(NULL, "webhooks: cannot start the janitor thread");
     hook_deliverer_run(d);
     if (started)
         pthread_join(intake, NULL);
+    if (jstarted)
+        pthread_join(janitor, NULL);
     hook_deliverer_destroy(&d);
 }
 
@@ -66,7 +82,10 @@ int main(void)
         kv_error(NULL, "webhooks: curl_global_init failed");
         return 1;
     }
+    if (hook_resolver_start() != 0)
+        return 2;
     int rc = kv_service_run(&s_def);
+    hook_resolver_stop();
     curl_global_cleanup();
     return rc;
 }

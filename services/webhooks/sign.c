@@ -114,3 +114,17 @@ out:
     OPENSSL_cleanse(key, sizeof key);
     return rc;
 }
+
+int hook_sign_std_header(const char *secret, const char *previous, const char *msg_id,
+                         int64_t timestamp, const void *body, size_t len,
+                         char out[HOOK_SIG_HEADER_MAX])
+{
+    char cur[56], old[56];
+    if (hook_sign_std(secret, msg_id, timestamp, body, len, cur, sizeof cur) != 0)
+        return -1;
+    if (previous && hook_sign_std(previous, msg_id, timestamp, body, len, old, sizeof old) == 0)
+        snprintf(out, HOOK_SIG_HEADER_MAX, "%s %s", old, cur);
+    else
+        snprintf(out, HOOK_SIG_HEADER_MAX, "%s", cur);
+    return 0;
+}

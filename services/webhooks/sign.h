@@ -34,6 +34,18 @@ void hook_sign_hex(const char *secret, const void *body, size_t len, char out[65
 int hook_sign_std(const char *secret, const char *msg_id, int64_t timestamp,
                   const void *body, size_t len, char *out, size_t out_size);
 
+/* The webhook-signature header value of a delivery: "v1,<sig>" keyed with
+ * secret, or during a rotation's overlap (previous not NULL)
+ * "v1,<sig with previous> v1,<sig with secret>" -- the space-separated
+ * list of the Standard Webhooks specification, which a receiver accepts
+ * when any entry verifies with the key it holds.  out needs
+ * HOOK_SIG_HEADER_MAX bytes.  0, or -1 when secret is unusable (a previous
+ * secret that is unusable is left out). */
+#define HOOK_SIG_HEADER_MAX 112
+int hook_sign_std_header(const char *secret, const char *previous, const char *msg_id,
+                         int64_t timestamp, const void *body, size_t len,
+                         char out[HOOK_SIG_HEADER_MAX]);
+
 /* Standard base64 (with padding).  encode: out_size >= 4*ceil(len/3)+1;
  * returns the length written or -1.  decode: accepts padding, no
  * whitespace; returns the number of bytes or -1 when s is not base64 or out

@@ -1,16 +1,22 @@
 /*
- * ssrf.c -- classification of IP addresses and the webhook URL check.
+ * ssrf.c -- classification of IP addresses and the parsing of webhook
+ * URLs.  Pure: the tables below and libcurl's URL parser, no DNS.
  *
- * hook_ssrf_class() is a pure table of the special-purpose ranges of
- * RFC 6890 and friends that a webhook must never reach; the URL check
- * parses with libcurl's own URL parser (so we judge the host curl will
- * use), then resolves it.  The delivery-time check lives in deliver.c and
- * calls hook_ssrf_allowed() on the address curl is about to connect to.
+ * The tables are IANA's IPv4 and IPv6 Special-Purpose Address Registries
+ * (as of 2025: RFC 6890 and its updates, including RFC 8190, 9602, 9637
+ * and 9780), plus multicast and, for IPv6, everything outside the global
+ * unicast space 2000::/3.  Every entry is refused, including the few the
+ * registry marks globally reachable (anycast services such as AS112 or
+ * TURN): none of them is a webhook receiver.  A range that embeds an IPv4
+ * address (IPv4-mapped, 6to4, Teredo, NAT64) is refused whole: what it
+ * embeds could be anything, and a translator may sit in our own network.
+ * Each table lists more specific ranges before the ranges that contain
+ * them; the first match names the class.  tests/unit/webhooks/test_ssrf.c
+ * checks every entry at both of its ends and just outside them.
  */
 #include "ssrf.h"
 
 #include <arpa/inet.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -21,8 +27,6 @@
 
 #include "kv_env.h"
 #include "kv_log.h"
-
-#define S_URL_MAX 2048
 
 hook_allow_t hook_allow_from_env(void)
 {
@@ -37,77 +41,109 @@ hook_allow_t hook_allow_from_env(void)
     exit(2);
 }
 
-/* One IPv4 range: network (host order) and prefix length. */
-typedef struct { uint32_t net; int bits; const char *why; } s_v4_range_t;
+/* One range: network in text, prefix length, class. */
+typedef struct { const char *net; int bits; const char *why; } s_range_t;
 
-static const s_v4_range_t s_v4[] = {
-    { 0x00000000u,  8, "unspecified" },   /* 0.0.0.0/8 "this network" */
-    { 0x0A000000u,  8, "private" },       /* 10.0.0.0/8 */
-    { 0x64400000u, 10, "shared" },        /* 100.64.0.0/10 carrier-grade NAT */
-    { 0x7F000000u,  8, "loopback" },      /* 127.0.0.0/8 */
-    { 0xA9FE0000u, 16, "link-local" },    /* 169.254.0.0/16 (cloud metadata) */
-    { 0xAC100000u, 12, "private" },       /* 172.16.0.0/12 */
-    { 0xC0000000u, 24, "reserved" },      /* 192.0.0.0/24 IETF assignments */
-    { 0xC0000200u, 24, "documentation" }, /* 192.0.2.0/24 */
-    { 0xC0A80000u, 16, "private" },       /* 192.168.0.0/16 */
-    { 0xC6120000u, 15, "reserved" },      /* 198.18.0.0/15 benchmarking */
-    { 0xC6336400u, 24, "documentation" }, /* 198.51.100.0/24 */
-    { 0xCB007100u, 24, "documentation" }, /* 203.0.113.0/24 */
-    { 0xFFFFFFFFu, 32, "broadcast" },     /* before 240/4, more specific */
-    { 0xE0000000u,  4, "multicast" },     /* 224.0.0.0/4 */
-    { 0xF0000000u,  4, "reserved" },      /* 240.0.0.0/4 */
+static const s_range_t s_v4[] = {
+    { "0.0.0.0",         32, "unspecified" },    /* RFC 1122 "this host" */
+    { "0.0.0.0",          8, "this-network" },   /* RFC 791 */
+    { "10.0.0.0",         8, "private" },        /* RFC 1918 */
+    { "100.64.0.0",      10, "shared" },         /* RFC 6598 carrier-grade NAT */
+    { "127.0.0.0",        8, "loopback" },       /* RFC 1122 */
+    { "169.254.0.0",     16, "link-local" },     /* RFC 3927 (cloud metadata) */
+    { "172.16.0.0",      12, "private" },        /* RFC 1918 */
+    { "192.0.0.0",       24, "ietf-protocol" },  /* RFC 6890: DS-Lite 192.0.0.0/29,
+                                                    .8 dummy, .9 PCP anycast, .10 TURN
+                                                    anycast, .170/.171 NAT64 discovery */
+    { "192.0.2.0",       24, "documentation" },  /* RFC 5737 TEST-NET-1 */
+    { "192.31.196.0",    24, "as112" },          /* RFC 7535 */
+    { "192.52.193.0",    24, "amt" },            /* RFC 7450 */
+    { "192.88.99.0",     24, "6to4-relay" },     /* RFC 7526, deprecated */
+    { "192.168.0.0",     16, "private" },        /* RFC 1918 */
+    { "192.175.48.0",    24, "as112" },          /* RFC 7534 */
+    { "198.18.0.0",      15, "benchmarking" },   /* RFC 2544 */
+    { "198.51.100.0",    24, "documentation" },  /* RFC 5737 TEST-NET-2 */
+    { "203.0.113.0",     24, "documentation" },  /* RFC 5737 TEST-NET-3 */
+    { "224.0.0.0",        4, "multicast" },      /* RFC 5771 */
+    { "255.255.255.255", 32, "broadcast" },      /* RFC 8190 limited broadcast */
+    { "240.0.0.0",        4, "reserved" },       /* RFC 1112 */
 };
 
-static const char *s_class_v4(uint32_t a)
+static const s_range_t s_v6[] = {
+    { "::",               128, "unspecified" },     /* RFC 4291 */
+    { "::1",              128, "loopback" },        /* RFC 4291 */
+    { "::ffff:0:0",        96, "ipv4-mapped" },     /* RFC 4291 */
+    { "::",                96, "ipv4-compatible" }, /* RFC 4291, deprecated */
+    { "64:ff9b::",         96, "nat64" },           /* RFC 6052 */
+    { "64:ff9b:1::",       48, "nat64" },           /* RFC 8215 local-use */
+    { "100::",             64, "discard" },         /* RFC 6666 */
+    { "100:0:0:1::",       64, "dummy" },           /* RFC 9780 */
+    { "2001::",            32, "teredo" },          /* RFC 4380 */
+    { "2001:2::",          48, "benchmarking" },    /* RFC 5180 */
+    { "2001:3::",          32, "amt" },             /* RFC 7450 */
+    { "2001:4:112::",      48, "as112" },           /* RFC 7535 */
+    { "2001:10::",         28, "orchid" },          /* RFC 4843, deprecated */
+    { "2001:20::",         28, "orchid" },          /* RFC 7343 ORCHIDv2 */
+    { "2001:30::",         28, "drone-remote-id" }, /* RFC 9374 */
+    { "2001::",            23, "ietf-protocol" },   /* RFC 2928: the rest, anycast
+                                                       2001:1::1..3 included */
+    { "2001:db8::",        32, "documentation" },   /* RFC 3849 */
+    { "2002::",            16, "6to4" },            /* RFC 3056 */
+    { "2620:4f:8000::",    48, "as112" },           /* RFC 7534 */
+    { "3fff::",            20, "documentation" },   /* RFC 9637 */
+    { "5f00::",            16, "srv6" },            /* RFC 9602 segment routing */
+    { "fc00::",             7, "unique-local" },    /* RFC 4193 */
+    { "fe80::",            10, "link-local" },      /* RFC 4291 */
+    { "fec0::",            10, "site-local" },      /* RFC 3879, deprecated */
+    { "ff00::",             8, "multicast" },       /* RFC 4291 */
+    { "2000::",             3, NULL },              /* global unicast: public */
+    { "::",                 0, "reserved" },        /* everything else (RFC 4291) */
+};
+
+/* 1 when the first bits bits of a and b (len bytes each) are equal. */
+static int s_prefix_eq(const unsigned char *a, const unsigned char *b, int bits)
 {
-    for (size_t i = 0; i < sizeof s_v4 / sizeof s_v4[0]; i++) {
-        uint32_t mask = s_v4[i].bits == 0 ? 0 : 0xFFFFFFFFu << (32 - s_v4[i].bits);
-        if ((a & mask) == s_v4[i].net)
-            return s_v4[i].why;
-    }
-    return NULL;
+    int whole = bits / 8, rest = bits % 8;
+    if (memcmp(a, b, (size_t)whole) != 0)
+        return 0;
+    if (rest == 0)
+        return 1;
+    unsigned char mask = (unsigned char)(0xFF << (8 - rest));
+    return (a[whole] & mask) == (b[whole] & mask);
 }
 
-static const char *s_class_v6(const unsigned char b[16])
+/* The first range of table (n entries, family af, addresses of len bytes)
+ * that holds addr: its class (NULL: public).  *matched says whether any
+ * range held it. */
+static const char *s_lookup(const s_range_t *table, size_t n, int af, const unsigned char *addr,
+                            int *matched)
 {
-    static const unsigned char zero[16] = { 0 };
-    static const unsigned char mapped[12] = { 0,0,0,0,0,0,0,0,0,0,0xff,0xff };
-    if (memcmp(b, zero, 15) == 0 && b[15] == 1)
-        return "loopback";
-    if (memcmp(b, zero, 16) == 0)
-        return "unspecified";
-    if (memcmp(b, mapped, 12) == 0)
-        return "ipv4-mapped";
-    if (memcmp(b, zero, 12) == 0)
-        return "reserved";                 /* ::/96 IPv4-compatible, deprecated */
-    if (b[0] == 0xff)
-        return "multicast";                /* ff00::/8 */
-    if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80)
-        return "link-local";               /* fe80::/10 */
-    if (b[0] == 0xfe && (b[1] & 0xc0) == 0xc0)
-        return "private";                  /* fec0::/10 site-local, deprecated */
-    if ((b[0] & 0xfe) == 0xfc)
-        return "unique-local";             /* fc00::/7 */
-    if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0d && b[3] == 0xb8)
-        return "documentation";            /* 2001:db8::/32 */
-    if (b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b) {
-        /* 64:ff9b::/96 NAT64: judge the IPv4 address it embeds */
-        uint32_t a = (uint32_t)b[12] << 24 | (uint32_t)b[13] << 16 |
-                     (uint32_t)b[14] << 8 | b[15];
-        return s_class_v4(a);
+    unsigned char net[16];
+    for (size_t i = 0; i < n; i++) {
+        if (inet_pton(af, table[i].net, net) != 1)
+            abort();   /* a typo in the table above: a programmer error */
+        if (s_prefix_eq(addr, net, table[i].bits)) {
+            *matched = 1;
+            return table[i].why;
+        }
     }
+    *matched = 0;
     return NULL;
 }
 
 const char *hook_ssrf_class(const struct sockaddr *sa)
 {
+    int matched;
     if (sa->sa_family == AF_INET) {
         const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
-        return s_class_v4(ntohl(in->sin_addr.s_addr));
+        return s_lookup(s_v4, sizeof s_v4 / sizeof s_v4[0], AF_INET,
+                        (const unsigned char *)&in->sin_addr, &matched);
     }
     if (sa->sa_family == AF_INET6) {
         const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
-        return s_class_v6(in6->sin6_addr.s6_addr);
+        const char *why = s_lookup(s_v6, sizeof s_v6 / sizeof s_v6[0], AF_INET6,
+                                   in6->sin6_addr.s6_addr, &matched);
+        return matched ? why : "reserved";   /* the last entry matches all */
     }
     return "unsupported";
 }
@@ -124,15 +160,67 @@ int hook_ssrf_allowed(const struct sockaddr *sa, hook_allow_t policy)
     return policy == HOOK_ALLOW_LOOPBACK && strcmp(why, "loopback") == 0;
 }
 
-int hook_url_check(const char *url, hook_allow_t policy, char *err, size_t err_size)
+void hook_url_refused_literal(const struct sockaddr *sa, char *err, size_t err_size)
+{
+    const char *why = hook_ssrf_class(sa);
+    snprintf(err, err_size, "The url points to a %s address, which webhooks may not reach.",
+             why ? why : "forbidden");
+}
+
+/* 1 when the authority of url (between "scheme://" and the first '/',
+ * '?', '#' or '\') holds an '@': user-info, whatever curl makes of it. */
+static int s_has_userinfo(const char *url)
+{
+    const char *p = strchr(url, ':');
+    if (!p)
+        return 0;
+    p++;
+    while (*p == '/' || *p == '\\')
+        p++;
+    for (; *p && !strchr("/?#\\", *p); p++)
+        if (*p == '@')
+            return 1;
+    return 0;
+}
+
+/* 1 when name is a host name we resolve: 1..HOOK_HOST_MAX bytes of ASCII
+ * letters, digits, '-', '_' and '.', labels of 1..63 bytes, and a last
+ * label that is not all digits (that would be a malformed IPv4 address). */
+static int s_valid_name(const char *name)
+{
+    size_t n = strlen(name), label = 0;
+    int digits_only = 1;
+    if (n == 0 || n > HOOK_HOST_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        if (c == '.') {
+            if (label == 0)
+                return 0;
+            label = 0;
+            digits_only = 1;
+            continue;
+        }
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_'))
+            return 0;
+        if (!(c >= '0' && c <= '9'))
+            digits_only = 0;
+        if (++label > 63)
+            return 0;
+    }
+    return label > 0 && !digits_only;
+}
+
+/* hook_url_parse, and with userinfo set, hook_url_target. */
+static int s_parse(const char *url, hook_url_t *out, char *err, size_t err_size, int userinfo)
 {
     int rc = -1;
     CURLU *u = curl_url();
-    char *scheme = NULL, *host = NULL;
-    struct addrinfo hints, *res = NULL;
+    char *scheme = NULL, *host = NULL, *port = NULL, *part = NULL;
 
-    if (strlen(url) > S_URL_MAX) {
-        snprintf(err, err_size, "The url may not be greater than %d characters.", S_URL_MAX);
+    memset(out, 0, sizeof *out);
+    if (strlen(url) > HOOK_URL_MAX) {
+        snprintf(err, err_size, "The url may not be greater than %d characters.", HOOK_URL_MAX);
         goto out;
     }
     if (!u || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
@@ -145,34 +233,84 @@ int hook_url_check(const char *url, hook_allow_t policy, char *err, size_t err_s
         snprintf(err, err_size, "The url must use http or https.");
         goto out;
     }
-    /* curl gives an IPv6 literal with its brackets: strip them. */
-    size_t hl = strlen(host);
-    if (host[0] == '[' && hl > 2 && host[hl - 1] == ']') {
-        memmove(host, host + 1, hl - 2);
-        host[hl - 2] = '\0';
-    }
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    if (getaddrinfo(host, NULL, &hints, &res) != 0 || !res) {
-        snprintf(err, err_size, "The url host could not be resolved.");
+    out->https = strcmp(scheme, "https") == 0;
+    if (!userinfo && (s_has_userinfo(url) ||
+        curl_url_get(u, CURLUPART_USER, &part, 0) == CURLUE_OK ||
+        curl_url_get(u, CURLUPART_PASSWORD, &part, 0) == CURLUE_OK ||
+        curl_url_get(u, CURLUPART_OPTIONS, &part, 0) == CURLUE_OK)) {
+        snprintf(err, err_size, "The url may not contain a user name or password.");
         goto out;
     }
-    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-        if (!hook_ssrf_allowed(ai->ai_addr, policy)) {
-            const char *why = hook_ssrf_class(ai->ai_addr);
-            snprintf(err, err_size,
-                     "The url host resolves to a %s address, which webhooks may not reach.",
-                     why ? why : "forbidden");
+    if (curl_url_get(u, CURLUPART_ZONEID, &part, 0) == CURLUE_OK) {
+        snprintf(err, err_size, "The url may not name an IPv6 zone.");
+        goto out;
+    }
+    if (curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK ||
+        (out->port = atoi(port)) < 1 || out->port > 65535) {
+        snprintf(err, err_size, "The url port must be between 1 and 65535.");
+        goto out;
+    }
+
+    /* The host as curl will look it up: brackets off an IPv6 literal,
+     * lowercase, without the trailing dot of a fully qualified name. */
+    size_t hl = strlen(host);
+    if (host[0] == '[') {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&out->addr;
+        if (hl < 3 || host[hl - 1] != ']' || hl - 2 > HOOK_HOST_MAX) {
+            snprintf(err, err_size, "The url must be a valid URL.");
             goto out;
         }
+        memcpy(out->host, host + 1, hl - 2);
+        out->host[hl - 2] = '\0';
+        if (inet_pton(AF_INET6, out->host, &in6->sin6_addr) != 1) {
+            snprintf(err, err_size, "The url must be a valid URL.");
+            goto out;
+        }
+        in6->sin6_family = AF_INET6;
+        out->literal = 1;
+        rc = 0;
+        goto out;
+    }
+    if (hl > 1 && host[hl - 1] == '.')
+        host[--hl] = '\0';
+    if (hl > HOOK_HOST_MAX) {
+        snprintf(err, err_size, "The url host may not be longer than %d characters.",
+                 HOOK_HOST_MAX);
+        goto out;
+    }
+    for (size_t i = 0; i <= hl; i++)
+        out->host[i] = (host[i] >= 'A' && host[i] <= 'Z') ? (char)(host[i] - 'A' + 'a') : host[i];
+    struct sockaddr_in *in = (struct sockaddr_in *)&out->addr;
+    if (inet_pton(AF_INET, out->host, &in->sin_addr) == 1) {
+        in->sin_family = AF_INET;   /* curl writes every IPv4 form as a dotted quad */
+        out->literal = 1;
+        rc = 0;
+        goto out;
+    }
+    if (!s_valid_name(out->host)) {
+        snprintf(err, err_size, "The url host must be an IP address or an ASCII host name "
+                 "(an international name in its xn-- form).");
+        goto out;
     }
     rc = 0;
 out:
-    if (res)
-        freeaddrinfo(res);
+    if (rc != 0)
+        memset(out, 0, sizeof *out);
     curl_free(scheme);
     curl_free(host);
+    curl_free(port);
+    curl_free(part);
     curl_url_cleanup(u);
     return rc;
+}
+
+int hook_url_parse(const char *url, hook_url_t *out, char *err, size_t err_size)
+{
+    return s_parse(url, out, err, err_size, 0);
+}
+
+int hook_url_target(const char *url, hook_url_t *out)
+{
+    char err[160];
+    return s_parse(url, out, err, sizeof err, 1);
 }

@@ -40,6 +40,15 @@ int main(void)
     KVT_EQ_INT(events, 2 * N_BOOK, "200 distinct events");
 
     KVT_EQ_INT(kvt_stack("stop webhooks --instance 2"), 0, "the second instance stopped");
+    /* SIGTERM drains an instance: it says so in its log (a thread that
+     * took the signal with its default action would end it at once). */
+    char logp[512];
+    snprintf(logp, sizeof logp, "%s/log/webhooks-2.log",
+             kvt_env("KAIVOX_VAR_DIR", "var"));
+    char *log = wh_read(logp, NULL);
+    KVT_OK(log && strstr(log, "signal 15: stopping") && strstr(log, "service webhooks stopped"),
+           "the second instance stopped cleanly on SIGTERM");
+    free(log);
     wh_receiver_stop(&rcv);
     return kvt_done();
 }

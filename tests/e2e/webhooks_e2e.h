@@ -6,24 +6,39 @@
  * -sha256 -hmac` over the saved body file, and the Standard Webhooks
  * reference algorithm written out here from the specification.
  * The receiver's files are removed when it stops (KVT_KEEP_RECEIVER=1
- * keeps them for a look).  Header-only (static functions) so each test
- * stays one binary.
+ * keeps them for a look).  Also: the webhook schema seen as the service
+ * sees it (wh_sql_*, libpq as role kaivox_<service> on the test stack's
+ * KAIVOX_DATABASE_URL, to backdate rows or build a worst case), a service
+ * restarted with extra settings (wh_restart), a "black hole" receiver
+ * that accepts connections and never answers (wh_hole_*), and a DNS
+ * server the test controls (wh_dns_*): names answered with an IPv4
+ * address, NXDOMAIN, or never answered.  Header-only (static functions) so
+ * each test stays one binary.
  */
 #ifndef WEBHOOKS_E2E_H
 #define WEBHOOKS_E2E_H
 
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <libpq-fe.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -427,6 +442,347 @@ static inline int wh_distinct(const wh_receiver_t *r, const char *path, int n,
     free(ev);
     *distinct_events = ne;
     return nd;
+}
+
+/* ---- time ---------------------------------------------------------- */
+
+static inline long long wh_now_us(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (long long)tv.tv_sec * 1000000 + tv.tv_usec;
+}
+
+/* Receipt time (epoch us) of request n on path, 0 when missing. */
+static inline long long wh_received_us(const wh_receiver_t *rcv, const char *path, int n)
+{
+    char dir[512], hp[600], v[64];
+    wh_path_dir(rcv, path, dir, sizeof dir);
+    snprintf(hp, sizeof hp, "%s/%06d.headers", dir, n);
+    char *h = wh_read(hp, NULL);
+    if (!h)
+        return 0;
+    wh_hdr(h, "X-Receiver-Received-Us", v, sizeof v);
+    free(h);
+    return atoll(v);
+}
+
+/* ---- the database, as a service sees it -------------------------------- */
+
+/* Runs sql (with $1.. params, may be NULL) as role kaivox_<service> on the
+ * test stack's database.  Returns the result on success (caller PQclears),
+ * NULL after printing the error. */
+static inline PGresult *wh_sql(const char *service, const char *sql, int n,
+                               const char *const *params)
+{
+    char user[64];
+    snprintf(user, sizeof user, "kaivox_%s", service);
+    const char *keys[] = { "dbname", "user", NULL };
+    const char *vals[] = { kvt_env("KAIVOX_DATABASE_URL", "postgresql://127.0.0.1:54320/kaivox"),
+                           user, NULL };
+    PGconn *c = PQconnectdbParams(keys, vals, 1);
+    PGresult *r = NULL;
+    if (PQstatus(c) != CONNECTION_OK) {
+        fprintf(stderr, "wh_sql: %s", PQerrorMessage(c));
+        goto out;
+    }
+    r = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK && PQresultStatus(r) != PGRES_COMMAND_OK) {
+        fprintf(stderr, "wh_sql: %s: %s", sql, PQerrorMessage(c));
+        PQclear(r);
+        r = NULL;
+    }
+out:
+    PQfinish(c);
+    return r;
+}
+
+/* The first cell of sql's answer as an integer (the rows affected for a
+ * command without rows), or -1 on error. */
+static inline long long wh_sql_int(const char *service, const char *sql, int n,
+                                   const char *const *params)
+{
+    PGresult *r = wh_sql(service, sql, n, params);
+    long long v = -1;
+    if (r && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0 && !PQgetisnull(r, 0, 0))
+        v = atoll(PQgetvalue(r, 0, 0));
+    else if (r && PQresultStatus(r) == PGRES_COMMAND_OK)
+        v = atoll(PQcmdTuples(r));
+    PQclear(r);
+    return v;
+}
+
+/* ---- a service restarted with extra settings --------------------------- */
+
+/* Restarts service (instance 1) with env ("NAME=value" strings, NULL
+ * ended; NULL: none, i.e. the stack's own settings again), then waits
+ * until the API answers key's list of webhook endpoints (for webhooks) or
+ * a short moment (other services: their clients wait for them anyway).
+ * 0 or -1. */
+static inline int wh_restart(const char *service, const char *const *env, const char *key)
+{
+    char names[8][64];
+    int n = 0;
+    for (int i = 0; env && env[i] && n < 8; i++) {
+        const char *eq = strchr(env[i], '=');
+        if (!eq || (size_t)(eq - env[i]) >= sizeof names[0])
+            return -1;
+        memcpy(names[n], env[i], (size_t)(eq - env[i]));
+        names[n][eq - env[i]] = '\0';
+        setenv(names[n++], eq + 1, 1);
+    }
+    char args[96];
+    snprintf(args, sizeof args, "restart %s", service);
+    int rc = kvt_stack(args);
+    for (int i = 0; i < n; i++)
+        unsetenv(names[i]);
+    if (rc != 0)
+        return -1;
+    for (int waited = 0; waited < 30000; waited += 200) {
+        if (strcmp(service, "webhooks") == 0 && key) {
+            kvt_resp_t r = kvt_api(key, "GET", "/api/v1/webhooks", NULL);
+            int ok = r.status == 200;
+            kvt_resp_free(&r);
+            if (ok)
+                return 0;
+        } else if (waited >= 1500) {
+            return 0;
+        }
+        kvt_sleep_ms(200);
+    }
+    return -1;
+}
+
+/* ---- a receiver that accepts connections and never answers -------------- */
+
+#define WH_HOLE_MAX 1024
+
+typedef struct {
+    int fd;                      /* the listener */
+    int port;
+    pthread_t thread;
+    int stop;
+    pthread_mutex_t lock;
+    int nconn;                   /* connections accepted */
+    long long at_us[WH_HOLE_MAX];/* when each was accepted */
+    int conns[WH_HOLE_MAX];      /* held open, never read */
+} wh_hole_t;
+
+static inline void *wh_hole_thread(void *arg)
+{
+    wh_hole_t *h = arg;
+    while (!h->stop) {
+        struct pollfd p = { .fd = h->fd, .events = POLLIN };
+        if (poll(&p, 1, 100) <= 0)
+            continue;
+        int c = accept(h->fd, NULL, NULL);
+        if (c < 0)
+            continue;
+        pthread_mutex_lock(&h->lock);
+        if (h->nconn < WH_HOLE_MAX) {
+            h->at_us[h->nconn] = wh_now_us();
+            h->conns[h->nconn++] = c;
+        } else {
+            close(c);
+        }
+        pthread_mutex_unlock(&h->lock);
+    }
+    return NULL;
+}
+
+/* Listens on a kernel-chosen loopback port; every connection is accepted
+ * and held open without a byte read or written.  Exits the test with a
+ * FAIL line when it cannot. */
+static inline void wh_hole_start(wh_hole_t *h)
+{
+    struct sockaddr_in a;
+    socklen_t al = sizeof a;
+    memset(h, 0, sizeof *h);
+    pthread_mutex_init(&h->lock, NULL);
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    h->fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (h->fd < 0 || bind(h->fd, (struct sockaddr *)&a, sizeof a) != 0 ||
+        listen(h->fd, 1024) != 0 || getsockname(h->fd, (struct sockaddr *)&a, &al) != 0 ||
+        pthread_create(&h->thread, NULL, wh_hole_thread, h) != 0) {
+        printf("FAIL hole_setup: %s\n", strerror(errno));
+        exit(1);
+    }
+    h->port = ntohs(a.sin_port);
+}
+
+static inline int wh_hole_count(wh_hole_t *h)
+{
+    pthread_mutex_lock(&h->lock);
+    int n = h->nconn;
+    pthread_mutex_unlock(&h->lock);
+    return n;
+}
+
+static inline void wh_hole_stop(wh_hole_t *h)
+{
+    h->stop = 1;
+    pthread_join(h->thread, NULL);
+    for (int i = 0; i < h->nconn; i++)
+        close(h->conns[i]);
+    close(h->fd);
+}
+
+/* ---- a DNS server the test controls --------------------------------------- */
+
+enum { WH_DNS_IGNORE, WH_DNS_ANSWER, WH_DNS_NXDOMAIN };
+
+#define WH_DNS_NAMES 16
+
+typedef struct {
+    int fd;                      /* UDP, 127.0.0.1 */
+    int port;
+    pthread_t thread;
+    int stop;
+    pthread_mutex_t lock;
+    struct {
+        char name[128];          /* lowercase, no trailing dot */
+        int mode;                /* WH_DNS_* */
+        unsigned char ip[4];     /* the A record (WH_DNS_ANSWER) */
+        int queries;             /* A and AAAA queries seen */
+    } names[WH_DNS_NAMES];
+    int nnames;
+    int other;                   /* queries for names not listed (never answered) */
+} wh_dns_t;
+
+/* Sets how name is answered: WH_DNS_ANSWER with ipv4 (an A record, TTL
+ * 1 s; AAAA queries get an empty answer), WH_DNS_NXDOMAIN, or
+ * WH_DNS_IGNORE (never answered).  Names not set are never answered. */
+static inline void wh_dns_set(wh_dns_t *d, const char *name, int mode, const char *ipv4)
+{
+    pthread_mutex_lock(&d->lock);
+    int i = 0;
+    while (i < d->nnames && strcmp(d->names[i].name, name) != 0)
+        i++;
+    if (i == d->nnames && d->nnames < WH_DNS_NAMES) {
+        snprintf(d->names[i].name, sizeof d->names[i].name, "%s", name);
+        d->nnames++;
+    }
+    if (i < WH_DNS_NAMES) {
+        d->names[i].mode = mode;
+        if (ipv4)
+            inet_pton(AF_INET, ipv4, d->names[i].ip);
+    }
+    pthread_mutex_unlock(&d->lock);
+}
+
+/* Queries seen for name so far. */
+static inline int wh_dns_queries(wh_dns_t *d, const char *name)
+{
+    int n = 0;
+    pthread_mutex_lock(&d->lock);
+    for (int i = 0; i < d->nnames; i++)
+        if (strcmp(d->names[i].name, name) == 0)
+            n = d->names[i].queries;
+    pthread_mutex_unlock(&d->lock);
+    return n;
+}
+
+/* Answers (or not) one query q[0..n); returns the answer's length, 0 for
+ * none. */
+static inline size_t wh_dns_answer(wh_dns_t *d, const unsigned char *q, size_t n,
+                                   unsigned char *out, size_t cap)
+{
+    char name[256];
+    size_t p = 12, nl = 0;
+    if (n < 17 || (q[2] & 0x80) || q[4] != 0 || q[5] != 1)
+        return 0;                           /* not one plain question */
+    while (p < n && q[p] != 0) {
+        size_t len = q[p++];
+        if (len > 63 || p + len > n || nl + len + 1 >= sizeof name)
+            return 0;
+        if (nl)
+            name[nl++] = '.';
+        for (size_t k = 0; k < len; k++)
+            name[nl++] = (char)((q[p + k] >= 'A' && q[p + k] <= 'Z') ? q[p + k] + 32 : q[p + k]);
+        p += len;
+    }
+    name[nl] = '\0';
+    if (p + 5 > n)
+        return 0;
+    int qtype = q[p + 1] << 8 | q[p + 2];
+    size_t qend = p + 5;                    /* the question ends here */
+    int mode = WH_DNS_IGNORE;
+    unsigned char ip[4] = { 0 };
+    pthread_mutex_lock(&d->lock);
+    int i = 0;
+    while (i < d->nnames && strcmp(d->names[i].name, name) != 0)
+        i++;
+    if (i < d->nnames) {
+        d->names[i].queries++;
+        mode = d->names[i].mode;
+        memcpy(ip, d->names[i].ip, 4);
+    } else {
+        d->other++;
+    }
+    pthread_mutex_unlock(&d->lock);
+    if (mode == WH_DNS_IGNORE || qend + 16 > cap)
+        return 0;
+    memcpy(out, q, qend);                   /* id, flags, counts, question */
+    out[2] = 0x81;                          /* QR, RD */
+    out[3] = mode == WH_DNS_NXDOMAIN ? 0x83 : 0x80;   /* RA, rcode */
+    out[6] = out[7] = out[8] = out[9] = out[10] = out[11] = 0;
+    if (mode == WH_DNS_NXDOMAIN || qtype != 1)
+        return qend;                        /* no answer record */
+    static const unsigned char rr[] = { 0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 1, 0, 4 };
+    out[7] = 1;                             /* one answer */
+    memcpy(out + qend, rr, sizeof rr);
+    memcpy(out + qend + sizeof rr, ip, 4);
+    return qend + sizeof rr + 4;
+}
+
+static inline void *wh_dns_thread(void *arg)
+{
+    wh_dns_t *d = arg;
+    unsigned char q[1500], a[1600];
+    while (!d->stop) {
+        struct pollfd p = { .fd = d->fd, .events = POLLIN };
+        if (poll(&p, 1, 100) <= 0)
+            continue;
+        struct sockaddr_storage from;
+        socklen_t fl = sizeof from;
+        ssize_t n = recvfrom(d->fd, q, sizeof q, 0, (struct sockaddr *)&from, &fl);
+        if (n <= 0)
+            continue;
+        size_t an = wh_dns_answer(d, q, (size_t)n, a, sizeof a);
+        if (an > 0)
+            sendto(d->fd, a, an, 0, (struct sockaddr *)&from, fl);
+    }
+    return NULL;
+}
+
+/* Starts the server on a kernel-chosen UDP port of 127.0.0.1.  Exits the
+ * test with a FAIL line when it cannot. */
+static inline void wh_dns_start(wh_dns_t *d)
+{
+    struct sockaddr_in a;
+    socklen_t al = sizeof a;
+    memset(d, 0, sizeof *d);
+    pthread_mutex_init(&d->lock, NULL);
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    d->fd = socket(AF_INET, SOCK_DGRAM, 0);
+    if (d->fd < 0 || bind(d->fd, (struct sockaddr *)&a, sizeof a) != 0 ||
+        getsockname(d->fd, (struct sockaddr *)&a, &al) != 0 ||
+        pthread_create(&d->thread, NULL, wh_dns_thread, d) != 0) {
+        printf("FAIL dns_setup: %s\n", strerror(errno));
+        exit(1);
+    }
+    d->port = ntohs(a.sin_port);
+}
+
+static inline void wh_dns_stop(wh_dns_t *d)
+{
+    d->stop = 1;
+    pthread_join(d->thread, NULL);
+    close(d->fd);
 }
 
 #endif

@@ -16,6 +16,18 @@
  *   /redirect/...        302 to /ok/redirected
  *   /gone/...            410
  *   /busy/S/...          503 with Retry-After: S
+ *   /verify/TAG/...      checks the signatures against the secrets in
+ *                        DIR/secrets/TAG (read at each request: line 1 the
+ *                        current secret, line 2 the previous one during a
+ *                        rotation): X-KaiVox-Signature must be the hex
+ *                        HMAC-SHA256 of the body keyed with the current
+ *                        secret, and webhook-signature must hold exactly one
+ *                        "v1,<base64>" entry per secret of the file, each
+ *                        verifying (Standard Webhooks: key = base64-decoded
+ *                        secret after whsec_, content = id.timestamp.body,
+ *                        timestamp within 5 minutes); 200 when all hold,
+ *                        401 otherwise, and X-Receiver-Verify: "ok" or
+ *                        "fail: <why>" in the .headers file
  *   anything else        404
  * Every request is written under DIR/<path with '/' as '_'>/ as
  * NNNNNN.body (the exact body bytes) and NNNNNN.headers ("Name: value"
@@ -45,6 +57,9 @@
 #include <netinet/in.h>
 
 #include <microhttpd.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "../lib/kvt.h"
 
@@ -120,7 +135,8 @@ static int64_t s_now_us(void)
 /* Writes the request's files.  Body first, headers last (atomically by
  * rename), so a reader that sees the .headers file sees a whole request. */
 static void s_record(struct MHD_Connection *conn, const char *method, const char *url,
-                     const s_upload_t *up, int n, int status, int64_t received_us)
+                     const s_upload_t *up, int n, int status, int64_t received_us,
+                     const char *verify)
 {
     char dir[1024], path[1200], tmp[1200];
     size_t dl = (size_t)snprintf(dir, sizeof dir, "%s/", s_dir);
@@ -143,10 +159,125 @@ static void s_record(struct MHD_Connection *conn, const char *method, const char
         fprintf(f, "X-Receiver-Method: %s\n", method);
         fprintf(f, "X-Receiver-Status: %d\n", status);
         fprintf(f, "X-Receiver-Received-Us: %lld\n", (long long)received_us);
+        if (verify)
+            fprintf(f, "X-Receiver-Verify: %s\n", verify);
         MHD_get_connection_values(conn, MHD_HEADER_KIND, s_write_header, &c);
         fclose(f);
         rename(tmp, path);
     }
+}
+
+/* ---- /verify/: signature checks, written from the specifications ------ */
+
+/* Value of request header name, or "". */
+static const char *s_req_header(struct MHD_Connection *conn, const char *name)
+{
+    const char *v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
+    return v ? v : "";
+}
+
+/* Reads DIR/secrets/TAG (TAG: the path segment after /verify/) into
+ * secrets[0..2]; returns how many (0 when missing). */
+static int s_secrets(const char *url, char secrets[2][128])
+{
+    char tag[64], path[1200];
+    const char *p = url + 8;
+    size_t n = strcspn(p, "/");
+    if (n == 0 || n >= sizeof tag)
+        return 0;
+    memcpy(tag, p, n);
+    tag[n] = '\0';
+    snprintf(path, sizeof path, "%s/secrets/%s", s_dir, tag);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    int count = 0;
+    while (count < 2 && fgets(secrets[count], 128, f)) {
+        secrets[count][strcspn(secrets[count], "\r\n")] = '\0';
+        if (secrets[count][0])
+            count++;
+    }
+    fclose(f);
+    return count;
+}
+
+/* Standard Webhooks: "v1,<base64 HMAC-SHA256(key, id.ts.body)>" into out;
+ * key = base64-decoded secret after whsec_.  0 or -1. */
+static int s_std_sig(const char *secret, const char *id, const char *ts, const s_upload_t *up,
+                     char out[128])
+{
+    const char *b64 = strncmp(secret, "whsec_", 6) == 0 ? secret + 6 : secret;
+    unsigned char key[128], mac[EVP_MAX_MD_SIZE];
+    unsigned int mac_len = 0;
+    size_t bl = strlen(b64);
+    if (bl == 0 || bl % 4 || bl / 4 * 3 > sizeof key)
+        return -1;
+    int kl = EVP_DecodeBlock(key, (const unsigned char *)b64, (int)bl);
+    if (kl < 0)
+        return -1;
+    kl -= (b64[bl - 1] == '=') + (b64[bl - 2] == '=');
+    size_t ml = strlen(id) + strlen(ts) + 2 + up->len;
+    char *msg = malloc(ml + 1);
+    if (!msg)
+        return -1;
+    int off = snprintf(msg, ml + 1, "%s.%s.", id, ts);
+    if (up->len)
+        memcpy(msg + off, up->buf, up->len);
+    HMAC(EVP_sha256(), key, kl, (unsigned char *)msg, ml, mac, &mac_len);
+    free(msg);
+    memcpy(out, "v1,", 3);
+    EVP_EncodeBlock((unsigned char *)out + 3, mac, (int)mac_len);
+    return 0;
+}
+
+/* Checks a /verify/ request; "ok" or why it fails into why. */
+static int s_verify(struct MHD_Connection *conn, const char *url, const s_upload_t *up,
+                    char *why, size_t size)
+{
+    char secrets[2][128], hex[65], expect[128];
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int mac_len = 0;
+    int n = s_secrets(url, secrets);
+    if (n == 0) {
+        snprintf(why, size, "fail: no secrets file for this tag");
+        return -1;
+    }
+    HMAC(EVP_sha256(), secrets[0], (int)strlen(secrets[0]), (const unsigned char *)up->buf,
+         up->len, mac, &mac_len);
+    for (unsigned int i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", mac[i]);
+    if (strcmp(hex, s_req_header(conn, "X-KaiVox-Signature")) != 0) {
+        snprintf(why, size, "fail: X-KaiVox-Signature is not keyed with the current secret");
+        return -1;
+    }
+    const char *id = s_req_header(conn, "webhook-id"), *ts = s_req_header(conn, "webhook-timestamp");
+    long long t = atoll(ts), now = (long long)time(NULL);
+    if (!id[0] || t < now - 300 || t > now + 300) {
+        snprintf(why, size, "fail: webhook-id or webhook-timestamp missing or stale");
+        return -1;
+    }
+    char sigs[512];
+    snprintf(sigs, sizeof sigs, "%s", s_req_header(conn, "webhook-signature"));
+    int entries = 0, matched[2] = { 0, 0 };
+    for (char *save = NULL, *tok = strtok_r(sigs, " ", &save); tok;
+         tok = strtok_r(NULL, " ", &save)) {
+        entries++;
+        for (int k = 0; k < n; k++)
+            if (s_std_sig(secrets[k], id, ts, up, expect) == 0 && strlen(tok) == strlen(expect) &&
+                CRYPTO_memcmp(tok, expect, strlen(tok)) == 0)
+                matched[k] = 1;
+    }
+    for (int k = 0; k < n; k++)
+        if (!matched[k]) {
+            snprintf(why, size, "fail: no webhook-signature entry verifies with secret %d", k + 1);
+            return -1;
+        }
+    if (entries != n) {
+        snprintf(why, size, "fail: webhook-signature has %d entries for %d secrets", entries, n);
+        return -1;
+    }
+    snprintf(why, size, "ok");
+    return 0;
 }
 
 static enum MHD_Result s_reply(struct MHD_Connection *conn, int status, const char *location,
@@ -199,8 +330,8 @@ static enum MHD_Result s_handler(void *cls, struct MHD_Connection *conn, const c
     int n = s_next(url);
     int status = 404;
     const char *location = NULL;
-    char retry_after[32] = "";
-    int hang_ms = 0;
+    char retry_after[32] = "", verify[160] = "";
+    int hang_ms = 0, verified = 0;
     if (strncmp(url, "/ok/", 4) == 0 || strcmp(url, "/ok") == 0) {
         status = 200;
     } else if (strncmp(url, "/fail-then-ok/", 14) == 0) {
@@ -224,10 +355,13 @@ static enum MHD_Result s_handler(void *cls, struct MHD_Connection *conn, const c
     } else if (strncmp(url, "/busy/", 6) == 0) {
         status = 503;
         snprintf(retry_after, sizeof retry_after, "%d", atoi(url + 6));
+    } else if (strncmp(url, "/verify/", 8) == 0) {
+        verified = 1;
+        status = s_verify(conn, url, up, verify, sizeof verify) == 0 ? 200 : 401;
     }
     if (up->too_big)
         status = 413;
-    s_record(conn, method, url, up, n, status, received);
+    s_record(conn, method, url, up, n, status, received, verified ? verify : NULL);
     if (getenv("KVT_CONTRACT_LOG")) {
         json_t *hdrs = json_array();
         MHD_get_connection_values(conn, MHD_HEADER_KIND, s_header_pair, hdrs);

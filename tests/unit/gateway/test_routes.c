@@ -50,6 +50,8 @@ int main(void)
           "PATCH appointment status");
     KVT_OK(strcmp(s_op("POST", "/api/v1/webhooks/deliveries/9/redeliver"), "webhooks.redeliver") == 0,
           "redeliver route is not taken for a webhook id");
+    KVT_OK(strcmp(s_op("POST", "/api/v1/webhooks/9/rotate-secret"), "webhooks.rotate_secret") == 0,
+           "rotate-secret routes to webhooks.rotate_secret");
     KVT_OK(strcmp(s_op("GET", "/api/v1/webhooks/9/deliveries"), "webhooks.deliveries") == 0,
           "deliveries of a webhook");
 
@@ -85,6 +87,6 @@ int main(void)
         const gw_route_t *got = NULL;
         ok &= gw_route_find(gw_routes, x->method, path, &got, &p, NULL, 0) == GW_ROUTE_FOUND && got == x;
     }
-    KVT_OK(ok && n == 24, "all 24 public routes are complete and reachable (got %d)", n);
+    KVT_OK(ok && n == 25, "all 25 public routes are complete and reachable (got %d)", n);
     return kvt_done();
 }

@@ -56,6 +56,34 @@ static void test_std(void)
     KVT_EQ_INT(rc, -1, "standard signature refuses a too small output buffer");
 }
 
+/* During a rotation's overlap webhook-signature carries one entry per
+ * secret, the old one first, each verifiable alone. */
+static void test_std_header(void)
+{
+    const char *body = "{\"test\": 2432232314}";
+    const char *cur = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    const char *old = "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+    char hdr[HOOK_SIG_HEADER_MAX], one[64];
+    KVT_EQ_INT(hook_sign_std_header(cur, NULL, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body,
+                                    strlen(body), hdr), 0, "signature header without rotation");
+    KVT_EQ_STR(hdr, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
+               "without rotation: one entry, the published vector");
+    KVT_EQ_INT(hook_sign_std_header(cur, old, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body,
+                                    strlen(body), hdr), 0, "signature header during a rotation");
+    hook_sign_std(old, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body, strlen(body), one,
+                  sizeof one);
+    char expect[HOOK_SIG_HEADER_MAX];
+    snprintf(expect, sizeof expect, "%s v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=", one);
+    KVT_EQ_STR(hdr, expect, "during a rotation: 'v1,<old> v1,<new>', space-separated");
+    KVT_OK(strcmp(one, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=") != 0,
+           "the two entries differ");
+    KVT_EQ_INT(hook_sign_std_header(cur, "whsec_not*base64!", "m", 1, "{}", 2, hdr), 0,
+               "an unusable previous secret is left out");
+    KVT_OK(strchr(hdr, ' ') == NULL, "leaving one entry");
+    KVT_EQ_INT(hook_sign_std_header("whsec_not*base64!", old, "m", 1, "{}", 2, hdr), -1,
+               "an unusable current secret is an error");
+}
+
 static void test_b64(void)
 {
     unsigned char raw[64];
@@ -90,6 +118,7 @@ int main(void)
 {
     test_hex();
     test_std();
+    test_std_header();
     test_b64();
     test_secret();
     return kvt_done();
