@@ -17,6 +17,7 @@
 #include "ssrf.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -211,6 +212,26 @@ static int s_valid_name(const char *name)
     return label > 0 && !digits_only;
 }
 
+/* 1 when every byte of url is one RFC 3986 allows in a URI (unreserved,
+ * reserved, or '%' followed by two hex digits): what the API shows back as
+ * a "uri" is one.  Spaces, quotes, '<', '>', '\\', '^', '`', '{', '|', '}',
+ * control characters and non-ASCII bytes must be percent-encoded. */
+static int s_uri_chars(const char *url)
+{
+    static const char ok[] = "-._~:/?#[]@!$&'()*+,;=";
+    for (const unsigned char *p = (const unsigned char *)url; *p; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+            (*p != '\0' && strchr(ok, *p)))
+            continue;
+        if (*p == '%' && isxdigit(p[1]) && isxdigit(p[2])) {
+            p += 2;
+            continue;
+        }
+        return 0;
+    }
+    return 1;
+}
+
 /* hook_url_parse, and with userinfo set, hook_url_target. */
 static int s_parse(const char *url, hook_url_t *out, char *err, size_t err_size, int userinfo)
 {
@@ -221,6 +242,11 @@ static int s_parse(const char *url, hook_url_t *out, char *err, size_t err_size,
     memset(out, 0, sizeof *out);
     if (strlen(url) > HOOK_URL_MAX) {
         snprintf(err, err_size, "The url may not be greater than %d characters.", HOOK_URL_MAX);
+        goto out;
+    }
+    if (!s_uri_chars(url)) {
+        snprintf(err, err_size, "The url must be a valid URL: percent-encode spaces, quotes "
+                 "and other characters a URL may not hold.");
         goto out;
     }
     if (!u || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||

@@ -4,8 +4,9 @@
  * nothing in it grows without bound.
  *
  *  - The endpoint list at its worst: the most endpoints a tenant may have
- *    (20), each with the longest URL (2048 characters) and description
- *    (1000) made of the character JSON doubles ('"').
+ *    (20), each with the longest URL (2048 characters: a URL holds no
+ *    character JSON escapes) and description (1000) made of the character
+ *    JSON doubles ('"').
  *  - The delivery log at its worst: a page of 100 deliveries (per_page's
  *    maximum), each with more attempts than are shown (12), every attempt
  *    with the longest error text the database accepts (300 characters of
@@ -34,9 +35,12 @@ static void s_quotes(char *buf, size_t n)
 
 static void test_endpoint_list(const char *key)
 {
-    static char path[2 * 2048 + 1], desc[2 * 1000 + 1], body[8192];
+    static char path[2048 + 1], desc[2 * 1000 + 1], body[8192];
     const char *base = "http://127.0.0.1:9/";
-    s_quotes(path, 2048 - strlen(base));
+    size_t plen = 2048 - strlen(base);
+    for (size_t i = 0; i < plen; i++)   /* percent-encoded quotes, as a URL must carry them */
+        path[i] = i < plen - plen % 3 ? "%22"[i % 3] : 'a';
+    path[plen] = '\0';
     s_quotes(desc, 1000);
     int made = 0;
     for (int i = 0; i < MAX_EP; i++) {

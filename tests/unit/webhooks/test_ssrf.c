@@ -229,6 +229,15 @@ static void test_urls(void)
 {
     char err[200];
     hook_url_t u;
+    KVT_EQ_INT(s_parse("https://8.8.8.8/a\"b", &u, err, sizeof err), -1,
+               "a raw quote in the path is refused (not a URI)");
+    KVT_OK(strstr(err, "percent-encode") != NULL, "and the message says to percent-encode");
+    KVT_EQ_INT(s_parse("https://8.8.8.8/a b", &u, err, sizeof err), -1, "a raw space is refused");
+    KVT_EQ_INT(s_parse("https://8.8.8.8/caf\xc3\xa9", &u, err, sizeof err), -1,
+               "a raw non-ASCII byte is refused");
+    KVT_EQ_INT(s_parse("https://8.8.8.8/a%2", &u, err, sizeof err), -1, "a broken escape is refused");
+    KVT_EQ_INT(s_parse("https://8.8.8.8/a%22b?q=%7Bx%7D&r=(1)!*~", &u, err, sizeof err), 0,
+               "percent-escapes and reserved characters are accepted");
     KVT_EQ_INT(s_parse("https://8.8.8.8/hook", &u, err, sizeof err), 0,
                "https URL to an IP address parses");
     KVT_OK(u.literal && u.https && u.port == 443 && strcmp(u.host, "8.8.8.8") == 0,
