@@ -13,7 +13,8 @@
  *   3      0
  *   4..11  sync_xid of the position, big-endian
  *   12..19 row id of the position, big-endian
- *   20..27 updated_since in Unix epoch microseconds, big-endian (0 without)
+ *   20..27 updated_since in Unix epoch microseconds, big-endian two's
+ *          complement (0 without; within what kv_sync_parse_time gives)
  *   28..35 the first 8 bytes of SHA-256("kaivox.sync.v1", tenant id as 8
  *          big-endian bytes, bytes 0..27)
  *
@@ -208,6 +209,17 @@ void kv_sync_cursor_encode(kv_sync_list_t list, int64_t tenant, const kv_sync_st
     *o = '\0';
 }
 
+/* Whether us is an instant kv_sync_parse_time can give: from
+ * 1900-01-01T00:00:00+23:59 to 9999-12-31T23:59:59.999999-23:59. */
+static int s_since_in_range(int64_t us)
+{
+    const kv_date_t first = { 1900, 1, 1 }, last = { 9999, 12, 31 };
+    const int64_t max_off = 23 * 3600 + 59 * 60;
+    int64_t lo = (kv_date_to_days(&first) * 86400 - max_off) * S_US_PER_SEC;
+    int64_t hi = (kv_date_to_days(&last) * 86400 + 86399 + max_off) * S_US_PER_SEC + 999999;
+    return us >= lo && us <= hi;
+}
+
 int kv_sync_cursor_decode(kv_sync_list_t list, int64_t tenant, const char *s,
                           kv_sync_state_t *st)
 {
@@ -238,7 +250,7 @@ int kv_sync_cursor_decode(kv_sync_list_t list, int64_t tenant, const char *s,
     if (xid > S_XID_MAX || id > (uint64_t)INT64_MAX)
         return -1;
     int has_since = raw[2] & S_FLAG_SINCE;
-    if (!has_since && since != 0)
+    if (has_since ? !s_since_in_range((int64_t)since) : since != 0)
         return -1;
     st->pos.xid = xid;
     st->pos.id = (int64_t)id;

@@ -78,8 +78,9 @@ void kv_sync_cursor_encode(kv_sync_list_t list, int64_t tenant, const kv_sync_st
 
 /* Decodes a cursor that kv_sync_cursor_encode made for this list and
  * tenant.  0 with *st filled, or -1 for anything else: a wrong length or
- * character, a non-canonical encoding, an unknown version, another list or
- * tenant, any changed byte (the digest), a position out of range. */
+ * character, an unknown version, another list or tenant, any changed byte
+ * (the digest), a position or an updated_since out of range (the latter:
+ * outside what kv_sync_parse_time can give). */
 int kv_sync_cursor_decode(kv_sync_list_t list, int64_t tenant, const char *s,
                           kv_sync_state_t *st);
 

@@ -207,6 +207,24 @@ static void test_cursor(void)
     body[12] = 0x80;
     s_forge(body, 7, f);
     KVT_OK(kv_sync_cursor_decode(KV_SYNC_CALLS, 7, f, &got) != 0, "a negative row id is refused");
+    body[12] = 0;
+
+    /* updated_since: the extremes RFC 3339 input can give pass, beyond them not
+     * (PostgreSQL would have to read an instant no client could send) */
+    int64_t lo, hi;
+    kv_sync_parse_time("1900-01-01T00:00:00+23:59", &lo);
+    kv_sync_parse_time("9999-12-31T23:59:59.999999-23:59", &hi);
+    const int64_t since[4] = { lo, hi, lo - 1, hi + 1 };
+    for (int k = 0; k < 4; k++) {
+        body[2] = 1;
+        for (int b = 0; b < 8; b++)
+            body[20 + b] = (unsigned char)((uint64_t)since[k] >> (56 - 8 * b));
+        s_forge(body, 7, f);
+        int rc = kv_sync_cursor_decode(KV_SYNC_CALLS, 7, f, &got);
+        KVT_OK(k < 2 ? rc == 0 && got.since_us == since[k] : rc != 0,
+               "an updated_since of %lld us is %s", (long long)since[k],
+               k < 2 ? "accepted (an extreme of RFC 3339 input)" : "refused (out of range)");
+    }
 }
 
 static void test_pos_parse(void)
