@@ -12,7 +12,7 @@
  * returns every change once (docs/architecture.md, "Incremental sync", has
  * the argument).
  *
- * This module is the pure part, shared by the three list handlers:
+ * What the three list handlers share:
  *   - the RFC 3339 timestamps of `updated_since`;
  *   - the opaque cursor: base64url of (list, position, the walk's
  *     updated_since), with a digest over those and the tenant, so that a
