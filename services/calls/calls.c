@@ -2,7 +2,9 @@
  * calls.c -- the operations of the calls service:
  *   calls.create  POST /api/v1/calls       (extension: the voice agent or
  *                                           telephony bridge logs an ended call)
- *   calls.list    GET  /api/v1/calls       (filters, newest first, no transcript)
+ *   calls.list    GET  /api/v1/calls       (filters, newest first, no transcript;
+ *                                           or a sync page in change order with
+ *                                           updated_since / cursor)
  *   calls.get     GET  /api/v1/calls/{id}  (the full record with transcript)
  *
  * Creating a call: validate (call_valid.c); when the body names an
@@ -27,6 +29,7 @@
 #include "kv_client.h"
 #include "kv_log.h"
 #include "kv_outbox.h"
+#include "kv_sync.h"
 
 #define CALLS_CRM_TIMEOUT_MS 2000
 
@@ -232,6 +235,30 @@ out:
     json_decref(errors);
 }
 
+/* The list's filters: none of them combines with a sync page. */
+static const char *const s_list_filters[] = { "sentiment", "missed", "from_date", "to_date",
+                                              NULL };
+
+/* One sync page (updated_since / cursor): the tenant's calls in change
+ * order, without transcripts, with the sync meta (kv_sync.h). */
+static void s_list_sync(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep,
+                        const kv_sync_req_t *q)
+{
+    PGresult *r = NULL;
+    json_t *meta = NULL;
+    int shown;
+    if (kv_sync_fetch(ctx->db, KV_RID(req), "calls_sync_first", "calls_sync_next",
+                      KV_SYNC_CALLS, KV_TENANT(req), q, &r, &shown, &meta) != 0) {
+        kv_reply_db_error(rep, ctx->db);
+        return;
+    }
+    json_t *data = json_array();
+    for (int i = 0; i < shown; i++)
+        json_array_append_new(data, calls_call_json(r, i));
+    kv_reply_ok(rep, KV_ST_OK, data, meta);
+    PQclear(r);
+}
+
 void calls_list(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
 {
     json_t *errors = json_object();
@@ -239,6 +266,19 @@ void calls_list(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
     PGresult *page_r = NULL;
     calls_filter_t f;
     int page, per_page;
+
+    kv_sync_req_t sq;
+    int sync = kv_query_sync(req->query, KV_SYNC_CALLS, KV_TENANT(req), s_list_filters, &sq,
+                             errors);
+    if (sync == KV_FIELD_BAD) {
+        kv_reply_invalid(rep, errors);
+        errors = NULL;
+        goto out;
+    }
+    if (sync == KV_FIELD_OK) {
+        s_list_sync(ctx, req, rep, &sq);
+        goto out;
+    }
 
     int bad = kv_query_page(req->query, KV_PER_PAGE_DEFAULT, KV_PER_PAGE_MAX,
                             &page, &per_page, errors) != 0;

@@ -21,13 +21,15 @@
  */
 #include "calls.h"
 #include "kv_outbox.h"
+#include "kv_sync.h"
 
 #define CALLS_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 #define CALLS_COLS \
     "id, external_id, caller_phone, caller_name, customer_id, direction, " \
     CALLS_TS("started_at") ", " CALLS_TS("ended_at") ", duration_seconds, missed, " \
-    "outcome, sentiment, quality_score, summary, recording_url, " CALLS_TS("created_at")
+    "outcome, sentiment, quality_score, summary, recording_url, " CALLS_TS("created_at") ", " \
+    CALLS_TS("updated_at")
 
 /* $1 tenant, $2 tenant's IANA zone, $3 from_date, $4 to_date (NULL: open). */
 #define CALLS_RANGE_WHERE \
@@ -57,6 +59,18 @@ const kv_stmt_t calls_stmts[] = {
       " AND missed = $7::boolean" CALLS_ORDER },
     { "calls_list_3", "SELECT " CALLS_COLS " FROM calls" CALLS_RANGE_WHERE
       " AND sentiment = $7::text AND missed = $8::boolean" CALLS_ORDER },
+
+    /* GET /calls?updated_since= | ?cursor=: a sync page in change order,
+     * rows of finished transactions only (kv_sync.h, sql/calls/002_sync.sql);
+     * $1 tenant, then first: $2 updated_since, $3 limit; next: $2 sync_xid,
+     * $3 id, $4 updated_since or NULL, $5 limit.  Plain range conditions on
+     * (tenant_id, sync_xid, id): any plan walks that index in order. */
+    { "calls_sync_first",
+      "SELECT " CALLS_COLS KV_SYNC_SQL_COLS("") " FROM calls WHERE tenant_id = $1"
+      KV_SYNC_SQL_FIRST_WHERE("calls", "") KV_SYNC_SQL_ORDER("") " LIMIT $3" },
+    { "calls_sync_next",
+      "SELECT " CALLS_COLS KV_SYNC_SQL_COLS("") " FROM calls WHERE tenant_id = $1"
+      KV_SYNC_SQL_NEXT_WHERE("") KV_SYNC_SQL_ORDER("") " LIMIT $5" },
 
     /* GET /calls/{id}: $1 tenant, $2 id. */
     { "calls_get",

@@ -20,7 +20,8 @@
  * records nothing and answers 200.
  *
  * All input rules are in sched_valid.c; the list is ordered chronologically
- * (date, time, id).
+ * (date, time, id).  With updated_since or cursor the list is a sync page
+ * instead: the tenant's appointments in change order (kv_sync.h).
  */
 #include <stdio.h>
 #include <string.h>
@@ -29,16 +30,53 @@
 #include "kv_client.h"
 #include "kv_log.h"
 #include "kv_outbox.h"
+#include "kv_sync.h"
 
 #define SCHED_CRM_TIMEOUT 2000
 
 /* ---- list ---------------------------------------------------------------- */
 
-/* appointments.list: query status, date, staff_id, page, per_page. */
+/* The list's filters: none of them combines with a sync page. */
+static const char *const s_list_filters[] = { "status", "date", "staff_id", NULL };
+
+/* One sync page (updated_since / cursor): the tenant's appointments in
+ * change order, with the sync meta (kv_sync.h). */
+static void s_list_sync(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep,
+                        const kv_sync_req_t *q)
+{
+    PGresult *r = NULL;
+    json_t *meta = NULL;
+    int shown;
+    if (kv_sync_fetch(ctx->db, KV_RID(req), "appt_sync_first", "appt_sync_next",
+                      KV_SYNC_APPOINTMENTS, KV_TENANT(req), q, &r, &shown, &meta) != 0) {
+        sched_db_fail(ctx, req, rep);
+        return;
+    }
+    json_t *data = json_array();
+    for (int i = 0; i < shown; i++)
+        json_array_append_new(data, sched_appt_json(r, i));
+    kv_reply_ok(rep, KV_ST_OK, data, meta);
+    PQclear(r);
+}
+
+/* appointments.list: query status, date, staff_id, page, per_page; or
+ * updated_since / cursor with per_page (a sync page). */
 void sched_appointments_list(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
 {
     PGresult *r = NULL;
     json_t *errors = json_object();
+    kv_sync_req_t sq;
+    int sync = kv_query_sync(req->query, KV_SYNC_APPOINTMENTS, KV_TENANT(req), s_list_filters,
+                             &sq, errors);
+    if (sync == KV_FIELD_BAD) {
+        kv_reply_invalid(rep, errors);
+        errors = NULL;
+        goto out;
+    }
+    if (sync == KV_FIELD_OK) {
+        s_list_sync(ctx, req, rep, &sq);
+        goto out;
+    }
     sched_list_query_t q;
     if (sched_parse_list(req->query, &q, errors) != 0) {
         kv_reply_invalid(rep, errors);

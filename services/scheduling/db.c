@@ -11,6 +11,7 @@
 #include "sched.h"
 #include "kv_limits.h"
 #include "kv_outbox.h"
+#include "kv_sync.h"
 
 /* A numeric macro as a string literal, for LIMITs from kv_limits.h. */
 #define SCHED_STR_(x) #x
@@ -188,6 +189,18 @@ const kv_stmt_t sched_stmts[] = {
       " ORDER BY a.appointment_date, a.start_min, a.id LIMIT $5 OFFSET $6" },
     { "appt_count",
       "SELECT count(*) FROM appointments a" SCHED_APPT_FILTER },
+    /* sync pages (GET /appointments?updated_since= | ?cursor=): change
+     * order, rows of finished transactions only (kv_sync.h,
+     * sql/scheduling/002_sync.sql); $1 tenant, then first: $2 updated_since,
+     * $3 limit; next: $2 sync_xid, $3 id, $4 updated_since or NULL, $5 limit */
+    { "appt_sync_first",
+      "SELECT " SCHED_APPT_COLS KV_SYNC_SQL_COLS("a.") " FROM appointments a" SCHED_APPT_JOIN
+      " WHERE a.tenant_id = $1" KV_SYNC_SQL_FIRST_WHERE("appointments", "a.")
+      KV_SYNC_SQL_ORDER("a.") " LIMIT $3" },
+    { "appt_sync_next",
+      "SELECT " SCHED_APPT_COLS KV_SYNC_SQL_COLS("a.") " FROM appointments a" SCHED_APPT_JOIN
+      " WHERE a.tenant_id = $1" KV_SYNC_SQL_NEXT_WHERE("a.")
+      KV_SYNC_SQL_ORDER("a.") " LIMIT $5" },
     /* locks appointment $2 for a status change: its status, and whether it
      * has started by now in time zone $3 */
     { "appt_lock",
