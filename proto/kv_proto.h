@@ -52,8 +52,10 @@
  * broker when the worker closes. */
 #define KV_GOODBYE_LINGER_MS    1000
 /* After it starts, the broker reports itself "settling" (not ready) this
- * long: workers of the previous gateway re-register within one heartbeat. */
-#define KV_SETTLE_MS            (2 * KV_HEARTBEAT_IVL_MS)
+ * long: the workers of a previous gateway re-register at their next
+ * heartbeat (within one interval of the new broker binding), and in the
+ * worst case when they notice the silence (the liveness window). */
+#define KV_SETTLE_MS            (KV_HEARTBEAT_IVL_MS * KV_HEARTBEAT_LIVENESS)
 /* An instance whose announced workers have not all registered is
  * "joining" (not ready) for at most this long. */
 #define KV_JOIN_MAX_MS          10000

@@ -159,6 +159,7 @@ struct gw_broker {
     uint64_t next_seq;
     int64_t heartbeat_at;
     int64_t refuse_logged;           /* monotonic ms of the last refusal line */
+    char refused[192];               /* that line */
     int npending;                    /* in the pending table */
 };
 
@@ -516,8 +517,8 @@ static void s_worker_free(gw_broker_t *b, s_worker_t *w)
 
 /* w is gone (connection lost, dropped, said goodbye, registered again):
  * forgets it.  A request it held is handed to another worker when it is
- * read-only, was not handed on before and its deadline allows; else it is
- * answered 502.  Then answers what the service can no longer serve.
+ * read-only, was not handed on before, its deadline allows and another
+ * worker serves it; else it is answered 502.  Then answers what the service can no longer serve.
  * Never dispatches: the caller does (s_dispatch) when it is safe. */
 static void s_worker_lost(gw_broker_t *b, s_worker_t *w, const char *why)
 {
@@ -531,7 +532,8 @@ static void s_worker_lost(gw_broker_t *b, s_worker_t *w, const char *why)
             p ? " while holding a request" : "", s->nworkers - 1);
     s_worker_free(b, w);
     if (p) {
-        if (p->req && !p->retried && kv_now_ms() < p->deadline_ms) {
+        if (p->req && !p->retried && kv_now_ms() < p->deadline_ms && s->available > 0 &&
+            s_served(s, p)) {
             p->retried = 1;
             kv_warn(p->id, "%s.%s: its worker is gone (%s); handing it to another", s->name,
                     p->op, why);
@@ -602,14 +604,19 @@ static void s_build_req(s_pending_t *p, const char *hdr, size_t hlen, const char
 
 /* ---- handling what arrives on the ROUTER ------------------------------- */
 
-/* Logs, at most every S_REFUSE_LOG_MS, that a worker was refused. */
+/* Logs that a worker was refused; the same line at most every
+ * S_REFUSE_LOG_MS (a refused worker may keep trying). */
 static void s_refuse_log(gw_broker_t *b, const char *service, const char *why)
 {
+    char line[sizeof b->refused];
+    snprintf(line, sizeof line, "refusing a %s worker: %s", service, why);
     int64_t now = kv_mono_ms();
-    if (b->refuse_logged && now - b->refuse_logged < S_REFUSE_LOG_MS)
+    if (b->refuse_logged && now - b->refuse_logged < S_REFUSE_LOG_MS &&
+        strcmp(line, b->refused) == 0)
         return;
     b->refuse_logged = now;
-    kv_error(NULL, "refusing a %s worker: %s", service, why);
+    memcpy(b->refused, line, sizeof line);
+    kv_error(NULL, "%s", line);
 }
 
 static void s_on_ready(gw_broker_t *b, const char *id, size_t idlen, s_worker_t *old,
