@@ -150,7 +150,7 @@ static void s_instance_id(char out[KV_INSTANCE_MAX + 1])
             *c = '-';
     kv_bus_new_id(rnd);
     rnd[8] = '\0';
-    snprintf(out, KV_INSTANCE_MAX + 1, "%s-%ld-%s", host, (long)getpid(), rnd);
+    snprintf(out, KV_INSTANCE_MAX + 1, "%.24s-%ld-%.8s", host, (long)getpid(), rnd);
 }
 
 /* READY's JSON frame for this process.  Caller owns the result. */

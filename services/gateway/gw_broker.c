@@ -465,7 +465,7 @@ static void s_snapshot(gw_broker_t *b)
         st[in->service - b->services].joining += !in->joined;
     pthread_mutex_lock(&b->lock);
     for (int i = 0; i < b->nservices; i++) {
-        snprintf(b->snap[i].name, sizeof b->snap[i].name, "%s", b->services[i].name);
+        memcpy(b->snap[i].name, b->services[i].name, sizeof b->snap[i].name);
         b->snap[i].st = st[i];
     }
     pthread_mutex_unlock(&b->lock);
