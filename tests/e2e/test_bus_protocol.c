@@ -21,6 +21,9 @@
 #include "bus_e2e.h"
 
 #define S_OP "kvt.upgrade_probe"
+/* "At once": these answers take milliseconds; what they replace came at
+ * the deadline (3-5 s here), so 2 s tells them apart on a loaded machine. */
+#define S_AT_ONCE 2.0
 
 static void *s_zmq;
 
@@ -63,7 +66,7 @@ static void test_versions(void)
              kv_hdr_decode(f.header, f.header_len, 1, &h) == KV_BUS_OK;
     KVT_OK(ok, "a KVB2 request is answered with a KVB1 REPLY");
     KVT_EQ_INT(ok ? h.status : 0, 505, "with status 505");
-    KVT_OK(secs < 1.0, "at once (%.3f s), not at the deadline", secs);
+    KVT_OK(secs < S_AT_ONCE, "at once (%.3f s), not at the deadline", secs);
     KVT_EQ_STR(ok ? h.cid : "", "cid-v2", "carrying the caller's correlation id");
     KVT_EQ_STR(ok ? h.id : "", "kvt-v2-request", "and its request id");
     KVT_OK(ok && f.body && strstr(f.body, "Unsupported bus protocol version") != NULL,
@@ -75,7 +78,7 @@ static void test_versions(void)
     r = s_raw_call(raw, hv2, 5, 3000, &secs);
     ok = r && kv_bus_parse(r, KV_BUS_AT_CLIENT, &f) == KV_BUS_OK &&
          kv_hdr_decode(f.header, f.header_len, 1, &h) == KV_BUS_OK;
-    KVT_OK(ok && h.status == 505 && strcmp(h.cid, "cid-hv2") == 0 && secs < 1.0,
+    KVT_OK(ok && h.status == 505 && strcmp(h.cid, "cid-hv2") == 0 && secs < S_AT_ONCE,
            "a KVB1 request whose header says v 2 gets 505 at once with its cid (%.3f s)", secs);
     kv_msg_destroy(&r);
     zmq_close(raw);
@@ -169,7 +172,7 @@ static void test_routing(int64_t tenant)
 
     st = bus_call(c, tenant, KV_SVC_SCHEDULING, "kvt.no_such_op", 3000, &secs, &out);
     KVT_EQ_INT(st, 501, "an operation no live worker serves is 501");
-    KVT_OK(secs < 1.0, "at once (%.3f s)", secs);
+    KVT_OK(secs < S_AT_ONCE, "at once (%.3f s)", secs);
     const char *msg = json_string_value(json_object_get(out, "message"));
     KVT_OK(msg && strstr(msg, "kvt.no_such_op") != NULL, "the message names the operation");
     json_decref(out);
@@ -197,11 +200,11 @@ static void test_refused_replies(void)
     free(big);
     pthread_join(th, NULL);
     KVT_EQ_INT(call.st, 502, "a reply over the frame limit is refused: 502");
-    KVT_OK(bus_now() - t0 < 1.0, "answered at once (%.3f s), not at the deadline", bus_now() - t0);
+    KVT_OK(bus_now() - t0 < S_AT_ONCE, "answered at once (%.3f s), not at the deadline", bus_now() - t0);
     json_decref(call.out);
     t0 = bus_now();
     KVT_OK(s_start(&call, &th, w, c, S_OP, 5000), "the worker whose reply was refused is free at once");
-    KVT_OK(bus_now() - t0 < 1.0, "it got the next request in %.3f s", bus_now() - t0);
+    KVT_OK(bus_now() - t0 < S_AT_ONCE, "it got the next request in %.3f s", bus_now() - t0);
     bus_fake_reply(w, 200, "{\"success\":true,\"data\":1}");
     pthread_join(th, NULL);
     KVT_EQ_INT(call.st, 200, "and its good reply is taken");
@@ -213,7 +216,7 @@ static void test_refused_replies(void)
     bus_fake_reply_raw(w, "{\"v\":1,\"status\":\"two hundred\"}", 200, "{}", 2);
     pthread_join(th, NULL);
     KVT_EQ_INT(call.st, 502, "a reply with a malformed header is refused: 502");
-    KVT_OK(bus_now() - t0 < 1.0, "answered at once (%.3f s)", bus_now() - t0);
+    KVT_OK(bus_now() - t0 < S_AT_ONCE, "answered at once (%.3f s)", bus_now() - t0);
     const char *msg = json_string_value(json_object_get(call.out, "message"));
     KVT_OK(msg && strstr(msg, "could not be accepted"), "with an envelope that says so");
     json_decref(call.out);
@@ -227,7 +230,7 @@ static void test_refused_replies(void)
     kv_msg_destroy(&junk);
     pthread_join(th, NULL);
     KVT_EQ_INT(call.st, 502, "garbage from a busy worker is a refused reply: 502");
-    KVT_OK(bus_now() - t0 < 1.0, "answered at once (%.3f s)", bus_now() - t0);
+    KVT_OK(bus_now() - t0 < S_AT_ONCE, "answered at once (%.3f s)", bus_now() - t0);
     json_decref(call.out);
 
     /* a frame over ZMQ_MAXMSGSIZE: ZeroMQ drops the connection */
@@ -240,7 +243,7 @@ static void test_refused_replies(void)
     free(big);
     pthread_join(th, NULL);
     KVT_EQ_INT(call.st, 502, "a frame over the socket limit: the request is answered 502");
-    KVT_OK(bus_now() - t0 < 2.0, "within a second or so (%.3f s), not at the deadline", bus_now() - t0);
+    KVT_OK(bus_now() - t0 < 3.0, "within a probe interval (%.3f s), not at the 5 s deadline", bus_now() - t0);
     json_decref(call.out);
     /* its connection was dropped: ZeroMQ reconnects it, and the broker
      * answers its next heartbeat with DISCONNECT (re-register) */
@@ -298,7 +301,7 @@ static void test_withdraw(void)
     bus_fake_send_cmd(w, kv_bus_withdraw);
     int acked = bus_fake_pump(w, 3000, KV_CMD_WITHDRAW);
     KVT_OK(acked && w->withdraw_acks == 1, "WITHDRAW is acknowledged");
-    KVT_OK(bus_now() - t0 < 1.0, "at once (%.3f s)", bus_now() - t0);
+    KVT_OK(bus_now() - t0 < S_AT_ONCE, "at once (%.3f s)", bus_now() - t0);
     double secs;
     int st = bus_call(c, 0, KV_SVC_SCHEDULING, S_OP, 3000, &secs, NULL);
     KVT_EQ_INT(st, 501, "after the acknowledgement the worker gets nothing: its operation is 501");
