@@ -111,6 +111,7 @@ static void test_versions(void)
 
 typedef struct {
     kv_client_t *c;
+    const char *service;
     int st;
     json_t *out;
     int timeout_ms;
@@ -121,21 +122,30 @@ typedef struct {
 static void *s_call_op(void *arg)
 {
     s_call_t *call = arg;
-    call->st = bus_call(call->c, 0, KV_SVC_SCHEDULING, call->op, call->timeout_ms, &call->secs,
+    call->st = bus_call(call->c, 0, call->service, call->op, call->timeout_ms, &call->secs,
                         &call->out);
     return NULL;
 }
 
-/* Starts a call of op in a thread; the fake w takes it (1) or not (0). */
-static int s_start(s_call_t *call, pthread_t *th, bus_fake_t *w, kv_client_t *c, const char *op,
-                   int timeout_ms)
+/* Starts a call of service.op in a thread; the fake w takes it (1) or
+ * not (0). */
+static int s_start_svc(s_call_t *call, pthread_t *th, bus_fake_t *w, kv_client_t *c,
+                       const char *service, const char *op, int timeout_ms)
 {
     memset(call, 0, sizeof *call);
     call->c = c;
+    call->service = service;
     call->op = op;
     call->timeout_ms = timeout_ms;
     pthread_create(th, NULL, s_call_op, call);
     return bus_fake_pump(w, 3000, 0);
+}
+
+/* The same for an operation of scheduling. */
+static int s_start(s_call_t *call, pthread_t *th, bus_fake_t *w, kv_client_t *c, const char *op,
+                   int timeout_ms)
+{
+    return s_start_svc(call, th, w, c, KV_SVC_SCHEDULING, op, timeout_ms);
 }
 
 static void test_routing(int64_t tenant)
@@ -178,6 +188,21 @@ static void test_routing(int64_t tenant)
     json_decref(out);
     kv_client_destroy(&c);
     bus_fake_close(&w, 1);
+
+    /* a worker of an older release (READY without the announcement) is
+     * taken to serve every operation of its service */
+    bus_fake_t *old = bus_fake_new(s_zmq, "kvt-legacy", NULL);
+    c = gw_bus_client_new(s_zmq, KV_SVC_SCHEDULING);   /* connected */
+    bus_fake_pump(old, 300, 0);
+    got = s_start_svc(&call, &th, old, c, "kvt-legacy", "anything.at_all", 5000);
+    KVT_OK(got, "a worker without an announcement gets any operation of its service");
+    if (got)
+        bus_fake_reply(old, 200, "{\"success\":true,\"data\":\"old\"}");
+    pthread_join(th, NULL);
+    KVT_EQ_INT(call.st, 200, "and its answer is taken");
+    json_decref(call.out);
+    kv_client_destroy(&c);
+    bus_fake_close(&old, 1);
 }
 
 static void test_refused_replies(void)
