@@ -17,7 +17,8 @@
 #define KV_PROTO_VERSION    1
 
 /* Second frame: one byte, the command. */
-#define KV_CMD_READY        0x01  /* worker -> broker: [tag][cmd][service]           */
+#define KV_CMD_READY        0x01  /* worker -> broker: [tag][cmd][service][announcement]
+                                     (the JSON announcement is optional)      */
 #define KV_CMD_REQUEST      0x02  /* client -> broker: [tag][cmd][service][hdr][body] */
                                   /* broker -> worker: [tag][cmd][ret][hdr][body]     */
 #define KV_CMD_REPLY        0x03  /* worker -> broker: [tag][cmd][ret][hdr][body]     */
@@ -97,7 +98,8 @@
 #define KV_SVC_CALLS        "calls"
 #define KV_SVC_WEBHOOKS     "webhooks"
 
-/* System operations every service answers (no tenant context). */
+/* System operations every service answers (no tenant context).  Every
+ * operation, these included, is in the registry proto/kv_ops.h. */
 #define KV_OP_PING          "sys.ping"
 #define KV_OP_EVENTS_SINCE  "events.since"  /* producers only */
 
