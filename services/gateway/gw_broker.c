@@ -66,6 +66,8 @@
 #define S_PENDING_BUCKETS  4096
 #define S_WORKER_BUCKETS   256
 #define S_REFUSE_LOG_MS    10000   /* at most one "refusing a worker" line per this */
+#define S_DEADLINE_CHECK_MS 50     /* deadlines are checked this often while
+                                      anything is pending (coarse on purpose) */
 
 typedef struct s_worker s_worker_t;
 typedef struct s_pending s_pending_t;
@@ -158,6 +160,7 @@ struct gw_broker {
     s_pending_t *all_head, *all_tail;
     uint64_t next_seq;
     int64_t heartbeat_at;
+    int64_t due;                     /* monotonic ms gw_broker_tick must run by */
     int64_t refuse_logged;           /* monotonic ms of the last refusal line */
     char refused[192];               /* that line */
     int npending;                    /* in the pending table */
@@ -290,11 +293,19 @@ static void s_answer(gw_broker_t *b, s_pending_t *p, int status, const char *bod
     free(p);
 }
 
+/* Brings the next tick forward to t (monotonic ms) when it is later. */
+static void s_due(gw_broker_t *b, int64_t t)
+{
+    if (t < b->due)
+        b->due = t;
+}
+
 /* ---- the pending table and the queues ----------------------------------- */
 
 static void s_hash_add(gw_broker_t *b, s_pending_t *p)
 {
     b->npending++;
+    s_due(b, kv_mono_ms() + S_DEADLINE_CHECK_MS);
     s_pending_t **slot = &b->buckets[p->seq % S_PENDING_BUCKETS];
     p->hash_next = *slot;
     *slot = p;
@@ -576,6 +587,7 @@ static void s_dispatch(gw_broker_t *b, s_service_t *s)
         w->busy_deadline = p->deadline_ms;
         w->held = p;
         w->probe_at = kv_mono_ms() + KV_PROBE_IVL_MS;
+        s_due(b, w->probe_at);
         p->worker = w;
         /* kept only while it may go to another worker: a read, not yet retried */
         if (p->retried || !(p->opi >= 0 && ((w->ro >> p->opi) & 1)))
@@ -986,9 +998,17 @@ int gw_broker_tick(gw_broker_t *b)
     int64_t due = b->heartbeat_at - now;
     if (busy && due > KV_PROBE_IVL_MS)
         due = KV_PROBE_IVL_MS;
-    if (b->all_head && due > 50)
-        due = 50;
-    return due < 1 ? 1 : (int)due;
+    if (b->all_head && due > S_DEADLINE_CHECK_MS)
+        due = S_DEADLINE_CHECK_MS;
+    if (due < 1)
+        due = 1;
+    b->due = now + due;
+    return (int)due;
+}
+
+int64_t gw_broker_due(const gw_broker_t *b)
+{
+    return b->due;
 }
 
 void gw_broker_on_socket(gw_broker_t *b)
@@ -1041,6 +1061,7 @@ gw_broker_t *gw_broker_new(void *zmq_ctx)
         return NULL;
     }
     b->heartbeat_at = kv_mono_ms() + KV_HEARTBEAT_IVL_MS;
+    b->due = kv_mono_ms();
     kv_info(NULL, "broker bound to %s", ep);
     return b;
 }

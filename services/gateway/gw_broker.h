@@ -24,6 +24,7 @@
 #define GW_BROKER_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include "kv_bus.h"
 
 typedef struct gw_broker gw_broker_t;
@@ -52,9 +53,14 @@ int gw_broker_wake_fd(gw_broker_t *b);
 void gw_broker_on_socket(gw_broker_t *b);
 /* Takes the requests other threads submitted. */
 void gw_broker_on_wake(gw_broker_t *b);
-/* Runs the timers that are due (deadlines, dead workers, heartbeats) and
- * returns the milliseconds until the next one. */
+/* Runs the timers that are due (deadlines, dead workers, probes,
+ * heartbeats) and returns the milliseconds until the next one. */
 int gw_broker_tick(gw_broker_t *b);
+/* The monotonic ms by which gw_broker_tick must run next.  Handling a
+ * message or a submit may bring it forward (a new request's deadline, a
+ * worker that became busy and must be probed), so read it again after
+ * them rather than keeping tick's answer. */
+int64_t gw_broker_due(const gw_broker_t *b);
 /* Requests accepted and not answered yet. */
 int gw_broker_pending(const gw_broker_t *b);
 
