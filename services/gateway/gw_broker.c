@@ -527,10 +527,11 @@ static void s_worker_free(gw_broker_t *b, s_worker_t *w)
 }
 
 /* w is gone (connection lost, dropped, said goodbye, registered again):
- * forgets it.  A request it held is handed to another worker when it is
- * read-only, was not handed on before, its deadline allows and another
- * worker serves it; else it is answered 502.  Then answers what the service can no longer serve.
- * Never dispatches: the caller does (s_dispatch) when it is safe. */
+ * forgets it.  A read-only request it held is handed to another worker
+ * (once, while its deadline allows), or answered 503 when no other worker
+ * serves it; any other request it held is answered 502 (a write may or may
+ * not have been applied).  Then answers what the service can no longer
+ * serve.  Never dispatches: the caller does (s_dispatch) when it is safe. */
 static void s_worker_lost(gw_broker_t *b, s_worker_t *w, const char *why)
 {
     s_service_t *s = w->service;
@@ -543,15 +544,22 @@ static void s_worker_lost(gw_broker_t *b, s_worker_t *w, const char *why)
             p ? " while holding a request" : "", s->nworkers - 1);
     s_worker_free(b, w);
     if (p) {
-        if (p->req && !p->retried && kv_now_ms() < p->deadline_ms && s->available > 0 &&
-            s_served(s, p)) {
+        int read = p->req != NULL;
+        if (read && (s->available == 0 || !s_served(s, p))) {
+            /* nothing left to hand it to: as if it arrived now */
+            kv_warn(p->id, "%s.%s: its worker is gone (%s) and no other serves it: 503",
+                    s->name, p->op, why);
+            s_finish(b, p, KV_ST_UNAVAILABLE, S_503, sizeof S_503 - 1);
+        } else if (read && !p->retried && kv_now_ms() < p->deadline_ms) {
             p->retried = 1;
             kv_warn(p->id, "%s.%s: its worker is gone (%s); handing it to another", s->name,
                     p->op, why);
             s_queue_add(s, p, 1);
         } else {
+            /* a write may have been applied; a read that already cost two
+             * workers is not tried a third time */
             kv_warn(p->id, "%s.%s: its worker is gone (%s): 502", s->name, p->op, why);
-            if (p->req)
+            if (read)
                 s_finish(b, p, KV_ST_BAD_GATEWAY, S_502_READ, sizeof S_502_READ - 1);
             else
                 s_finish(b, p, KV_ST_BAD_GATEWAY, S_502_WRITE, sizeof S_502_WRITE - 1);
