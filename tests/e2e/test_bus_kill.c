@@ -8,7 +8,9 @@
  *   - writes it held are answered 502 "may or may not have been applied"
  *     at once (the broker cannot know whether they committed);
  *   - every other request of the same burst succeeds, and /readyz stops
- *     counting the dead instance's workers within a second or so.
+ *     counting the dead instance's workers within a second or so;
+ *   - reads held by the only instance of a service are answered 503 at
+ *     once when it dies (there is no one to hand them to).
  *
  * A second calls instance is started with the test hook
  * KAIVOX_TEST_SLOW_OPS so that it holds its requests for 4 s; the broker
@@ -141,5 +143,28 @@ int main(void)
     KVT_EQ_INT(created + unknown, nreq, "every other write of the burst was created (201)");
     KVT_EQ_INT(other, 0, "no write got anything else");
     KVT_EQ_INT(bus_wait_workers(KV_SVC_CALLS, n, 3000), n, "the stack is back to one calls instance");
+
+    /* --- reads held by the only instance: nothing to hand them to --- */
+    KVT_EQ_INT(bus_start("calls", 2, slow), 0, "the slow instance starts once more");
+    KVT_EQ_INT(bus_wait_workers(KV_SVC_CALLS, 2 * n, 15000), 2 * n, "registered");
+    KVT_EQ_INT(bus_stack("stop", "calls", 1), 0, "the normal instance is stopped: the slow one is alone");
+    KVT_EQ_INT(bus_wait_workers(KV_SVC_CALLS, n, 5000), n, "only its workers are left");
+    memset(q, 0, sizeof q);
+    for (int i = 0; i < n; i++) {
+        q[i].key = key;
+        q[i].method = "GET";
+    }
+    killed = s_burst_and_kill(q, (int)n, 700);
+    int unavailable = 0;
+    worst = 0;
+    for (int i = 0; i < n; i++) {
+        unavailable += q[i].status == 503;
+        if (q[i].done - killed > worst)
+            worst = q[i].done - killed;
+    }
+    KVT_EQ_INT(unavailable, n, "reads held by the only instance are answered 503 when it dies");
+    KVT_OK(worst < KILL_MARGIN_S, "at once: %.2f s after the kill", worst);
+    KVT_EQ_INT(bus_stack("start", "calls", 1), 0, "the normal instance starts again");
+    KVT_EQ_INT(bus_wait_workers(KV_SVC_CALLS, n, 15000), n, "the stack is back to one calls instance");
     return kvt_done();
 }
