@@ -267,7 +267,9 @@ static void test_refused_replies(void)
     bus_fake_reply_raw(w, NULL, 200, big, n);
     free(big);
     pthread_join(th, NULL);
-    KVT_EQ_INT(call.st, 502, "a frame over the socket limit: the request is answered 502");
+    /* the connection is gone, and with it the only worker of this read */
+    KVT_EQ_INT(call.st, 503, "a frame over the socket limit costs the worker its connection: "
+               "its read, which no other worker serves, is answered 503");
     KVT_OK(bus_now() - t0 < 3.0, "within a probe interval (%.3f s), not at the 5 s deadline", bus_now() - t0);
     json_decref(call.out);
     /* its connection was dropped: ZeroMQ reconnects it, and the broker
