@@ -11,11 +11,15 @@
 #                          bootstrap it, start gateway + services, wait for
 #                          /readyz, create (or reuse) the demo tenant and print
 #                          its API key with a curl line to try
-#   down                   stop everything up started (TERM, 10 s, then KILL)
+#   down                   stop everything up started (TERM: each process
+#                          drains; KILL what still runs KAIVOX_DRAIN_S + 5 s later)
 #   start NAME [--instance N]    start one process (gateway, scheduling, crm,
 #   stop NAME [--instance N]     calls, webhooks); instance N > 1 is an extra
-#   kill NAME [--instance N]     copy with its own pid/log file; kill = SIGKILL
-#   restart NAME [--instance N]
+#   kill NAME [--instance N]     copy with its own pid/log file; stop = SIGTERM
+#   restart NAME [--instance N]  and wait for the drain to end (a service
+#                          withdraws from the broker, finishes what it holds,
+#                          exits within KAIVOX_DRAIN_S); kill = SIGKILL, as a
+#                          crash would
 #   status                 what runs, and whether /readyz answers
 #   db-stop | db-start | db-restart
 #                          the embedded PostgreSQL alone (tests of a
@@ -167,8 +171,9 @@ start_proc() {
     log "started $stem (pid $(cat "$RUN_DIR/$stem.pid" 2>/dev/null || echo '?'), log $LOG_DIR/$stem.log)"
 }
 
-# stop_stems SIGNAL STEM...: signals the live ones, waits up to 10 s, then
-# KILLs what is left; removes their pid files.
+# stop_stems SIGNAL STEM...: signals the live ones, waits for them to end
+# (a TERM drains: up to KAIVOX_DRAIN_S, default 10, plus 5 s of margin),
+# then KILLs what is left; removes their pid files.
 stop_stems() {
     local sig="$1"; shift
     local stem pid pids=() stems=()
@@ -179,7 +184,10 @@ stop_stems() {
             pids+=("$pid"); stems+=("$stem")
         fi
     done
-    local deadline=$((SECONDS + 10)) alive
+    local drain="${KAIVOX_DRAIN_S:-10}" wait_s alive
+    [[ "$drain" =~ ^[0-9]{1,4}$ ]] || drain=10
+    wait_s=$((drain + 5))
+    local deadline=$((SECONDS + wait_s))
     while :; do
         alive=()
         for pid in "${pids[@]+"${pids[@]}"}"; do
@@ -187,12 +195,12 @@ stop_stems() {
         done
         [[ ${#alive[@]} -eq 0 ]] && break
         if (( SECONDS >= deadline )); then
-            log "still running after 10 s, killing: ${alive[*]}"
+            log "still running after ${wait_s} s, killing: ${alive[*]}"
             kill -KILL "${alive[@]}" 2>/dev/null || true
             sleep 0.2
             break
         fi
-        sleep 0.1
+        sleep 0.05
     done
     for stem in "${stems[@]+"${stems[@]}"}"; do log "stopped $stem"; done
     for stem in "$@"; do rm -f "$RUN_DIR/$stem.pid"; done

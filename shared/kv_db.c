@@ -495,7 +495,8 @@ static char *s_read_file(const char *path)
     return buf;
 }
 
-/* Applies one migration file inside its own transaction.  0/-1. */
+/* Applies one migration file inside its own transaction, unless the schema
+ * has it already.  0/-1. */
 static int s_apply(kv_db_t *db, const char *dir, const char *name)
 {
     int rc = -1;
@@ -531,6 +532,34 @@ out:
     free(text);
     free(path);
     return rc;
+}
+
+/* Logs the migrations the schema has and this build does not: a newer
+ * version of the service applied them.  That is expected during a rolling
+ * upgrade, and harmless because migrations only expand (docs/upgrades.md):
+ * this version keeps working on the larger schema.  0, or -1 when the
+ * table cannot be read. */
+static int s_newer(kv_db_t *db, char **names, size_t count)
+{
+    PGresult *r = NULL;
+    if (s_mig_exec(db, "migration list", "SELECT version FROM schema_migrations ORDER BY version",
+                   NULL, &r) != 0)
+        return -1;
+    int unknown = 0;
+    const char *last = NULL;
+    for (int i = 0; i < PQntuples(r); i++) {
+        const char *v = PQgetvalue(r, i, 0);
+        if (!bsearch(&v, names, count, sizeof *names, s_cmp_names)) {
+            unknown++;
+            last = v;
+        }
+    }
+    if (unknown)
+        kv_info(NULL, "schema %s has %d migration(s) this build does not know (the newest: %s): "
+                "applied by a newer version; running on the expanded schema", db->service,
+                unknown, last);
+    PQclear(r);
+    return 0;
 }
 
 int kv_db_migrate(kv_db_t *db)
@@ -581,6 +610,8 @@ int kv_db_migrate(kv_db_t *db)
         if (s_apply(db, dir, names[i]) != 0)
             goto out;
     }
+    if (s_newer(db, names, count) != 0)
+        goto out;
     rc = 0;
 out:
     if (locked && db->conn && PQstatus(db->conn) == CONNECTION_OK)

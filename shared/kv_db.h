@@ -71,7 +71,10 @@ PGconn *kv_db_conn(kv_db_t *db);
  * <service>.schema_migrations, in name order, each in its own transaction,
  * holding a session advisory lock so that two instances starting together
  * apply each file once.  The directory is $KAIVOX_SQL_DIR/<service>
- * (default ./sql/<service>).  0 or -1 (logged).  Call it before the first
+ * (default ./sql/<service>).  Migrations recorded in the table that this
+ * build has no file for (a newer version applied them: expand/contract,
+ * docs/upgrades.md) are not an error; they are logged once.
+ * 0 or -1 (logged).  Call it before the first
  * kv_db_ensure on a fresh database: it connects by itself without
  * preparing the statements (whose tables it creates); the next
  * kv_db_ensure prepares them. */

@@ -75,7 +75,9 @@ void kv_outbox_prune_step(kv_ctx_t *ctx, const char *req_id);
 
 /* Handler of the system operation events.since: body {"after": N,
  * "limit": M (1..1000, default 500)} -> data: list of
- * {"seq","id","tenant_id","type","created_at","payload"}. */
+ * {"seq","id","tenant_id","type","created_at","payload"}, and meta
+ * {"more": true} when the page stopped before M events to fit a bus frame
+ * (the next page starts after its last seq). */
 void kv_outbox_since_op(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep);
 
 #endif

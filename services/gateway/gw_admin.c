@@ -46,9 +46,9 @@ enum {
     A_STATS,
 };
 
-#define L(m, p, l) { .method = (m), .pattern = (p), .service = NULL, .op = NULL, .local = (l) }
-#define F(m, p, o) { .method = (m), .pattern = (p), .service = KV_SVC_SCHEDULING, .op = (o), \
-                     .local = A_FORWARD }
+#define L(m, p, l) { .method = (m), .pattern = (p), .op = NULL, .local = (l) }
+/* forwarded to the service of registry operation sym (proto/kv_ops.h) */
+#define F(m, p, sym) { .method = (m), .pattern = (p), .op = KV_OP(sym), .local = A_FORWARD }
 
 static const gw_route_t s_routes[] = {
     L("POST",  "/admin/v1/tenants",                             A_TENANT_CREATE),
@@ -58,10 +58,10 @@ static const gw_route_t s_routes[] = {
     L("GET",   "/admin/v1/tenants/{tenant}/keys",               A_KEY_LIST),
     L("POST",  "/admin/v1/tenants/{tenant}/keys/{key}/revoke",  A_KEY_REVOKE),
     L("GET",   "/admin/v1/stats",                               A_STATS),
-    F("POST",  "/admin/v1/tenants/{tenant}/services",           "admin.services.create"),
-    F("PATCH", "/admin/v1/tenants/{tenant}/services/{id}",      "admin.services.update"),
-    F("POST",  "/admin/v1/tenants/{tenant}/staff",              "admin.staff.create"),
-    F("PATCH", "/admin/v1/tenants/{tenant}/staff/{id}",         "admin.staff.update"),
+    F("POST",  "/admin/v1/tenants/{tenant}/services",           ADMIN_SERVICES_CREATE),
+    F("PATCH", "/admin/v1/tenants/{tenant}/services/{id}",      ADMIN_SERVICES_UPDATE),
+    F("POST",  "/admin/v1/tenants/{tenant}/staff",              ADMIN_STAFF_CREATE),
+    F("PATCH", "/admin/v1/tenants/{tenant}/staff/{id}",         ADMIN_STAFF_UPDATE),
     { 0 }
 };
 
@@ -352,7 +352,7 @@ static int s_forward(gw_req_t *r, kv_db_t *db, const gw_route_t *route, const gw
     kv_hdr_t h;
     memset(&h, 0, sizeof h);
     h.v = KV_PROTO_VERSION;
-    snprintf(h.op, sizeof h.op, "%s", route->op);
+    snprintf(h.op, sizeof h.op, "%s", route->op->name);
     h.tenant_id = kv_db_i64(t, 0, 0);
     snprintf(h.tenant_tz, sizeof h.tenant_tz, "%s", PQgetvalue(t, 0, 2));
     h.slot_interval = (int)kv_db_i64(t, 0, 3);
@@ -368,7 +368,7 @@ static int s_forward(gw_req_t *r, kv_db_t *db, const gw_route_t *route, const gw
         json_object_set_new(params, "id", json_string(sid));
     json_t *bus = json_pack("{s:o, s:o, s:o}", "params", params, "query", json_object(),
                             "body", body);
-    int rc = gw_forward(r, route->service, &h, bus);
+    int rc = gw_forward(r, route->op->service, &h, bus);
     json_decref(bus);
     return rc;
 }

@@ -156,13 +156,17 @@ void gw_http_set_broker(gw_broker_t *b)
     pthread_rwlock_unlock(&s_gate);
 }
 
-int gw_http_workers(const char *service)
+int gw_http_service_state(const char *service, gw_svc_state_t *st)
 {
     pthread_once(&s_gate_once, s_gate_init);
     pthread_rwlock_rdlock(&s_gate);
-    int n = s_broker ? gw_broker_workers(s_broker, service) : 0;
+    int settling = 0;
+    if (s_broker)
+        settling = gw_broker_service_state(s_broker, service, st);
+    else
+        memset(st, 0, sizeof *st);
     pthread_rwlock_unlock(&s_gate);
-    return n;
+    return settling;
 }
 
 void gw_http_set_draining(void)

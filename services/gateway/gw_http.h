@@ -146,8 +146,10 @@ const gw_http_cfg_t *gw_http_cfg(void);
  * submit in progress), after which forwards answer 503 at once.  Call
  * with NULL before gw_broker_destroy. */
 void gw_http_set_broker(gw_broker_t *b);
-/* Live workers of service (0 when the gate is closed). */
-int gw_http_workers(const char *service);
+/* The broker's readiness state of service (gw_broker_service_state):
+ * fills *st and returns 1 while the broker is settling; zeros and 0 when
+ * the gate is closed. */
+int gw_http_service_state(const char *service, gw_svc_state_t *st);
 
 /* Draining (SIGTERM): from now on /readyz answers 503 and every response
  * closes its connection, so clients and load balancers move elsewhere. */

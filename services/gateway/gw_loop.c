@@ -46,11 +46,10 @@ int gw_loop_run(const gw_loop_cfg_t *cfg)
 
     int64_t drain_at = 0;            /* monotonic ms the drain started; 0: serving */
     int64_t last_accept = 0;         /* monotonic ms of the last accepted connection */
-    int64_t broker_due = kv_mono_ms();
 
     for (;;) {
         int64_t now = kv_mono_ms();
-        int timeout = (int)(broker_due - now);
+        int timeout = (int)(gw_broker_due(cfg->broker) - now);
         if (timeout < 0)
             timeout = 0;
         int mt = gw_server_timeout_ms(cfg->http);
@@ -114,8 +113,8 @@ int gw_loop_run(const gw_loop_cfg_t *cfg)
         gw_server_sweep(cfg->http);
         if (work || (items[I_MHD].revents & ZMQ_POLLIN) || (mt >= 0 && mt <= timeout))
             gw_server_run(cfg->http);
-        if (kv_mono_ms() >= broker_due)
-            broker_due = kv_mono_ms() + gw_broker_tick(cfg->broker);
+        if (kv_mono_ms() >= gw_broker_due(cfg->broker))
+            gw_broker_tick(cfg->broker);
 
         if (drain_at) {
             now = kv_mono_ms();

@@ -115,17 +115,24 @@ static int s_readyz(gw_req_t *r)
     int db_ok = r->auth_rc == GW_AUTH_OK;
     json_t *workers = json_object();
     json_t *missing = json_array();
+    json_t *joining = json_array();    /* instances still registering their workers */
+    int settling = 0;                  /* the broker just started */
     if (!db_ok)
         json_array_append_new(missing, json_string("database"));
     for (int i = 0; svcs[i]; i++) {
-        int n = gw_http_workers(svcs[i]);
-        json_object_set_new(workers, svcs[i], json_integer(n));
-        if (n <= 0)
+        gw_svc_state_t st;
+        settling |= gw_http_service_state(svcs[i], &st);
+        json_object_set_new(workers, svcs[i], json_integer(st.workers));
+        if (st.workers <= 0)
             json_array_append_new(missing, json_string(svcs[i]));
+        if (st.joining > 0)
+            json_array_append_new(joining, json_string(svcs[i]));
     }
     json_t *b = json_object();
-    if (json_array_size(missing) == 0 && !gw_http_draining()) {
+    if (json_array_size(missing) == 0 && json_array_size(joining) == 0 && !settling &&
+        !gw_http_draining()) {
         json_decref(missing);
+        json_decref(joining);
         json_object_set_new(b, "success", json_true());
         json_object_set_new(b, "data", json_pack("{s:s, s:s, s:o}", "status", "ready",
                                                  "database", "ok", "workers", workers));
@@ -136,6 +143,9 @@ static int s_readyz(gw_req_t *r)
     json_object_set_new(b, "database", json_string(db_ok ? "ok" : "unreachable"));
     json_object_set_new(b, "workers", workers);
     json_object_set_new(b, "missing", missing);
+    json_object_set_new(b, "joining", joining);
+    if (settling)
+        json_object_set_new(b, "settling", json_true());
     return gw_reply_json(r, 503, b);
 }
 
@@ -345,12 +355,12 @@ int gw_public_dispatch(gw_req_t *r)
     kv_hdr_t h;
     memset(&h, 0, sizeof h);
     h.v = KV_PROTO_VERSION;
-    snprintf(h.op, sizeof h.op, "%s", r->route->op);
+    snprintf(h.op, sizeof h.op, "%s", r->route->op->name);
     h.tenant_id = r->who.tenant_id;
     snprintf(h.tenant_tz, sizeof h.tenant_tz, "%s", r->who.tz);
     h.slot_interval = r->who.slot_interval;
     h.deadline_ms = kv_now_ms() + gw_http_cfg()->request_timeout_ms;
-    int rc = gw_forward(r, r->route->service, &h, bus);
+    int rc = gw_forward(r, r->route->op->service, &h, bus);
     json_decref(bus);
     return rc;
 }

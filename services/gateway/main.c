@@ -4,7 +4,7 @@
  * SIGINT/SIGTERM.
  *
  *   kaivox-gateway                 run (settings from KAIVOX_* variables)
- *   kaivox-gateway --print-routes  print "METHOD PATTERN" of every public route
+ *   kaivox-gateway --print-routes  print "METHOD PATTERN SERVICE OP" of every public route
  *
  * The main thread becomes the event loop (gw_loop.c): public HTTP, broker
  * and key lookup answers on one thread.  Beside it run the key lookup
@@ -50,7 +50,7 @@ static void s_usage(FILE *f)
             "  variables (see README.md): KAIVOX_HTTP_ADDR/PORT, KAIVOX_HTTP_MAX_CONNECTIONS[_PER_IP],\n"
             "  KAIVOX_HTTP_HEADER_TIMEOUT_MS, KAIVOX_HTTP_BODY_TIMEOUT_MS, KAIVOX_AUTH_FAIL_LIMIT,\n"
             "  KAIVOX_ADMIN_ADDR/PORT/TOKEN, KAIVOX_BUS_ENDPOINT, KAIVOX_DATABASE_URL, ...\n"
-            "  --print-routes  prints \"METHOD PATTERN\" for every public route and exits.\n");
+            "  --print-routes  prints \"METHOD PATTERN SERVICE OP\" for every public route and exits.\n");
 }
 
 /* Applies the gateway's migrations, retrying while the database comes up
@@ -94,7 +94,7 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--print-routes") == 0) {
             for (const gw_route_t *r = gw_routes; r->method; r++)
-                printf("%s %s\n", r->method, r->pattern);
+                printf("%s %s %s %s\n", r->method, r->pattern, r->op->service, r->op->name);
             return 0;
         }
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {

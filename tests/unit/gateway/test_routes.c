@@ -14,7 +14,7 @@ static const char *s_op(const char *method, const char *path)
     gw_params_t p;
     if (gw_route_find(gw_routes, method, path, &r, &p, NULL, 0) != GW_ROUTE_FOUND)
         return "";
-    return r->op;
+    return r->op->name;
 }
 
 int main(void)
@@ -70,7 +70,7 @@ int main(void)
     int n = 0, ok = 1;
     for (const gw_route_t *x = gw_routes; x->method; x++) {
         n++;
-        ok &= x->service != NULL && x->op != NULL && strncmp(x->pattern, "/api/v1/", 8) == 0;
+        ok &= x->op != NULL && x->op->service != NULL && strncmp(x->pattern, "/api/v1/", 8) == 0;
         /* each route reachable with a concrete path */
         char path[128];
         size_t o = 0;
