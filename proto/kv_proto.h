@@ -66,7 +66,12 @@
 #define KV_OP_NAME_MAX          64
 #define KV_RETADDR_MAX          256
 #define KV_HEADER_MAX           4096
-#define KV_BODY_MAX             (2 * 1024 * 1024)
+/* A body (request or reply).  Sized so that the largest legal answer of
+ * every operation fits with room to spare: proto/kv_sizes.h computes them
+ * from the field limits (the largest, a page of 100 calls at their
+ * longest, is about 8.6 MB) and checks at compile time that each takes at
+ * most 2/3 of this; proto/bus.md ("Sizes") has the table. */
+#define KV_BODY_MAX             (16 * 1024 * 1024)
 #define KV_READY_INFO_MAX       8192   /* READY's optional JSON frame */
 #define KV_CID_MAX              32     /* per-call correlation id */
 #define KV_INSTANCE_MAX         64     /* instance id */
@@ -76,6 +81,11 @@
  * A frame larger than this makes ZeroMQ drop the sender's connection; one
  * between KV_BODY_MAX and this is refused by kv_bus_parse. */
 #define KV_FRAME_MAX            (KV_BODY_MAX + 64 * 1024)
+/* An events.since page stops before its payloads pass this many bytes
+ * (always with at least one event, however large): a consumer catching up
+ * reads at most about this much per call, and the largest single event (a
+ * call with its transcript) still fits a body alone. */
+#define KV_EVENTS_PAGE_BYTES    (1024 * 1024)
 
 /* Status codes carried in reply headers.  They are HTTP status codes on
  * purpose: the gateway maps them one to one. */

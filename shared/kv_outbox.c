@@ -30,11 +30,12 @@
 #define KV_OUTBOX_LIMIT_DEFAULT 500
 #define KV_OUTBOX_LIMIT_MAX     1000
 /* An events.since page stops before its payloads pass this many bytes
- * (always with at least one event), so that it fits a bus frame
- * (KV_BODY_MAX) whatever the events hold: one event's payload is at most
- * about one request body (KAIVOX_MAX_BODY_BYTES, 1 MiB). */
-#define KV_OUTBOX_PAGE_BYTES    (KV_BODY_MAX / 2)
-/* JSON around one event's payload in the page (keys, seq, ids, dates). */
+ * (always with at least one event), so that it fits a bus body
+ * (KV_BODY_MAX) whatever the events hold: the largest event, a call with
+ * the longest transcript, fits alone (proto/kv_sizes.h, KV_SZ_EVENTS_PAGE). */
+#define KV_OUTBOX_PAGE_BYTES    KV_EVENTS_PAGE_BYTES
+/* JSON around one event's payload in the page (keys, seq, ids, dates):
+ * more than KV_SZ_EVENT_ENTRY, which kv_sizes.h checks. */
 #define KV_OUTBOX_EVENT_ROOM    256
 
 int kv_outbox_add(kv_ctx_t *ctx, const char *req_id, int64_t tenant_id,

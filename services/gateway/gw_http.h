@@ -39,17 +39,26 @@
 #include "gw_addr.h"
 #include "gw_auth.h"
 #include "gw_broker.h"
+#include "gw_input.h"
 #include "gw_iplimit.h"
 #include "gw_ratelimit.h"
 #include "gw_routes.h"
+#include "kv_sizes.h"
 
 #define GW_REQ_MAX_HEADERS 8
 
 /* Room a forwarded request's bus body needs besides the HTTP body (path
  * parameters, query arguments, JSON punctuation), and so the largest
- * KAIVOX_MAX_BODY_BYTES the bus can carry. */
+ * KAIVOX_MAX_BODY_BYTES the bus can carry (16 MiB - 256 KiB).  The path
+ * and the query share the request-target's GW_URI_MAX bytes, and in JSON
+ * each of their bytes takes at most 4 (a query ?"& becomes "\"":"",): so
+ * 4 * GW_URI_MAX and the bus body's own keys are enough, and 256 KiB is
+ * eight times that.  Only a body can grow when re-encoded (a real: 1e9 is
+ * written 1000000000.0); one that then passes KV_BODY_MAX is 413. */
 #define GW_BUS_ROOM        (256 * 1024)
 #define GW_MAX_BODY_LIMIT  (KV_BODY_MAX - GW_BUS_ROOM)
+_Static_assert(GW_BUS_ROOM >= 4 * GW_URI_MAX + 1024,
+               "GW_BUS_ROOM must hold the largest path and query in JSON");
 
 /* The body deadline grows by one second per GW_BODY_MIN_RATE bytes
  * received: a body must arrive within KAIVOX_HTTP_BODY_TIMEOUT_MS plus the
