@@ -23,6 +23,10 @@
 #define US_PER_SEC 1000000LL
 
 static int s_digit(char c) { return c >= '0' && c <= '9'; }
+static int s_hex(char c)
+{
+    return s_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
 
 /* Reads exactly n digits at s into *out; 0 or -1. */
 static int s_digits(const char *s, int n, int *out)
@@ -121,10 +125,22 @@ int calls_valid_url(const char *s)
         return -1;
     if (*host == '\0' || *host == '/' || *host == '?' || *host == '#' || *host == ':')
         return -1;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        if (*p <= 0x20 || *p == 0x7f)
-            return -1;
-    return kv_valid_text(s, KV_CALL_URL_MAX) ? 0 : -1;
+    /* Only the characters a URI may hold (RFC 3986: unreserved, reserved,
+     * '%' and two hex digits): what the call shows back as a "uri" is one.
+     * Spaces, quotes, '<', '>', '\\', '^', '`', '{', '|', '}', control
+     * characters and non-ASCII bytes must be percent-encoded. */
+    static const char ok[] = "-._~:/?#[]@!$&'()*+,;=";
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || s_digit((char)*p) ||
+            strchr(ok, *p))
+            continue;
+        if (*p == '%' && s_hex((char)p[1]) && s_hex((char)p[2])) {
+            p += 2;
+            continue;
+        }
+        return -1;
+    }
+    return 0;
 }
 
 static const char *const s_directions[] = { "inbound", "outbound", NULL };

@@ -24,7 +24,8 @@
  *   transcript       list (<= 5000 turns) of {"speaker": "agent"|"caller",
  *                    "text": text <= 10000 characters, "offset_seconds": number
  *                    0..duration+1}, <= 500000 characters of text in all
- *   recording_url    http:// or https:// URL <= 2048 bytes
+ *   recording_url    http:// or https:// URL <= 2048 bytes, only characters of
+ *                    RFC 3986 (others percent-encoded)
  *   external_id      one line of 1..128 characters
  * Any other key is refused.  JSON null counts as absent for optional keys.
  */

@@ -221,6 +221,16 @@ static void test_refusals(void)
            "a recording_url without host is refused");
     KVT_OK(s_refused("{\"recording_url\":\"https://a.example/x y\"}", "recording_url"),
            "a recording_url with a space is refused");
+    KVT_OK(s_refused("{\"recording_url\":\"https://a.example/x\\\"y\"}", "recording_url"),
+           "a recording_url with a raw quote is refused (it would not be a URI)");
+    KVT_OK(s_refused("{\"recording_url\":\"https://a.example/\\u00e9\"}", "recording_url"),
+           "a recording_url with a non-ASCII character is refused (percent-encode it)");
+    KVT_OK(s_refused("{\"recording_url\":\"https://a.example/a%2\"}", "recording_url"),
+           "a recording_url with a broken percent-escape is refused");
+    KVT_OK(s_refused("{\"recording_url\":\"https://a.example/{x}\"}", "recording_url"),
+           "a recording_url with braces is refused");
+    KVT_OK(s_accepted("{\"recording_url\":\"https://a.example/r%C3%A9c/a%22b.mp3?x=1&y=2#t=3\"}"),
+           "a recording_url of RFC 3986 characters and percent-escapes is accepted");
     KVT_OK(s_refused("{\"external_id\":\"\"}", "external_id"), "an empty external_id is refused");
     char big[200];
     memset(big, 'x', 129);
