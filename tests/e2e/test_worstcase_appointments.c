@@ -40,7 +40,7 @@ int main(void)
     /* 24 half-hour intervals every day: 00:00-00:30, 01:00-01:30, ... */
     json_t *day = json_array();
     for (int h = 0; h < KV_STAFF_DAY_INTERVALS; h++) {
-        char a[6], b[6];
+        char a[16], b[16];
         snprintf(a, sizeof a, "%02d:00", h);
         snprintf(b, sizeof b, "%02d:30", h);
         json_array_append_new(day, json_pack("[ss]", a, b));
@@ -71,7 +71,7 @@ int main(void)
         if (i == 1)
             wc_record(0);   /* the first is recorded for the contract check */
         int m = (i / 6) * 60 + (i % 6) * 5;
-        char hm[6];
+        char hm[16];
         snprintf(hm, sizeof hm, "%02d:%02d", m / 60, m % 60);
         json_t *o = json_pack("{sIsIsIssss}", "customer_id", (json_int_t)customer,
                               "service_id", (json_int_t)service, "staff_id", (json_int_t)staff,
