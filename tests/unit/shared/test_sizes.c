@@ -100,7 +100,7 @@ static json_t *s_page(json_t *item, int n)
     for (int i = 0; i < n; i++)
         json_array_append(data, item);
     json_decref(item);
-    return json_pack("{sbsosI}", "success", 1, "data", data, "meta",
+    return json_pack("{sbsoso}", "success", 1, "data", data, "meta",
                      json_pack("{sisisI}", "page", KV_PAGE_MAX, "per_page", KV_PER_PAGE_MAX,
                                "total", S_ID));
 }
