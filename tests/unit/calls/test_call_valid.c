@@ -83,24 +83,24 @@ static void test_timestamps(void)
     int64_t us = 0;
     char buf[CALLS_TS_MAX];
 
-    KVT_EQ_INT(calls_parse_ts("1970-01-01T00:00:00Z", &us), 0, "ts: the epoch parses");
+    KVT_EQ_INT(kv_parse_rfc3339("1970-01-01T00:00:00Z", &us), 0, "ts: the epoch parses");
     KVT_EQ_INT(us, 0, "ts: the epoch is 0 us");
-    KVT_EQ_INT(calls_parse_ts("2026-03-10T14:05:00+01:00", &us), 0, "ts: a positive offset parses");
-    calls_format_ts(us, buf);
+    KVT_EQ_INT(kv_parse_rfc3339("2026-03-10T14:05:00+01:00", &us), 0, "ts: a positive offset parses");
+    kv_format_rfc3339(us, buf);
     KVT_EQ_STR(buf, "2026-03-10T13:05:00.000000Z", "ts: a positive offset is subtracted to get UTC");
-    KVT_EQ_INT(calls_parse_ts("2026-03-10T23:30:00-05:00", &us), 0, "ts: a negative offset parses");
-    calls_format_ts(us, buf);
+    KVT_EQ_INT(kv_parse_rfc3339("2026-03-10T23:30:00-05:00", &us), 0, "ts: a negative offset parses");
+    kv_format_rfc3339(us, buf);
     KVT_EQ_STR(buf, "2026-03-11T04:30:00.000000Z", "ts: a negative offset crosses midnight into the next UTC day");
-    KVT_EQ_INT(calls_parse_ts("2026-03-10T14:05:00.123Z", &us), 0, "ts: milliseconds parse");
-    calls_format_ts(us, buf);
+    KVT_EQ_INT(kv_parse_rfc3339("2026-03-10T14:05:00.123Z", &us), 0, "ts: milliseconds parse");
+    kv_format_rfc3339(us, buf);
     KVT_EQ_STR(buf, "2026-03-10T14:05:00.123000Z", "ts: milliseconds are kept");
-    KVT_EQ_INT(calls_parse_ts("2026-03-10T14:05:00.123456789Z", &us), 0, "ts: nanoseconds parse");
-    calls_format_ts(us, buf);
+    KVT_EQ_INT(kv_parse_rfc3339("2026-03-10T14:05:00.123456789Z", &us), 0, "ts: nanoseconds parse");
+    kv_format_rfc3339(us, buf);
     KVT_EQ_STR(buf, "2026-03-10T14:05:00.123456Z", "ts: digits past microseconds are dropped");
-    KVT_EQ_INT(calls_parse_ts("2024-02-29T00:00:00Z", &us), 0, "ts: 29 February of a leap year parses");
-    KVT_EQ_INT(calls_parse_ts("1969-12-31T23:59:59Z", &us), 0, "ts: before the epoch parses");
+    KVT_EQ_INT(kv_parse_rfc3339("2024-02-29T00:00:00Z", &us), 0, "ts: 29 February of a leap year parses");
+    KVT_EQ_INT(kv_parse_rfc3339("1969-12-31T23:59:59Z", &us), 0, "ts: before the epoch parses");
     KVT_EQ_INT(us, -1000000, "ts: one second before the epoch is -1e6 us");
-    calls_format_ts(-1, buf);
+    kv_format_rfc3339(-1, buf);
     KVT_EQ_STR(buf, "1969-12-31T23:59:59.999999Z", "ts: negative instants format correctly");
 
     static const char *const bad[] = {
@@ -127,8 +127,8 @@ static void test_timestamps(void)
         "",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        KVT_EQ_INT(calls_parse_ts(bad[i], &us), -1, "ts: '%s' is refused", bad[i]);
-    KVT_EQ_INT(calls_parse_ts(NULL, &us), -1, "ts: NULL is refused");
+        KVT_EQ_INT(kv_parse_rfc3339(bad[i], &us), -1, "ts: '%s' is refused", bad[i]);
+    KVT_EQ_INT(kv_parse_rfc3339(NULL, &us), -1, "ts: NULL is refused");
 }
 
 /* ---- the call body ------------------------------------------------------ */
