@@ -18,6 +18,8 @@ static const kv_op_t s_ops[] = {
     { "calls.create", calls_create, 0 },
     { "calls.list", calls_list, 0 },
     { "calls.get", calls_get, 0 },
+    { "calls.stats", calls_stats, 0 },
+    { "calls.lookup", calls_lookup, 0 },
     { KV_OP_EVENTS_SINCE, kv_outbox_since_op, 1 },
     { NULL, NULL, 0 }
 };
