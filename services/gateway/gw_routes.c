@@ -28,7 +28,10 @@ const gw_route_t gw_routes[] = {
     R("GET",    "/api/v1/appointments/slots",           KV_SVC_SCHEDULING, "appointments.slots"),
     R("GET",    "/api/v1/appointments/{id}",            KV_SVC_SCHEDULING, "appointments.get"),
     R("DELETE", "/api/v1/appointments/{id}",            KV_SVC_SCHEDULING, "appointments.cancel"),
+    R("PATCH",  "/api/v1/appointments/{id}",            KV_SVC_SCHEDULING, "appointments.update"),
     R("PATCH",  "/api/v1/appointments/{id}/status",     KV_SVC_SCHEDULING, "appointments.set_status"),
+    R("POST",   "/api/v1/appointments/holds",           KV_SVC_SCHEDULING, "appointments.hold_create"),
+    R("DELETE", "/api/v1/appointments/holds/{id}",      KV_SVC_SCHEDULING, "appointments.hold_release"),
     /* crm: customers */
     R("GET",    "/api/v1/customers",                    KV_SVC_CRM, "customers.list"),
     R("POST",   "/api/v1/customers",                    KV_SVC_CRM, "customers.create"),
@@ -37,6 +40,7 @@ const gw_route_t gw_routes[] = {
     /* calls */
     R("GET",    "/api/v1/calls",                        KV_SVC_CALLS, "calls.list"),
     R("POST",   "/api/v1/calls",                        KV_SVC_CALLS, "calls.create"),
+    R("GET",    "/api/v1/calls/stats",                  KV_SVC_CALLS, "calls.stats"),
     R("GET",    "/api/v1/calls/{id}",                   KV_SVC_CALLS, "calls.get"),
     /* webhooks */
     R("GET",    "/api/v1/webhooks",                     KV_SVC_WEBHOOKS, "webhooks.list"),
