@@ -356,11 +356,12 @@ static void s_create_from_hold(kv_ctx_t *ctx, kv_rep_t *rep, const kv_req_t *req
                       "used for a booking, or never made).");
         goto invalid;
     }
-    /* the held slot */
+    /* the held slot: the service's current rules (for the alternatives of
+     * a 409) with the hold's snapshots */
     sched_svc_t svc;
-    memset(&svc, 0, sizeof svc);
     kv_date_t date;
-    svc.id = kv_db_i64(h, 0, SCHED_H_SERVICE);
+    if (sched_svc_load(ctx, req, kv_db_i64(h, 0, SCHED_H_SERVICE), 1, &svc) != 1)
+        goto fail;
     svc.duration = (int)kv_db_i64(h, 0, SCHED_H_DURATION);
     svc.price_cents = kv_db_i64(h, 0, SCHED_H_PRICE);
     svc.rules.buffer_before = (int)kv_db_i64(h, 0, SCHED_H_BUF_BEFORE);

@@ -131,6 +131,60 @@ CREATE TABLE busy (
 COMMENT ON INDEX busy_no_overlap IS
     'no two live bookings or holds of one staff member overlap (buffers included); also serves slots_busy, staff_busy_range, the purge of expired holds and appt_candidates';
 
+-- One writer per staff member at a time.  An exclusion constraint inserts
+-- its index entry first and checks afterwards, waiting for any conflicting
+-- transaction still in progress; two transactions that each wrote a
+-- conflicting row (a booking whose constraint check waits on a hold's
+-- deletion, while the hold's booking waits on that booking) would wait for
+-- each other until the deadlock detector killed one, a second later, with
+-- a 500.  So every write that can touch a staff member's booked time takes
+-- that staff member's row lock first (FOR NO KEY UPDATE: it does not block
+-- the foreign-key checks, which take KEY SHARE), from a BEFORE trigger, so
+-- no statement can forget it; with two members (a move to another one)
+-- both, in id order.  Writes for one member then run one after the other,
+-- each seeing the last one's committed rows: a conflict is a clean 23P01.
+CREATE FUNCTION staff_lock(t bigint, a bigint, b bigint) RETURNS void LANGUAGE plpgsql
+    SET search_path FROM CURRENT AS $$
+BEGIN
+    PERFORM 1 FROM staff WHERE tenant_id = t AND id IN (a, b) ORDER BY id FOR NO KEY UPDATE;
+END
+$$;
+
+CREATE FUNCTION appointments_lock_staff() RETURNS trigger LANGUAGE plpgsql
+    SET search_path FROM CURRENT AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        PERFORM staff_lock(NEW.tenant_id, NEW.staff_id, NEW.staff_id);
+    ELSE
+        PERFORM staff_lock(NEW.tenant_id, OLD.staff_id, NEW.staff_id);
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER appointments_lock_staff
+    BEFORE INSERT OR UPDATE OF status, staff_id, appointment_date, start_min, end_min,
+                               buffer_before_minutes, buffer_after_minutes
+    ON appointments FOR EACH ROW EXECUTE FUNCTION appointments_lock_staff();
+
+CREATE FUNCTION busy_lock_staff() RETURNS trigger LANGUAGE plpgsql
+    SET search_path FROM CURRENT AS $$
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        PERFORM staff_lock(OLD.tenant_id, OLD.staff_id, OLD.staff_id);
+        RETURN OLD;
+    END IF;
+    IF TG_OP = 'INSERT' THEN
+        PERFORM staff_lock(NEW.tenant_id, NEW.staff_id, NEW.staff_id);
+    ELSE
+        PERFORM staff_lock(NEW.tenant_id, OLD.staff_id, NEW.staff_id);
+    END IF;
+    RETURN NEW;
+END
+$$;
+-- (named to fire before busy_purge_expired: triggers fire in name order)
+CREATE TRIGGER busy_a_lock_staff BEFORE INSERT OR UPDATE OR DELETE ON busy
+    FOR EACH ROW EXECUTE FUNCTION busy_lock_staff();
+
 -- Before a busy row is written: the expired holds overlapping it are
 -- deleted (with their holds row kept), so an expired hold never blocks.
 CREATE FUNCTION busy_purge_expired() RETURNS trigger LANGUAGE plpgsql
