@@ -294,11 +294,17 @@ const kv_stmt_t sched_stmts[] = {
       "SELECT " SCHED_HOLD_COLS " FROM holds h WHERE h.tenant_id = $1 AND h.id = $2 FOR UPDATE" },
     { "hold_delete",
       "DELETE FROM holds WHERE tenant_id = $1 AND id = $2 RETURNING id" },
-    /* forgets (at most 100 of) the tenant's holds expired for over a day;
-     * rows another transaction holds are left for the next time */
+    /* forgets (at most 100 of) the tenant's holds expired for over a day,
+     * of one staff member at a time (the one of the oldest): deleting a
+     * hold deletes its busy row, which takes that member's lock, and one
+     * lock per statement can never be taken in two orders.  Rows another
+     * transaction holds are left for the next time. */
     { "hold_purge",
       "DELETE FROM holds WHERE id IN (SELECT id FROM holds WHERE tenant_id = $1 "
-      "  AND expires_at < now() - interval '1 day' LIMIT 100 FOR UPDATE SKIP LOCKED)" },
+      "  AND expires_at < now() - interval '1 day' "
+      "  AND staff_id = (SELECT staff_id FROM holds WHERE tenant_id = $1 "
+      "                   AND expires_at < now() - interval '1 day' ORDER BY expires_at LIMIT 1) "
+      "  LIMIT 100 FOR UPDATE SKIP LOCKED)" },
 
     { "appt_customer_stats",
       "SELECT count(*) FILTER (WHERE status <> 'cancelled'), "

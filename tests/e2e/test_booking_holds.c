@@ -354,5 +354,36 @@ int main(void)
     c = kvt_api(s_key, "DELETE", path, NULL);
     KVT_EQ_INT(c.status, 200, "an expired hold can still be released");
     kvt_resp_free(&c);
+
+    /* ---- holds expired over a day ago are forgotten as new ones are made ---- */
+    PGconn *db = bk_db();
+    if (db) {
+        char sql[1024];
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO holds (tenant_id, service_id, staff_id, appointment_date, start_min, "
+                 "end_min, duration_minutes, price_cents, buffer_before_minutes, buffer_after_minutes, "
+                 "expires_at) VALUES (%lld, %lld, %lld, '%s', 720, 750, 30, 0, 0, 0, "
+                 "now() - interval '2 days') RETURNING id", (long long)t, s_svc, s_b, s_date);
+        PGresult *pr = PQexec(db, sql);
+        long long old_id = PQresultStatus(pr) == PGRES_TUPLES_OK ? atoll(PQgetvalue(pr, 0, 0)) : 0;
+        PQclear(pr);
+        KVT_OK(old_id > 0, "a hold that expired two days ago (written straight into holds)");
+        h = bk_hold(s_key, s_svc, s_b, s_date, "13:00", 0);
+        KVT_EQ_INT(h.status, 201, "a new hold of the tenant is 201");
+        kvt_resp_free(&h);
+        c = bk_book_hold(s_key, s_cust, old_id, "");
+        KVT_EQ_INT(c.status, 422, "the hold expired two days ago is forgotten: booking with it is 422");
+        kvt_resp_free(&c);
+        snprintf(path, sizeof path, "/api/v1/appointments/holds/%lld", old_id);
+        c = kvt_api(s_key, "DELETE", path, NULL);
+        KVT_EQ_INT(c.status, 404, "and releasing it is 404");
+        kvt_resp_free(&c);
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM busy WHERE hold_id = %lld", old_id);
+        pr = PQexec(db, sql);
+        KVT_EQ_STR(PQresultStatus(pr) == PGRES_TUPLES_OK ? PQgetvalue(pr, 0, 0) : "?", "0",
+                   "its busy row went with it");
+        PQclear(pr);
+        PQfinish(db);
+    }
     return kvt_done();
 }
