@@ -1,11 +1,14 @@
 /*
  * appointments.c -- the six Appointments endpoints but slots (list,
- * create, show, cancel, status) and the events they record.
+ * create, show, cancel, status) and the events they record; create also
+ * books a hold (hold_id) and links a call (call_id).
  *
- * Double booking is the database's job: the exclusion constraint
- * appointments_no_double_booking refuses an overlapping non-cancelled
- * appointment of the same staff member, so create simply inserts and maps
- * SQLSTATE 23P01 to 409.  Creating and cancelling write their event
+ * Double booking is the database's job: the exclusion constraints
+ * appointments_no_double_booking and busy_no_overlap (bookings and holds
+ * with their buffers, sql/scheduling/002_holds_rules_calls.sql) refuse an
+ * overlapping interval of the same staff member, so create simply inserts
+ * and maps SQLSTATE 23P01 to 409 with the nearest free alternatives
+ * (booking.c).  Creating and cancelling write their event
  * (appointment.created / appointment.cancelled, payload = the appointment
  * object) to the outbox in the same transaction as the change, then
  * publish it after COMMIT.

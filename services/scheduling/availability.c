@@ -1,12 +1,17 @@
 /*
- * availability.c -- GET /api/v1/appointments/slots, and the "next available
- * slot" of staff members: the I/O around the pure arithmetic of slots.c.
+ * availability.c -- GET /api/v1/appointments/slots, the free starts of a
+ * day that the alternatives of a 409 are picked from (sched_day_slots),
+ * and the "next available slot" of staff members: the I/O around the pure
+ * arithmetic of slots.c.
  *
  * Each computation loads everything it needs in two statements (working
- * intervals of the eligible staff, their booked intervals over the dates in
- * question), both ordered by staff id, then walks the two results side by
- * side and computes per staff member in C.  The tenant's "today" and "now"
- * come from PostgreSQL in the tenant's time zone.
+ * intervals of the eligible staff, and their busy intervals -- bookings and
+ * unexpired holds, widened by their buffers, from the busy table -- over the
+ * dates in question and the day either side, which buffers can reach),
+ * both ordered by staff id, then walks the two results side by side and
+ * computes per staff member in C.  The service's own buffers, minimum
+ * notice and maximum advance decide which starts remain.  The tenant's
+ * "today" and "now" come from PostgreSQL in the tenant's time zone.
  */
 #include <stdio.h>
 #include <stdlib.h>

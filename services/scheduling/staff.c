@@ -4,7 +4,8 @@
  *
  * Only active staff are visible (an inactive member answers 404 like a
  * missing one).  next_available_slot is the earliest bookable start within
- * 30 days for the shortest active service the member performs, as
+ * 30 days for the shortest active service the member performs (with that
+ * service's buffers, notice and advance; live holds count as taken), as
  * {"date","time"}, or null.  The show endpoint adds working_hours (per
  * weekday, a list of {"start","end"}) and upcoming_appointments: scheduled
  * appointments from now on as {"date","time","end_time"} -- never anything
