@@ -221,7 +221,7 @@ void sched_appointments_set_status(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t 
 
 /* The statement parameters of one booking, as decimal text. */
 typedef struct {
-    char tid[KV_DB_I64_LEN], svc[KV_DB_I64_LEN], stf[KV_DB_I64_LEN], cus[KV_DB_I64_LEN];
+    char tid[KV_DB_I64_LEN], svc[KV_DB_I64_LEN], cus[KV_DB_I64_LEN];
     char date[11], start[8], duration[8], price[KV_DB_I64_LEN], bb[8], ba[8];
     char call[KV_DB_I64_LEN], call_at[40];
     int has_call;
@@ -314,6 +314,39 @@ static int s_references(kv_ctx_t *ctx, const kv_req_t *req, const sched_create_t
     return known < 0 || call < 0 ? -1 : 0;
 }
 
+/* A hold as a booking takes it: the slot and the snapshots. */
+typedef struct {
+    sched_svc_t svc;         /* the hold's snapshots, the service's current rules */
+    kv_date_t date;
+    int start;
+    int64_t staff;
+    int64_t call;            /* 0: none */
+    char call_at[40];        /* the call's started_at ("" without one) */
+    int expired;
+} s_held_t;
+
+/* Reads the locked hold of row 0 of h (SCHED_H_* columns) into *held,
+ * with its service's current rules (for the alternatives of a 409).  0, or
+ * -1 on a database failure. */
+static int s_held(kv_ctx_t *ctx, const kv_req_t *req, const PGresult *h, s_held_t *held)
+{
+    memset(held, 0, sizeof *held);
+    if (sched_svc_load(ctx, req, kv_db_i64(h, 0, SCHED_H_SERVICE), 1, &held->svc) != 1 ||
+        kv_parse_date(kv_db_str(h, 0, SCHED_H_DATE), &held->date) != 0)
+        return -1;
+    held->svc.duration = (int)kv_db_i64(h, 0, SCHED_H_DURATION);
+    held->svc.price_cents = kv_db_i64(h, 0, SCHED_H_PRICE);
+    held->svc.rules.buffer_before = (int)kv_db_i64(h, 0, SCHED_H_BUF_BEFORE);
+    held->svc.rules.buffer_after = (int)kv_db_i64(h, 0, SCHED_H_BUF_AFTER);
+    held->start = (int)kv_db_i64(h, 0, SCHED_H_START);
+    held->staff = kv_db_i64(h, 0, SCHED_H_STAFF);
+    held->call = kv_db_i64(h, 0, SCHED_H_CALL);
+    const char *at = kv_db_str(h, 0, SCHED_H_CALL_STARTED);
+    snprintf(held->call_at, sizeof held->call_at, "%s", at ? at : "");
+    held->expired = kv_db_str(h, 0, SCHED_H_EXPIRED)[0] == 't';
+    return 0;
+}
+
 /* Adds errors[field] when the body named a value of the slot that the hold
  * does not have. */
 static void s_hold_field(json_t *errors, const char *field, int differs)
@@ -325,20 +358,32 @@ static void s_hold_field(json_t *errors, const char *field, int differs)
     }
 }
 
+/* Adds an error for every slot field (and call) the body named otherwise
+ * than the hold has it. */
+static void s_hold_mismatch(const sched_create_t *in, const s_held_t *held, json_t *errors)
+{
+    s_hold_field(errors, "service_id", in->service_id > 0 && in->service_id != held->svc.id);
+    s_hold_field(errors, "staff_id", in->staff_id > 0 && in->staff_id != held->staff);
+    s_hold_field(errors, "appointment_date", in->has_date &&
+                 kv_date_to_days(&in->date) != kv_date_to_days(&held->date));
+    s_hold_field(errors, "appointment_time", in->has_time && in->start != held->start);
+    s_hold_field(errors, "call_id", in->call_id > 0 && held->call > 0 && in->call_id != held->call);
+}
+
 /* appointments.create with hold_id: books exactly the held slot.  The hold
  * is locked, checked (the tenant's, not expired, the slot the body may
  * name again), consumed and replaced by the appointment in one
  * transaction: of two bookings with one hold one gets 201 and the other
  * 422 (the hold is gone); a hold that expired answers 409.  Takes the
  * hold's snapshots (duration, price, buffers) and its call unless the body
- * names one. */
+ * names one.  errors is borrowed (empty on entry). */
 static void s_create_from_hold(kv_ctx_t *ctx, kv_rep_t *rep, const kv_req_t *req,
                                sched_create_t *in, const kv_date_t *today, int now_min,
                                json_t *errors)
 {
     PGresult *h = NULL, *r = NULL;
     char call_at[40];
-    int in_tx = 0;
+    s_held_t held;
     if (s_references(ctx, req, in, call_at, errors) != 0 && json_object_size(errors) == 0) {
         kv_reply_unavailable(rep);
         goto out;
@@ -350,7 +395,6 @@ static void s_create_from_hold(kv_ctx_t *ctx, kv_rep_t *rep, const kv_req_t *req
     const char *ph[2] = { kv_db_i64_param(tid, KV_TENANT(req)), kv_db_i64_param(hid, in->hold_id) };
     if (kv_db_begin(ctx->db, KV_RID(req)) != 0)
         goto fail;
-    in_tx = 1;
     h = kv_db_exec(ctx->db, KV_RID(req), "hold_lock", 2, ph);
     if (!h)
         goto fail;
@@ -359,77 +403,49 @@ static void s_create_from_hold(kv_ctx_t *ctx, kv_rep_t *rep, const kv_req_t *req
                       "used for a booking, or never made).");
         goto invalid;
     }
-    /* the held slot: the service's current rules (for the alternatives of
-     * a 409) with the hold's snapshots */
-    sched_svc_t svc;
-    kv_date_t date;
-    if (sched_svc_load(ctx, req, kv_db_i64(h, 0, SCHED_H_SERVICE), 1, &svc) != 1)
+    if (s_held(ctx, req, h, &held) != 0)
         goto fail;
-    svc.duration = (int)kv_db_i64(h, 0, SCHED_H_DURATION);
-    svc.price_cents = kv_db_i64(h, 0, SCHED_H_PRICE);
-    svc.rules.buffer_before = (int)kv_db_i64(h, 0, SCHED_H_BUF_BEFORE);
-    svc.rules.buffer_after = (int)kv_db_i64(h, 0, SCHED_H_BUF_AFTER);
-    int64_t staff = kv_db_i64(h, 0, SCHED_H_STAFF), hold_call = kv_db_i64(h, 0, SCHED_H_CALL);
-    int start = (int)kv_db_i64(h, 0, SCHED_H_START);
-    if (kv_parse_date(kv_db_str(h, 0, SCHED_H_DATE), &date) != 0)
-        goto fail;
-    s_hold_field(errors, "service_id", in->service_id > 0 && in->service_id != svc.id);
-    s_hold_field(errors, "staff_id", in->staff_id > 0 && in->staff_id != staff);
-    s_hold_field(errors, "appointment_date", in->has_date &&
-                 kv_date_to_days(&in->date) != kv_date_to_days(&date));
-    s_hold_field(errors, "appointment_time", in->has_time && in->start != start);
-    s_hold_field(errors, "call_id", in->call_id > 0 && hold_call > 0 && in->call_id != hold_call);
+    s_hold_mismatch(in, &held, errors);
     if (json_object_size(errors) > 0)
         goto invalid;
-    in->date = date;
-    in->start = start;
-    if (kv_db_str(h, 0, SCHED_H_EXPIRED)[0] == 't') {
+    if (held.expired) {
         kv_db_rollback(ctx->db, KV_RID(req));
-        in_tx = 0;
-        sched_reply_conflict(ctx, req, rep, "The hold has expired.", &svc, &date, start,
-                             in->staff_id, 0);
+        sched_reply_conflict(ctx, req, rep, "The hold has expired.", &held.svc, &held.date,
+                             held.start, in->staff_id, 0);
         goto out;
     }
     /* a hold keeps the slot, not the clock: the time must still lie ahead */
-    if (sched_check_when(&date, start, today, now_min, NULL, errors) != 0)
+    if (sched_check_when(&held.date, held.start, today, now_min, NULL, errors) != 0)
         goto invalid;
-    int64_t call = in->call_id > 0 ? in->call_id : hold_call;
-    const char *at = in->call_id > 0 ? call_at : kv_db_str(h, 0, SCHED_H_CALL_STARTED);
     s_booking_t b;
-    s_booking(&b, req, in, &svc, &date, start, call, at);
+    if (in->call_id > 0)
+        s_booking(&b, req, in, &held.svc, &held.date, held.start, in->call_id, call_at);
+    else
+        s_booking(&b, req, in, &held.svc, &held.date, held.start, held.call, held.call_at);
     char who[KV_DB_I64_LEN];
-    kv_db_i64_param(who, staff);
+    kv_db_i64_param(who, held.staff);
     /* the hold's busy row goes with it; the appointment's takes its place */
     if (kv_db_run(ctx->db, KV_RID(req), "hold_delete", 2, ph) != 0)
         goto fail;
     r = s_insert(ctx, req, &b, in, who);
-    if (!r) {
-        if (strcmp(kv_db_sqlstate(ctx->db), KV_SQLSTATE_EXCLUSION) != 0)
-            goto fail;
+    if (!r && strcmp(kv_db_sqlstate(ctx->db), KV_SQLSTATE_EXCLUSION) == 0) {
         /* the hold lapsed while this ran and someone else took the slot */
         kv_db_rollback(ctx->db, KV_RID(req));
-        in_tx = 0;
-        sched_reply_conflict(ctx, req, rep, SCHED_MSG_TAKEN, &svc, &date, start,
+        sched_reply_conflict(ctx, req, rep, SCHED_MSG_TAKEN, &held.svc, &held.date, held.start,
                              in->staff_id, 0);
         goto out;
     }
-    if (PQntuples(r) != 1)
+    if (!r || PQntuples(r) != 1)
         goto fail;
-    in_tx = 0;
     s_commit_with_event(ctx, req, rep, r, "appointment.created", KV_ST_CREATED);
     goto out;
 invalid:
-    if (in_tx)
-        kv_db_rollback(ctx->db, KV_RID(req));
-    in_tx = 0;
+    kv_db_rollback(ctx->db, KV_RID(req));   /* safe when none is open */
     kv_reply_invalid(rep, json_incref(errors));
     goto out;
 fail:
-    in_tx = 0;
     sched_db_fail(ctx, req, rep);
 out:
-    if (in_tx)
-        kv_db_rollback(ctx->db, KV_RID(req));
     if (h)
         PQclear(h);
     if (r)

@@ -22,6 +22,40 @@
 #include "sched.h"
 #include "kv_log.h"
 
+/* Inserts the hold in of svc with each candidate of cand (column 0: staff
+ * id) in turn until the exclusion constraint accepts one: *r the new hold
+ * (caller owns it), or NULL when every candidate is taken.  0, or -1 on
+ * another database failure. */
+static int s_insert_first(kv_ctx_t *ctx, const kv_req_t *req, const sched_hold_input_t *in,
+                          const sched_svc_t *svc, const PGresult *cand, const char *call_at,
+                          PGresult **r)
+{
+    char tid[KV_DB_I64_LEN], sv[KV_DB_I64_LEN], d[11], st[8], du[8], pr[KV_DB_I64_LEN];
+    char bb[8], ba[8], cl[KV_DB_I64_LEN], ttl[8];
+    kv_db_i64_param(tid, KV_TENANT(req));
+    kv_db_i64_param(sv, svc->id);
+    kv_format_date(&in->date, d);
+    snprintf(st, sizeof st, "%d", in->start);
+    snprintf(du, sizeof du, "%d", svc->duration);
+    kv_db_i64_param(pr, svc->price_cents);
+    snprintf(bb, sizeof bb, "%d", svc->rules.buffer_before);
+    snprintf(ba, sizeof ba, "%d", svc->rules.buffer_after);
+    kv_db_i64_param(cl, in->call_id);
+    snprintf(ttl, sizeof ttl, "%d", in->ttl_seconds);
+    *r = NULL;
+    for (int i = 0; i < PQntuples(cand); i++) {
+        const char *p[12] = { tid, sv, kv_db_str(cand, i, 0), d, st, du, pr, bb, ba,
+                              in->call_id > 0 ? cl : NULL, in->call_id > 0 ? call_at : NULL,
+                              ttl };
+        *r = kv_db_exec(ctx->db, KV_RID(req), "hold_insert", 12, p);
+        if (*r)
+            return 0;
+        if (strcmp(kv_db_sqlstate(ctx->db), KV_SQLSTATE_EXCLUSION) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 /* appointments.hold_create: body {service_id, appointment_date,
  * appointment_time, staff_id?, ttl_seconds?, call_id?} -> 201 hold | 422 |
  * 409 with alternatives. */
@@ -64,32 +98,13 @@ void sched_holds_create(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
         goto out;
     }
 
-    char tid[KV_DB_I64_LEN], sv[KV_DB_I64_LEN], d[11], st[8], du[8], pr[KV_DB_I64_LEN];
-    char bb[8], ba[8], cl[KV_DB_I64_LEN], ttl[8];
-    kv_db_i64_param(tid, KV_TENANT(req));
-    kv_db_i64_param(sv, svc.id);
-    kv_format_date(&in.date, d);
-    snprintf(st, sizeof st, "%d", in.start);
-    snprintf(du, sizeof du, "%d", svc.duration);
-    kv_db_i64_param(pr, svc.price_cents);
-    snprintf(bb, sizeof bb, "%d", svc.rules.buffer_before);
-    snprintf(ba, sizeof ba, "%d", svc.rules.buffer_after);
-    kv_db_i64_param(cl, in.call_id);
-    snprintf(ttl, sizeof ttl, "%d", in.ttl_seconds);
     /* holds expired long ago are forgotten as new ones are made */
-    const char *pp[1] = { tid };
+    char tid[KV_DB_I64_LEN];
+    const char *pp[1] = { kv_db_i64_param(tid, KV_TENANT(req)) };
     if (kv_db_run(ctx->db, KV_RID(req), "hold_purge", 1, pp) != 0)
         goto fail;
-    for (int i = 0; i < PQntuples(cand); i++) {
-        const char *p[12] = { tid, sv, kv_db_str(cand, i, 0), d, st, du, pr, bb, ba,
-                              in.call_id > 0 ? cl : NULL, in.call_id > 0 ? call_at : NULL,
-                              ttl };
-        r = kv_db_exec(ctx->db, KV_RID(req), "hold_insert", 12, p);
-        if (r)
-            break;
-        if (strcmp(kv_db_sqlstate(ctx->db), KV_SQLSTATE_EXCLUSION) != 0)
-            goto fail;
-    }
+    if (s_insert_first(ctx, req, &in, &svc, cand, call_at, &r) != 0)
+        goto fail;
     if (!r) {
         sched_reply_conflict(ctx, req, rep, SCHED_MSG_TAKEN, &svc, &in.date, in.start,
                              in.staff_id, 0);

@@ -89,17 +89,129 @@ static void s_notes_only(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep,
     PQclear(r);
 }
 
+/* Where the appointment is (the row locked by appt_lock_move) and where
+ * the body moves it. */
+typedef struct {
+    kv_date_t cur_date, date;
+    int cur_start, start;
+    int64_t cur_staff, staff, cur_service, service;
+    int moved;               /* date, time, staff or service differs */
+} s_move_t;
+
+/* Fills *m from the locked row l and the body p.  0, or -1 when the row's
+ * date does not parse (never: it comes from PostgreSQL). */
+static int s_move(const PGresult *l, const sched_patch_t *p, s_move_t *m)
+{
+    if (kv_parse_date(kv_db_str(l, 0, S_L_DATE), &m->cur_date) != 0)
+        return -1;
+    m->cur_service = kv_db_i64(l, 0, S_L_SERVICE);
+    m->cur_staff = kv_db_i64(l, 0, S_L_STAFF);
+    m->cur_start = (int)kv_db_i64(l, 0, S_L_START);
+    m->date = p->has_date ? p->date : m->cur_date;
+    m->start = p->has_time ? p->start : m->cur_start;
+    m->staff = p->staff_id > 0 ? p->staff_id : m->cur_staff;
+    m->service = p->service_id > 0 ? p->service_id : m->cur_service;
+    m->moved = kv_date_to_days(&m->date) != kv_date_to_days(&m->cur_date) ||
+               m->start != m->cur_start || m->staff != m->cur_staff ||
+               m->service != m->cur_service;
+    return 0;
+}
+
+/* Checks move m of the locked row l as a booking is checked: a scheduled
+ * appointment, the service (a new one gives new snapshots into *svc; the
+ * same one keeps the booking's, under its current rules), the clock and
+ * the rules, the staff member's hours.  Problems go to errors.  0, or -1
+ * on a database failure. */
+static int s_check_move(kv_ctx_t *ctx, const kv_req_t *req, const PGresult *l,
+                        const s_move_t *m, const kv_date_t *today, int now_min,
+                        sched_svc_t *svc, json_t *errors)
+{
+    if (strcmp(kv_db_str(l, 0, S_L_STATUS), "scheduled") != 0) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "Only a scheduled appointment can be rescheduled; this one "
+                 "is %s.", kv_db_str(l, 0, S_L_STATUS));
+        kv_errors_add(errors, "status", msg);
+        return 0;
+    }
+    int same = m->service == m->cur_service;
+    int found = sched_svc_load(ctx, req, m->service, same, svc);
+    if (found < 0)
+        return -1;
+    if (!found) {
+        kv_errors_add(errors, "service_id", "The selected service is invalid.");
+        return 0;
+    }
+    if (same) {
+        svc->duration = (int)kv_db_i64(l, 0, S_L_DURATION);
+        svc->price_cents = kv_db_i64(l, 0, S_L_PRICE);
+        svc->rules.buffer_before = (int)kv_db_i64(l, 0, S_L_BUF_BEFORE);
+        svc->rules.buffer_after = (int)kv_db_i64(l, 0, S_L_BUF_AFTER);
+    }
+    if (sched_check_when(&m->date, m->start, today, now_min, &svc->rules, errors) != 0)
+        return 0;
+    PGresult *cand = NULL;
+    int rc = sched_candidates(ctx, req, svc, &m->date, m->start, m->staff, &cand, errors);
+    if (cand)
+        PQclear(cand);
+    return rc;
+}
+
+/* Inside the open transaction, the move checked: updates the row.  Answers
+ * 200 with appointment.rescheduled recorded, or 409 with alternatives
+ * (rolled back) when the new slot is taken, or 500/503. */
+static void s_apply_move(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep,
+                         const char *const *key, int64_t id, const s_move_t *m,
+                         const sched_svc_t *svc, const sched_patch_t *p)
+{
+    char sv[KV_DB_I64_LEN], st[KV_DB_I64_LEN], d[11], s0[8], du[8], pr[KV_DB_I64_LEN];
+    char bb[8], ba[8];
+    kv_db_i64_param(sv, m->service);
+    kv_db_i64_param(st, m->staff);
+    kv_format_date(&m->date, d);
+    snprintf(s0, sizeof s0, "%d", m->start);
+    snprintf(du, sizeof du, "%d", svc->duration);
+    kv_db_i64_param(pr, svc->price_cents);
+    snprintf(bb, sizeof bb, "%d", svc->rules.buffer_before);
+    snprintf(ba, sizeof ba, "%d", svc->rules.buffer_after);
+    const char *pm[12] = { key[0], key[1], sv, st, d, s0, du, pr, bb, ba,
+                           p->has_notes ? "true" : "false", p->notes };
+    PGresult *r = kv_db_exec(ctx->db, KV_RID(req), "appt_move", 12, pm);
+    if (!r && strcmp(kv_db_sqlstate(ctx->db), KV_SQLSTATE_EXCLUSION) == 0) {
+        kv_db_rollback(ctx->db, KV_RID(req));
+        sched_reply_conflict(ctx, req, rep, SCHED_MSG_TAKEN, svc, &m->date, m->start, m->staff,
+                             id);
+        return;
+    }
+    if (!r || PQntuples(r) != 1) {
+        if (r)
+            PQclear(r);
+        sched_db_fail(ctx, req, rep);
+        return;
+    }
+    char at[6], cd[11];
+    kv_format_time(m->cur_start, at);
+    kv_format_date(&m->cur_date, cd);
+    json_t *previous = json_object();
+    json_object_set_new(previous, "appointment_date", json_string(cd));
+    json_object_set_new(previous, "appointment_time", json_string(at));
+    json_object_set_new(previous, "staff_id", json_integer(m->cur_staff));
+    s_commit_moved(ctx, req, rep, r, previous);
+    PQclear(r);
+}
+
 /* appointments.update: params id, body {appointment_date?,
  * appointment_time?, staff_id?, service_id?, notes?, allow_off_grid?} ->
  * 200 appointment | 404 | 422 | 409 with alternatives. */
 void sched_appointments_update(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
 {
     json_t *errors = json_object();
-    PGresult *l = NULL, *cand = NULL, *r = NULL;
+    PGresult *l = NULL;
     sched_patch_t p;
     memset(&p, 0, sizeof p);
     kv_date_t today;
-    int now_min = 0, in_tx = 0;
+    int now_min = 0;
+    s_move_t m;
+    sched_svc_t svc;
 
     int64_t id = kv_param_id(req, "id");
     if (id <= 0) {
@@ -110,121 +222,40 @@ void sched_appointments_update(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep
         goto invalid;
     if (sched_tenant_now(ctx, req, &today, &now_min) != 0)
         goto fail;
-
     char tid[KV_DB_I64_LEN], aid[KV_DB_I64_LEN];
     const char *key[2] = { kv_db_i64_param(tid, KV_TENANT(req)), kv_db_i64_param(aid, id) };
     if (kv_db_begin(ctx->db, KV_RID(req)) != 0)
         goto fail;
-    in_tx = 1;
     l = kv_db_exec(ctx->db, KV_RID(req), "appt_lock_move", 2, key);
     if (!l)
         goto fail;
     if (PQntuples(l) == 0) {
         kv_db_rollback(ctx->db, KV_RID(req));
-        in_tx = 0;
         kv_reply_not_found(rep, "Appointment");
         goto out;
     }
-
-    /* where it is, and where the body moves it */
-    kv_date_t cur_date;
-    if (kv_parse_date(kv_db_str(l, 0, S_L_DATE), &cur_date) != 0)
+    if (s_move(l, &p, &m) != 0)
         goto fail;
-    int64_t cur_service = kv_db_i64(l, 0, S_L_SERVICE), cur_staff = kv_db_i64(l, 0, S_L_STAFF);
-    int cur_start = (int)kv_db_i64(l, 0, S_L_START);
-    kv_date_t date = p.has_date ? p.date : cur_date;
-    int start = p.has_time ? p.start : cur_start;
-    int64_t staff = p.staff_id > 0 ? p.staff_id : cur_staff;
-    int64_t service = p.service_id > 0 ? p.service_id : cur_service;
-    int moved = kv_date_to_days(&date) != kv_date_to_days(&cur_date) || start != cur_start ||
-                staff != cur_staff || service != cur_service;
-    if (!moved) {
-        in_tx = 0;
+    if (!m.moved) {
         s_notes_only(ctx, req, rep, &p, key);
         goto out;
     }
-    if (strcmp(kv_db_str(l, 0, S_L_STATUS), "scheduled") != 0) {
-        char msg[160];
-        snprintf(msg, sizeof msg, "Only a scheduled appointment can be rescheduled; this one "
-                 "is %s.", kv_db_str(l, 0, S_L_STATUS));
-        kv_errors_add(errors, "status", msg);
-        goto invalid;
-    }
-
-    /* the service: a new one gives new snapshots; the same one keeps the
-     * booking's, under the service's current rules */
-    sched_svc_t svc;
-    int found = sched_svc_load(ctx, req, service, service == cur_service, &svc);
-    if (found < 0)
-        goto fail;
-    if (!found) {
-        kv_errors_add(errors, "service_id", "The selected service is invalid.");
-        goto invalid;
-    }
-    if (service == cur_service) {
-        svc.duration = (int)kv_db_i64(l, 0, S_L_DURATION);
-        svc.price_cents = kv_db_i64(l, 0, S_L_PRICE);
-        svc.rules.buffer_before = (int)kv_db_i64(l, 0, S_L_BUF_BEFORE);
-        svc.rules.buffer_after = (int)kv_db_i64(l, 0, S_L_BUF_AFTER);
-    }
-    if (sched_check_when(&date, start, &today, now_min, &svc.rules, errors) != 0)
-        goto invalid;
-    if (sched_candidates(ctx, req, &svc, &date, start, staff, &cand, errors) != 0)
+    if (s_check_move(ctx, req, l, &m, &today, now_min, &svc, errors) != 0)
         goto fail;
     if (json_object_size(errors) > 0)
         goto invalid;
-
-    char sv[KV_DB_I64_LEN], st[KV_DB_I64_LEN], d[11], s0[8], du[8], pr[KV_DB_I64_LEN];
-    char bb[8], ba[8];
-    kv_db_i64_param(sv, service);
-    kv_db_i64_param(st, staff);
-    kv_format_date(&date, d);
-    snprintf(s0, sizeof s0, "%d", start);
-    snprintf(du, sizeof du, "%d", svc.duration);
-    kv_db_i64_param(pr, svc.price_cents);
-    snprintf(bb, sizeof bb, "%d", svc.rules.buffer_before);
-    snprintf(ba, sizeof ba, "%d", svc.rules.buffer_after);
-    const char *pm[12] = { key[0], key[1], sv, st, d, s0, du, pr, bb, ba,
-                           p.has_notes ? "true" : "false", p.notes };
-    r = kv_db_exec(ctx->db, KV_RID(req), "appt_move", 12, pm);
-    if (!r) {
-        if (strcmp(kv_db_sqlstate(ctx->db), KV_SQLSTATE_EXCLUSION) != 0)
-            goto fail;
-        kv_db_rollback(ctx->db, KV_RID(req));
-        in_tx = 0;
-        sched_reply_conflict(ctx, req, rep, SCHED_MSG_TAKEN, &svc, &date, start, staff, id);
-        goto out;
-    }
-    if (PQntuples(r) != 1)
-        goto fail;
-    char at[6];
-    kv_format_time(cur_start, at);
-    json_t *previous = json_object();
-    json_object_set_new(previous, "appointment_date", json_string(kv_db_str(l, 0, S_L_DATE)));
-    json_object_set_new(previous, "appointment_time", json_string(at));
-    json_object_set_new(previous, "staff_id", json_integer(cur_staff));
-    in_tx = 0;
-    s_commit_moved(ctx, req, rep, r, previous);
+    s_apply_move(ctx, req, rep, key, id, &m, &svc, &p);
     goto out;
 invalid:
-    if (in_tx)
-        kv_db_rollback(ctx->db, KV_RID(req));
-    in_tx = 0;
+    kv_db_rollback(ctx->db, KV_RID(req));   /* safe when none is open */
     kv_reply_invalid(rep, errors);
     errors = NULL;
     goto out;
 fail:
-    in_tx = 0;
     sched_db_fail(ctx, req, rep);
 out:
-    if (in_tx)
-        kv_db_rollback(ctx->db, KV_RID(req));
     if (l)
         PQclear(l);
-    if (cand)
-        PQclear(cand);
-    if (r)
-        PQclear(r);
     if (errors)
         json_decref(errors);
     sched_patch_cleanup(&p);

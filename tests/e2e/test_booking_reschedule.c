@@ -204,7 +204,7 @@ int main(void)
     for (int round = 0; round < 2; round++) {
         int n = round == 0 ? 2 : N_MOVERS;
         for (int i = 0; i < n; i++) {
-            char hm[8];
+            char hm[16];
             snprintf(hm, sizeof hm, "%02d:%02d", 13 + i / 4, (i % 4) * 15);
             s_movers[i] = se_book_id(s_key, s_cust, s_cut, 0, s_d2, hm);
         }
