@@ -36,6 +36,13 @@
 -- busy_no_overlap (a busy range contains its appointment's range) and keeps
 -- its meaning and name for whoever reads the schema.
 --
+-- Every write that touches a staff member's time takes that member's row
+-- lock first (staff_lock, from BEFORE triggers), so that two exclusion
+-- checks on one member never run at once and cannot deadlock (below).
+-- The trigger functions carry the migration's search_path (SET search_path
+-- FROM CURRENT): a session with another search_path still keeps busy in
+-- step.
+--
 -- Run by kv_db_migrate in one transaction (no BEGIN/COMMIT here).
 
 -- ---- booking rules of a service ----------------------------------------------
