@@ -35,8 +35,11 @@ static const char s_usage[] =
     "                                            the old public checksum: replace and revoke it\n"
     "  key revoke --tenant ID --id KEY_ID\n"
     "  service create --tenant ID --name NAME --duration MINUTES --price DECIMAL [--inactive]\n"
+    "                 [--buffer-before MINUTES] [--buffer-after MINUTES]\n"
+    "                 [--min-notice MINUTES] [--max-advance DAYS]\n"
     "  service update --tenant ID --id SERVICE_ID [--name NAME] [--duration MINUTES]\n"
-    "                 [--price DECIMAL] [--active true|false]\n"
+    "                 [--price DECIMAL] [--active true|false] [--buffer-before MINUTES]\n"
+    "                 [--buffer-after MINUTES] [--min-notice MINUTES] [--max-advance DAYS]\n"
     "  staff create --tenant ID --name NAME [--specialties a,b] [--services ID,ID]\n"
     "               [--hours DAYS=HH:MM-HH:MM]... [--inactive]\n"
     "  staff update --tenant ID --id STAFF_ID [--name NAME] [--specialties a,b]\n"
@@ -72,6 +75,7 @@ static void s_usage_error(const char *fmt, ...)
 typedef struct {
     const char *name, *timezone, *slot_interval, *tenant, *id, *duration, *price;
     const char *active, *specialties, *services;
+    const char *buffer_before, *buffer_after, *min_notice, *max_advance;
     const char *hours[MAX_HOURS];
     int nhours;
     int inactive;
@@ -122,6 +126,10 @@ static void s_parse_opts(int argc, char **argv, int from, const char *allowed, o
         else if (strcmp(name, "active") == 0) o->active = val;
         else if (strcmp(name, "specialties") == 0) o->specialties = val;
         else if (strcmp(name, "services") == 0) o->services = val;
+        else if (strcmp(name, "buffer-before") == 0) o->buffer_before = val;
+        else if (strcmp(name, "buffer-after") == 0) o->buffer_after = val;
+        else if (strcmp(name, "min-notice") == 0) o->min_notice = val;
+        else if (strcmp(name, "max-advance") == 0) o->max_advance = val;
         else if (strcmp(name, "hours") == 0) {
             if (o->nhours >= MAX_HOURS)
                 s_usage_error("too many --hours");
@@ -509,6 +517,9 @@ static json_t *s_write_body(int create, const opts_t *o, const char *t, const ch
     return b;
 }
 
+/* The booking-rule options of service create / update. */
+#define SERVICE_RULE_OPTS "buffer-before buffer-after min-notice max-advance"
+
 static int s_service(const char *act, int argc, char **argv)
 {
     opts_t o;
@@ -516,8 +527,9 @@ static int s_service(const char *act, int argc, char **argv)
     int create = strcmp(act, "create") == 0;
     if (!create && strcmp(act, "update") != 0)
         s_usage_error("unknown command 'service %s'", act);
-    s_parse_opts(argc, argv, 3, create ? "tenant name duration price inactive"
-                                       : "tenant id name duration price active", &o);
+    s_parse_opts(argc, argv, 3,
+                 create ? "tenant name duration price inactive " SERVICE_RULE_OPTS
+                        : "tenant id name duration price active " SERVICE_RULE_OPTS, &o);
     const char *t = s_need_id(o.tenant, "tenant");
     if (create && (!o.name || !o.duration || !o.price))
         s_usage_error("service create needs --name, --duration and --price");
@@ -528,6 +540,18 @@ static int s_service(const char *act, int argc, char **argv)
         s_need_price(o.price);
         json_object_set_new(b, "price", json_string(o.price));
     }
+    /* the booking rules, in the ranges the server takes */
+    const struct { const char *val, *opt, *field; int max; } rules[] = {
+        { o.buffer_before, "buffer-before", "buffer_before_minutes", KV_SERVICE_BUFFER_MAX },
+        { o.buffer_after, "buffer-after", "buffer_after_minutes", KV_SERVICE_BUFFER_MAX },
+        { o.min_notice, "min-notice", "min_notice_minutes", KV_SERVICE_NOTICE_MAX },
+        { o.max_advance, "max-advance", "max_advance_days", KV_SERVICE_ADVANCE_MAX },
+    };
+    for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
+        if (rules[i].val)
+            json_object_set_new(b, rules[i].field,
+                                json_integer(s_need_int(rules[i].val, rules[i].opt, 0,
+                                                        rules[i].max)));
     if (!create && json_object_size(b) == 0)
         s_usage_error("service update needs at least one field to change");
     return s_call(create ? "POST" : "PATCH", path, b);

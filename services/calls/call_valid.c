@@ -310,3 +310,28 @@ int calls_filter_parse(json_t *query, calls_filter_t *f, json_t *errors)
     }
     return bad ? -1 : 0;
 }
+
+int calls_stats_parse(json_t *query, calls_stats_query_t *q, json_t *errors)
+{
+    memset(q, 0, sizeof *q);
+    kv_date_t from, to;
+    int frc = kv_query_date(query, "from_date", KV_REQUIRED, &from, errors);
+    int trc = kv_query_date(query, "to_date", KV_REQUIRED, &to, errors);
+    if (frc != KV_FIELD_OK || trc != KV_FIELD_OK)
+        return -1;
+    int64_t days = kv_date_to_days(&to) - kv_date_to_days(&from) + 1;
+    if (days < 1) {
+        kv_errors_add(errors, "to_date", "The to_date must be a date after or equal to from_date.");
+        return -1;
+    }
+    if (days > KV_CALL_STATS_DAYS_MAX) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "The range from from_date to to_date may cover at most %d "
+                 "days.", KV_CALL_STATS_DAYS_MAX);
+        kv_errors_add(errors, "to_date", msg);
+        return -1;
+    }
+    kv_format_date(&from, q->from_date);
+    kv_format_date(&to, q->to_date);
+    return 0;
+}

@@ -91,4 +91,16 @@ typedef struct {
  * -1. */
 int calls_filter_parse(json_t *query, calls_filter_t *f, json_t *errors);
 
+/* The query of GET /api/v1/calls/stats: both dates required, inclusive,
+ * in the tenant's time zone. */
+typedef struct {
+    char from_date[11];             /* "YYYY-MM-DD" */
+    char to_date[11];
+} calls_stats_query_t;
+
+/* Reads from_date and to_date (Y-m-d, both required, from <= to, at most
+ * KV_CALL_STATS_DAYS_MAX days counting both ends).  Problems go to errors
+ * under the parameter's name (the range under to_date).  0 or -1. */
+int calls_stats_parse(json_t *query, calls_stats_query_t *q, json_t *errors);
+
 #endif

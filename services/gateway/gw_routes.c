@@ -32,7 +32,10 @@ const gw_route_t gw_routes[] = {
     R("GET",   "/api/v1/appointments/slots",                   APPOINTMENTS_SLOTS),
     R("GET",   "/api/v1/appointments/{id}",                    APPOINTMENTS_GET),
     R("DELETE", "/api/v1/appointments/{id}",                   APPOINTMENTS_CANCEL),
+    R("PATCH", "/api/v1/appointments/{id}",                    APPOINTMENTS_UPDATE),
     R("PATCH", "/api/v1/appointments/{id}/status",             APPOINTMENTS_SET_STATUS),
+    R("POST",  "/api/v1/appointments/holds",                   APPOINTMENTS_HOLD_CREATE),
+    R("DELETE", "/api/v1/appointments/holds/{id}",             APPOINTMENTS_HOLD_RELEASE),
     /* crm: customers */
     R("GET",   "/api/v1/customers",                            CUSTOMERS_LIST),
     R("POST",  "/api/v1/customers",                            CUSTOMERS_CREATE),
@@ -41,6 +44,7 @@ const gw_route_t gw_routes[] = {
     /* calls */
     R("GET",   "/api/v1/calls",                                CALLS_LIST),
     R("POST",  "/api/v1/calls",                                CALLS_CREATE),
+    R("GET",   "/api/v1/calls/stats",                          CALLS_STATS),
     R("GET",   "/api/v1/calls/{id}",                           CALLS_GET),
     /* webhooks */
     R("GET",   "/api/v1/webhooks",                             WEBHOOKS_LIST),

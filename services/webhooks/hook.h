@@ -73,11 +73,11 @@ void hook_config_load(void);
  * empty string means no retries (returns 0). */
 int hook_parse_schedule(const char *s, int out[HOOK_RETRY_MAX]);
 
-/* The four event types, in their canonical order. */
-#define HOOK_EVENT_TYPES 4
-/* Pure.  Index 0..3 of type among them, or -1 when it is not one. */
+/* The five event types, in their canonical order. */
+#define HOOK_EVENT_TYPES 5
+/* Pure.  Index 0..4 of type among them, or -1 when it is not one. */
 int hook_event_index(const char *type);
-/* Pure.  The name of type index k (0..3). */
+/* Pure.  The name of type index k (0..4). */
 const char *hook_event_name(int k);
 
 /* ---- SQL (db.c) ------------------------------------------------------ */

@@ -45,12 +45,13 @@ function api(method, target, status, body, extra = rl) {
         body: JSON.stringify(body),
     };
 }
-const service = { id: 1, name: 'Haircut', duration: 30, price: 25.5 };
+const service = { id: 1, name: 'Haircut', duration: 30, price: 25.5, buffer_before_minutes: 0,
+    buffer_after_minutes: 10, min_notice_minutes: 0, max_advance_days: 365 };
 const appointment = {
     id: 132, customer_id: 63, service_id: 32, service_name: 'Cut', staff_id: 28, staff_name: 'Alex',
     appointment_date: '2026-12-03', appointment_time: '08:00', end_time: '08:15', duration: 15,
     status: 'scheduled', notes: null, source: 'api', price: 20.0,
-    created_at: '2026-12-01T03:20:17Z', updated_at: '2026-12-01T03:20:17Z',
+    created_at: '2026-12-01T03:20:17Z', updated_at: '2026-12-01T03:20:17Z', call_id: null,
 };
 function hook(event, data, mutate = (h) => h) {
     const body = JSON.stringify({ id: 'b158ed5b-aa6a-4aa4-bccf-6873f7b59a6d', event,

@@ -487,5 +487,33 @@ int main(void)
     test_transcript();
     test_issue9_rules();
     test_filters();
+    {
+        /* GET /calls/stats: both dates, in order, at most 366 days */
+        calls_stats_query_t sq;
+        json_t *e = json_object();
+        json_t *q = json_pack("{ssss}", "from_date", "2025-01-01", "to_date", "2026-01-01");
+        KVT_EQ_INT(calls_stats_parse(q, &sq, e), 0, "stats: 366 days are allowed");
+        KVT_EQ_STR(sq.to_date, "2026-01-01", "stats: the dates are kept");
+        json_decref(q);
+        q = json_pack("{ssss}", "from_date", "2025-01-01", "to_date", "2026-01-02");
+        KVT_OK(calls_stats_parse(q, &sq, e) == -1 && json_object_get(e, "to_date"),
+               "stats: 367 days are refused under to_date");
+        json_decref(q);
+        json_object_clear(e);
+        q = json_pack("{ssss}", "from_date", "2025-01-02", "to_date", "2025-01-01");
+        KVT_OK(calls_stats_parse(q, &sq, e) == -1 && json_object_get(e, "to_date"),
+               "stats: to_date before from_date is refused");
+        json_decref(q);
+        json_object_clear(e);
+        q = json_pack("{ss}", "to_date", "2025-01-01");
+        KVT_OK(calls_stats_parse(q, &sq, e) == -1 && json_object_get(e, "from_date"),
+               "stats: from_date is required");
+        json_decref(q);
+        json_object_clear(e);
+        q = json_pack("{ssss}", "from_date", "2025-01-01", "to_date", "2025-01-01");
+        KVT_EQ_INT(calls_stats_parse(q, &sq, e), 0, "stats: one day is allowed");
+        json_decref(q);
+        json_decref(e);
+    }
     return kvt_done();
 }
