@@ -14,6 +14,8 @@
 #include "kv_proto.h"
 
 #define R(m, p, s, o) { .method = (m), .pattern = (p), .service = (s), .op = (o), .local = 0 }
+/* A route the gateway serves itself (gw_console.c), for console sessions only. */
+#define L(m, p, l)    { .method = (m), .pattern = (p), .service = NULL, .op = NULL, .local = (l) }
 
 const gw_route_t gw_routes[] = {
     /* scheduling: services */
@@ -46,6 +48,10 @@ const gw_route_t gw_routes[] = {
     R("DELETE", "/api/v1/webhooks/{id}",                KV_SVC_WEBHOOKS, "webhooks.delete"),
     R("GET",    "/api/v1/webhooks/{id}/deliveries",     KV_SVC_WEBHOOKS, "webhooks.deliveries"),
     R("POST",   "/api/v1/webhooks/deliveries/{id}/redeliver", KV_SVC_WEBHOOKS, "webhooks.redeliver"),
+    /* the gateway: API keys, managed from the console (a key gets 403) */
+    L("GET",    "/api/v1/api-keys",                     GW_LOCAL_KEYS_LIST),
+    L("POST",   "/api/v1/api-keys",                     GW_LOCAL_KEYS_CREATE),
+    L("DELETE", "/api/v1/api-keys/{id}",                GW_LOCAL_KEYS_REVOKE),
     { 0 }
 };
 
