@@ -511,6 +511,9 @@ static s_job_t *s_job_new(gw_req_t *r, int op)
 static int s_submit(gw_req_t *r, s_job_t *x)
 {
     const gw_console_cfg_t *cc = gw_console_cfg();
+    pthread_mutex_lock(&r->mu);
+    r->replied = 0;              /* a session lookup may have resumed r before */
+    pthread_mutex_unlock(&r->mu);
     if (!cc->work || gw_work_submit(cc->work, &x->job) != 0) {
         s_job_release(&x->job);
         kv_warn(r->rid, "console workers busy: 503");

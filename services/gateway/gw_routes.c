@@ -48,6 +48,8 @@ const gw_route_t gw_routes[] = {
     R("DELETE", "/api/v1/webhooks/{id}",                KV_SVC_WEBHOOKS, "webhooks.delete"),
     R("GET",    "/api/v1/webhooks/{id}/deliveries",     KV_SVC_WEBHOOKS, "webhooks.deliveries"),
     R("POST",   "/api/v1/webhooks/deliveries/{id}/redeliver", KV_SVC_WEBHOOKS, "webhooks.redeliver"),
+    R("POST",   "/api/v1/webhooks/{id}/test",           KV_SVC_WEBHOOKS, "webhooks.test"),
+    R("GET",    "/api/v1/webhooks/deliveries",          KV_SVC_WEBHOOKS, "webhooks.log"),
     /* the gateway: API keys, managed from the console (a key gets 403) */
     L("GET",    "/api/v1/api-keys",                     GW_LOCAL_KEYS_LIST),
     L("POST",   "/api/v1/api-keys",                     GW_LOCAL_KEYS_CREATE),

@@ -249,6 +249,9 @@ int gw_session_check(gw_req_t *r, gw_auth_fn cb)
     l->idle_s = s_cfg.idle_s;
     gw_sha256_hex(token, l->hash);
     snprintf(l->rid, sizeof l->rid, "%s", r->rid);
+    pthread_mutex_lock(&r->mu);
+    r->replied = 0;
+    pthread_mutex_unlock(&r->mu);
     if (gw_work_submit(s_cfg.work, &l->job) != 0) {
         free(l);
         kv_warn(r->rid, "console workers busy: session lookup refused");

@@ -121,7 +121,7 @@ int gw_users_create(gw_req_t *r, kv_db_t *db, const char *tenant)
             for (char *c = email; *c; c++)
                 if (*c >= 'A' && *c <= 'Z')
                     *c = (char)(*c + 32);
-            if (!kv_valid_email(email))
+            if (kv_valid_email(email) != 0)
                 kv_errors_add(errors, "email", "The email must be a valid email address.");
         }
         kv_read_text(body, "name", KV_OPTIONAL, &kv_rule_person_name, &name, errors);

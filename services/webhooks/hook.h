@@ -81,6 +81,9 @@ void hook_op_update(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep);
 void hook_op_delete(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep);
 void hook_op_deliveries(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep);
 void hook_op_redeliver(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep);
+/* console_ops.c: a test event for an endpoint; the tenant's delivery log */
+void hook_op_test(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep);
+void hook_op_log(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep);
 
 /* ---- deliverer (deliver.c) ------------------------------------------- */
 

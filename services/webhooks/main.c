@@ -25,6 +25,8 @@ static const kv_op_t s_ops[] = {
     { "webhooks.delete", hook_op_delete, 0 },
     { "webhooks.deliveries", hook_op_deliveries, 0 },
     { "webhooks.redeliver", hook_op_redeliver, 0 },
+    { "webhooks.test", hook_op_test, 0 },
+    { "webhooks.log", hook_op_log, 0 },
     { NULL, NULL, 0 }
 };
 
