@@ -243,8 +243,10 @@ int gw_public_headers(gw_req_t *r)
             gw_req_suspend(r);
             return GW_SUSPENDED;
         }
-        if (strncmp(r->path, "/console", 8) == 0 && (r->path[8] == '\0' || r->path[8] == '/'))
+        if (strncmp(r->path, "/console", 8) == 0 && (r->path[8] == '\0' || r->path[8] == '/')) {
+            s_client(r);             /* the sign-in throttle counts per client */
             return gw_console_headers(r);
+        }
         if (strncmp(r->path, "/api/v1/", 8) != 0) {
             gw_reply_error(r, 404, "Route not found.");
             return GW_ANSWERED;

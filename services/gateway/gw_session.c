@@ -133,7 +133,6 @@ int gw_origin_check(gw_req_t *r)
     else if (!origin)
         ok = gw_url_origin(gw_req_header(r, "Referer"), got, sizeof got);
     if (ok != 0) {
-        gw_req_add_header(r, "Cache-Control", "no-store");
         gw_reply_error(r, 403, "Cross-site request refused: the request does not say which "
                                "page sent it (Origin).");
         return -1;
@@ -148,7 +147,6 @@ int gw_origin_check(gw_req_t *r)
             same = gw_origin_listed(got, own);
     }
     if (!same) {
-        gw_req_add_header(r, "Cache-Control", "no-store");
         gw_reply_error(r, 403, "Cross-site request refused.");
         return -1;
     }
@@ -168,7 +166,6 @@ int gw_csrf_check(gw_req_t *r)
             snprintf(want, sizeof want, "%s", c);
     }
     if (!want[0] || !sent || !gw_token_shape_ok(sent) || !gw_str_equal_ct(sent, want)) {
-        gw_req_add_header(r, "Cache-Control", "no-store");
         gw_reply_error(r, 403, "The CSRF token is missing or invalid: reload the page.");
         return -1;
     }
