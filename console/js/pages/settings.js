@@ -23,7 +23,7 @@ export async function render(main, ctx) {
   const hooksBox = h('div', { id: 'endpoints' });
   const testStatus = h('p', { class: 'test-status', id: 'test-status', role: 'status', 'aria-live': 'polite' });
   const logBox = h('div', { id: 'deliveries' });
-  const st = { endpoints: [], timer: null, expanded: new Set(), alive: true };
+  const st = { endpoints: [], timer: null, expanded: new Set(), alive: true, seq: 0 };
   ctx.onCleanup(() => { st.alive = false; clearTimeout(st.timer); });
 
   main.append(h('div', { class: 'page' },
@@ -225,6 +225,8 @@ export async function render(main, ctx) {
   async function loadLog() {
     clearTimeout(st.timer);
     if (!st.alive) return;
+    const seq = ++st.seq;           // only the latest load may draw
+    logBox.setAttribute('aria-busy', 'true');
     const f = filters();
     const form = h('form', { class: 'filters', id: 'log-filters', 'aria-label': 'Filter deliveries' },
       select('f-endpoint', 'Endpoint', 'endpoint_id', [['', 'All endpoints'], ...st.endpoints.map((e) => [String(e.id), e.url])], f.endpoint_id),
@@ -238,9 +240,10 @@ export async function render(main, ctx) {
     try {
       res = await api('GET', `/api/v1/webhooks/deliveries${qs({ endpoint_id: f.endpoint_id, event: f.event, status: f.status, page: f.page, per_page: 20 })}`);
     } catch (e) {
-      clear(logBox).append(form, h('p', { class: 'form-alert', role: 'alert' }, e.message));
+      if (seq === st.seq) clear(logBox).append(form, h('p', { class: 'form-alert', role: 'alert' }, e.message));
       return;
     }
+    if (seq !== st.seq || !st.alive) return;
     const urlOf = new Map(st.endpoints.map((e) => [e.id, e.url]));
     const rows = [];
     for (const d of res.data) {
@@ -283,6 +286,8 @@ export async function render(main, ctx) {
       ['Event', 'Endpoint', 'Status', 'Attempts', 'Last response', 'Duration', 'Created', 'Actions'], rows,
       { empty: 'No deliveries match.' }), pager);
     if (focused && document.getElementById(focused)) document.getElementById(focused).focus();
+    logBox.dataset.seq = String(seq);
+    logBox.setAttribute('aria-busy', 'false');
     if (res.data.some((d) => d.status === 'pending')) st.timer = setTimeout(loadLog, REFRESH_MS);
   }
 
