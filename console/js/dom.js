@@ -212,9 +212,9 @@ export function emptyRow(cols, text) {
 export function table(caption, headers, rows, opts = {}) {
   const thead = h('thead', {}, h('tr', {}, headers.map((x) => h('th', { scope: 'col' }, x))));
   const tbody = h('tbody', {}, rows.length ? rows : emptyRow(headers.length, opts.empty || 'Nothing here yet.'));
-  for (const tr of tbody.querySelectorAll('tr:not(.empty):not(.detail-row)')) {
+  for (const tr of [...tbody.children].filter((x) => !x.classList.contains('empty') && !x.classList.contains('detail-row'))) {
     [...tr.children].forEach((td, i) => { if (headers[i]) td.dataset.label = headers[i]; });
   }
   return h('div', { class: 'table-wrap' },
-    h('table', { class: 'data' }, h('caption', { class: opts.showCaption ? '' : 'visually-hidden' }, caption), thead, tbody));
+    h('table', { class: opts.fixed ? 'data fixed' : 'data' }, h('caption', { class: opts.showCaption ? '' : 'visually-hidden' }, caption), thead, tbody));
 }

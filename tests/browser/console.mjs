@@ -145,13 +145,14 @@ async function audit(page, name) {
   axeSeen.add(name);
 }
 
-async function screenshots(page, name) {
+async function screenshots(page, name, fullPage = true) {
   mkdirSync(SHOTS, { recursive: true });
+  await page.evaluate(() => { const t = document.getElementById('toast'); if (t) { t.classList.remove('show'); t.textContent = ''; } });
   for (const [w, h, scheme, suffix] of [[1280, 900, 'light', '1280'], [360, 780, 'light', '360'], [1280, 900, 'dark', '1280-dark']]) {
     await page.emulateMediaFeatures([{ name: 'prefers-color-scheme', value: scheme }]);
     await page.setViewport({ width: w, height: h });
     await sleep(150);
-    await page.screenshot({ path: path.join(SHOTS, `${name}-${suffix}.png`), fullPage: true });
+    await page.screenshot({ path: path.join(SHOTS, `${name}-${suffix}.png`), fullPage });
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     if (w === 360) check(overflow <= 0, `layout: ${name} fits 360 px without sideways scrolling`, `${overflow} px too wide`);
   }
@@ -235,7 +236,7 @@ async function main() {
     check(/^kv1_[0-9A-Za-z]{38}$/.test(key), 'keys: the new key is shown', key);
     check(warn && /shown only once/.test(warn) && /will not be shown again/.test(warn), 'keys: ... with the warning that it will not be shown again', warn);
     check(await page.$('dialog button.btn-primary') !== null && (await text(page, 'dialog .secret-row button')) === 'Copy', 'keys: ... and a copy button');
-    await screenshots(page, 'settings-new-key');
+    await screenshots(page, 'settings-new-key', false);
     await clickLabel(page, 'Copy', 'dialog');
     const copied = await until(() => text(page, 'dialog .copy-status'), 3000);
     check(copied && copied.length > 0, 'keys: the copy button says what it did', copied);

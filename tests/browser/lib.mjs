@@ -116,7 +116,12 @@ export async function launch() {
       `--user-data-dir=${dir}`],
     protocolTimeout: 120000,
   });
-  browser.on('disconnected', () => rmSync(dir, { recursive: true, force: true }));
+  browser.on('disconnected', () => {
+    // chromium may still be writing its profile as it exits: best effort
+    setTimeout(() => {
+      try { rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 }); } catch (e) { /* left in /tmp */ }
+    }, 500).unref();
+  });
   return browser;
 }
 

@@ -63,7 +63,7 @@ export async function render(main) {
         h('td', {}, a.staff_name || '—'),
         h('td', {}, badge(...(STATUS[a.status] || [a.status, 'neutral'])))));
       box.append(h(i === 0 ? 'h2' : 'h3', { class: 'day-title' }, title),
-        table(title, ['Time', 'Customer', 'Service', 'Staff', 'Status'], rows, { empty: 'No appointments today.' }));
+        table(title, ['Time', 'Customer', 'Service', 'Staff', 'Status'], rows, { empty: 'No appointments today.', fixed: true }));
     });
     if (days.slice(1).every((l) => l.length === 0)) box.append(h('p', { class: 'muted' }, 'Nothing booked for the next seven days.'));
   }

@@ -288,6 +288,10 @@ export async function render(main, ctx) {
     if (focused && document.getElementById(focused)) document.getElementById(focused).focus();
     logBox.dataset.seq = String(seq);
     logBox.setAttribute('aria-busy', 'false');
+    // a delivery that settled may change an endpoint's state: redraw those too
+    const states = res.data.map((d) => `${d.id}:${d.status}:${d.attempts.length}`).join(',');
+    if (st.states !== undefined && st.states !== states) loadEndpoints();
+    st.states = states;
     if (res.data.some((d) => d.status === 'pending')) st.timer = setTimeout(loadLog, REFRESH_MS);
   }
 
