@@ -102,8 +102,22 @@ fail_one() {   # fail_one MESSAGE
 echo "== starting the test stack (base $BASE, var $KAIVOX_VAR_DIR)"
 STACK_OK=1
 STACK_UP=1
-if ! "$KVT_STACK" up --no-demo > "$KAIVOX_VAR_DIR/stack-up.log" 2>&1; then
+# A port of the layout may be held for a moment by another program's
+# outgoing connection (the kernel hands out ephemeral ports from the same
+# range): when a bind failed, try again a few times before giving up.
+for attempt in 1 2 3; do
+    if "$KVT_STACK" up --no-demo > "$KAIVOX_VAR_DIR/stack-up.log" 2>&1; then
+        break
+    fi
+    if (( attempt < 3 )) && grep -q "Address already in use" "$KAIVOX_VAR_DIR/stack-up.log"; then
+        echo "   a port of the stack was busy; starting again" >&2
+        sleep 3
+        continue
+    fi
     STACK_OK=0
+    break
+done
+if [[ $STACK_OK == 0 ]]; then
     cat "$KAIVOX_VAR_DIR/stack-up.log" >&2
     fail_one "the test stack started (scripts/stack.sh up: see above); end-to-end tests skipped"
 fi
