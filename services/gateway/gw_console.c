@@ -266,7 +266,7 @@ static void s_run_signin(s_job_t *x, kv_db_t *db)
             goto out;
         }
         (void)kv_db_run(db, x->rid, "gw_throttle_prune", 1, f3);
-        kv_info(x->rid, "console sign-in refused%s", PQntuples(u) == 1 ? " user_id=" : "");
+        kv_info(x->rid, "console sign-in refused");
         s_error(x, 401, "The email or password is incorrect.");
         goto out;
     }
@@ -619,7 +619,9 @@ static int s_read_strings(gw_req_t *r, const char *const *known, char **out[],
                 snprintf(m, sizeof m, "The %s field is required.", known[i]);
             else if (!json_is_string(v))
                 snprintf(m, sizeof m, "The %s must be a string.", known[i]);
-            else if (json_string_length(v) > max[i] || strlen(json_string_value(v)) != json_string_length(v))
+            else if (strlen(json_string_value(v)) != json_string_length(v))
+                snprintf(m, sizeof m, "The %s may not contain NUL characters.", known[i]);
+            else if (json_string_length(v) > max[i])
                 snprintf(m, sizeof m, "The %s may not be greater than %zu bytes.", known[i], max[i]);
             else {
                 *out[i] = kv_strdup(json_string_value(v));
