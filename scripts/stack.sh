@@ -9,8 +9,12 @@
 #                          everything, the embedded PostgreSQL included
 #   up [--no-demo]         start PostgreSQL (unless KAIVOX_DATABASE_URL is set),
 #                          bootstrap it, start gateway + services, wait for
-#                          /readyz, create (or reuse) the demo tenant and print
-#                          its API key with a curl line to try
+#                          /readyz, create (or reuse) the demo tenant and its
+#                          console user (a generated password, set through the
+#                          user's set-password link) and print its API key with
+#                          a curl line to try, and the console's address with
+#                          the user's email and password (all kept in
+#                          $KAIVOX_VAR_DIR/demo.json)
 #   down                   stop everything up started (TERM, 10 s, then KILL)
 #   start NAME [--instance N]    start one process (gateway, scheduling, crm,
 #   stop NAME [--instance N]     calls, webhooks); instance N > 1 is an extra
