@@ -205,6 +205,19 @@ export async function startReceiver() {
 // ---- a gateway of its own (ports KVT_PORT_BASE+90.., as gw_e2e.h's) ----------------------
 
 export async function startGateway(extraEnv) {
+  // a port of the layout may be busy for a moment (another program's
+  // outgoing connection): a gateway that exits at start-up is started again
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startGatewayOnce(extraEnv);
+    } catch (e) {
+      if (attempt >= 3) throw e;
+      await sleep(2000);
+    }
+  }
+}
+
+async function startGatewayOnce(extraEnv) {
   const base = parseInt(env('KVT_PORT_BASE', '18000'), 10);
   const bin = path.join(env('KAIVOX_BIN_DIR', path.join(ROOT, 'bin')), 'kaivox-gateway');
   const logf = path.join(env('KAIVOX_VAR_DIR', path.join(ROOT, 'var')), 'log', 'gateway-browser.log');
@@ -224,7 +237,10 @@ export async function startGateway(extraEnv) {
     },
   });
   const url = `http://127.0.0.1:${base + 90}`;
-  const up = await until(async () => (await fetch(`${url}/healthz`)).ok, 20000, 100);
+  let exited = false;
+  child.on('exit', () => { exited = true; });
+  const up = await until(async () => exited || (await fetch(`${url}/healthz`)).ok, 20000, 100);
+  if (exited) throw new Error('the private gateway exited at start-up (see gateway-browser.log)');
   if (!up) {
     child.kill('SIGKILL');
     throw new Error('the private gateway did not start (see gateway-browser.log)');
