@@ -44,6 +44,13 @@ static const char s_usage[] =
     "               [--hours DAYS=HH:MM-HH:MM]... [--inactive]\n"
     "  staff update --tenant ID --id STAFF_ID [--name NAME] [--specialties a,b]\n"
     "               [--services ID,ID] [--hours DAYS=HH:MM-HH:MM]... [--active true|false]\n"
+    "  user create --tenant ID --email EMAIL [--name NAME]\n"
+    "                                            a console user; prints its one-time\n"
+    "                                            set-password link (valid 24 h)\n"
+    "  user list --tenant ID\n"
+    "  user disable --tenant ID --id USER_ID     its sessions end at once\n"
+    "  user password-link --tenant ID --id USER_ID\n"
+    "                                            a new set-password link (the older ones die)\n"
     "\n"
     "  DAYS is mon..sun, a range like mon-fri, or a comma list (mon,wed,fri-sun).\n"
     "  Several --hours for the same day add intervals (a lunch break):\n"
@@ -74,7 +81,7 @@ static void s_usage_error(const char *fmt, ...)
 
 typedef struct {
     const char *name, *timezone, *slot_interval, *tenant, *id, *duration, *price;
-    const char *active, *specialties, *services;
+    const char *active, *specialties, *services, *email;
     const char *buffer_before, *buffer_after, *min_notice, *max_advance;
     const char *hours[MAX_HOURS];
     int nhours;
@@ -130,6 +137,7 @@ static void s_parse_opts(int argc, char **argv, int from, const char *allowed, o
         else if (strcmp(name, "buffer-after") == 0) o->buffer_after = val;
         else if (strcmp(name, "min-notice") == 0) o->min_notice = val;
         else if (strcmp(name, "max-advance") == 0) o->max_advance = val;
+        else if (strcmp(name, "email") == 0) o->email = val;
         else if (strcmp(name, "hours") == 0) {
             if (o->nhours >= MAX_HOURS)
                 s_usage_error("too many --hours");
@@ -402,6 +410,9 @@ static int s_call(const char *method, const char *path, json_t *body)
         char *out = json_dumps(data ? data : json_null(), flags);
         if (out) {
             printf("%s\n", out);
+            const char *link = json_string_value(json_object_get(data, "set_password_url"));
+            if (link)
+                fprintf(stderr, "Set-password link (valid 24 hours, works once): %s\n", link);
             free(out);
             rc = 0;
         }
@@ -517,6 +528,41 @@ static json_t *s_write_body(int create, const opts_t *o, const char *t, const ch
     return b;
 }
 
+static int s_user(const char *act, int argc, char **argv)
+{
+    opts_t o;
+    char path[160];
+    if (strcmp(act, "create") == 0) {
+        s_parse_opts(argc, argv, 3, "tenant email name", &o);
+        snprintf(path, sizeof path, "/admin/v1/tenants/%s/users", s_need_id(o.tenant, "tenant"));
+        if (!o.email)
+            s_usage_error("--email is required");
+        json_t *b = json_pack("{s:s}", "email", o.email);
+        if (!b)
+            s_usage_error("--email must be UTF-8 text");
+        if (o.name) {
+            json_t *n = json_string(o.name);
+            if (!n)
+                s_usage_error("--name must be UTF-8 text");
+            json_object_set_new(b, "name", n);
+        }
+        return s_call("POST", path, b);
+    }
+    if (strcmp(act, "list") == 0) {
+        s_parse_opts(argc, argv, 3, "tenant", &o);
+        snprintf(path, sizeof path, "/admin/v1/tenants/%s/users", s_need_id(o.tenant, "tenant"));
+        return s_call("GET", path, NULL);
+    }
+    if (strcmp(act, "disable") == 0 || strcmp(act, "password-link") == 0) {
+        s_parse_opts(argc, argv, 3, "tenant id", &o);
+        const char *t = s_need_id(o.tenant, "tenant");
+        snprintf(path, sizeof path, "/admin/v1/tenants/%s/users/%s/%s", t, s_need_id(o.id, "id"),
+                 act);
+        return s_call("POST", path, NULL);
+    }
+    s_usage_error("unknown command 'user %s'", act);
+}
+
 /* The booking-rule options of service create / update. */
 #define SERVICE_RULE_OPTS "buffer-before buffer-after min-notice max-advance"
 
@@ -607,6 +653,8 @@ int main(int argc, char **argv)
         rc = s_key(argv[2], argc, argv);
     else if (strcmp(argv[1], "service") == 0)
         rc = s_service(argv[2], argc, argv);
+    else if (strcmp(argv[1], "user") == 0)
+        rc = s_user(argc >= 3 ? argv[2] : "", argc, argv);
     else if (strcmp(argv[1], "staff") == 0)
         rc = s_staff(argv[2], argc, argv);
     else

@@ -79,7 +79,9 @@
     X(WEBHOOKS_DELETE,            "webhooks.delete",             KV_SVC_WEBHOOKS,   0) \
     X(WEBHOOKS_DELIVERIES,        "webhooks.deliveries",         KV_SVC_WEBHOOKS,   KV_OPF_READ) \
     X(WEBHOOKS_REDELIVER,         "webhooks.redeliver",          KV_SVC_WEBHOOKS,   0) \
-    X(WEBHOOKS_ROTATE_SECRET,     "webhooks.rotate_secret",      KV_SVC_WEBHOOKS,   0)
+    X(WEBHOOKS_ROTATE_SECRET,     "webhooks.rotate_secret",      KV_SVC_WEBHOOKS,   0) \
+    X(WEBHOOKS_TEST,              "webhooks.test",               KV_SVC_WEBHOOKS,   0) \
+    X(WEBHOOKS_LOG,               "webhooks.log",                KV_SVC_WEBHOOKS,   KV_OPF_READ)
 
 /* KV_OPID_SYS_PING, KV_OPID_SERVICES_LIST, ... */
 typedef enum {

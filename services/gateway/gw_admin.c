@@ -8,6 +8,10 @@
  *   GET   /admin/v1/tenants/{id}/keys               no secrets
  *   POST  /admin/v1/tenants/{id}/keys/{key_id}/revoke
  *   GET   /admin/v1/stats                           the gateway's counters (gw_stats.h)
+ *   POST  /admin/v1/tenants/{id}/users              console users (gw_users.c)
+ *   GET   /admin/v1/tenants/{id}/users
+ *   POST  /admin/v1/tenants/{id}/users/{uid}/disable
+ *   POST  /admin/v1/tenants/{id}/users/{uid}/password-link
  *   POST  /admin/v1/tenants/{id}/services           -> scheduling admin.services.create
  *   PATCH /admin/v1/tenants/{id}/services/{sid}     -> scheduling admin.services.update
  *   POST  /admin/v1/tenants/{id}/staff              -> scheduling admin.staff.create
@@ -17,6 +21,7 @@
  * time, and independent of the token's length.
  */
 #include "gw_admin.h"
+#include "gw_console.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +49,10 @@ enum {
     A_KEY_LIST,
     A_KEY_REVOKE,
     A_STATS,
+    A_USER_CREATE,
+    A_USER_LIST,
+    A_USER_DISABLE,
+    A_USER_LINK,
 };
 
 #define L(m, p, l) { .method = (m), .pattern = (p), .op = NULL, .local = (l) }
@@ -58,6 +67,10 @@ static const gw_route_t s_routes[] = {
     L("GET",   "/admin/v1/tenants/{tenant}/keys",               A_KEY_LIST),
     L("POST",  "/admin/v1/tenants/{tenant}/keys/{key}/revoke",  A_KEY_REVOKE),
     L("GET",   "/admin/v1/stats",                               A_STATS),
+    L("POST",  "/admin/v1/tenants/{tenant}/users",              A_USER_CREATE),
+    L("GET",   "/admin/v1/tenants/{tenant}/users",              A_USER_LIST),
+    L("POST",  "/admin/v1/tenants/{tenant}/users/{user}/disable", A_USER_DISABLE),
+    L("POST",  "/admin/v1/tenants/{tenant}/users/{user}/password-link", A_USER_LINK),
     F("POST",  "/admin/v1/tenants/{tenant}/services",           ADMIN_SERVICES_CREATE),
     F("PATCH", "/admin/v1/tenants/{tenant}/services/{id}",      ADMIN_SERVICES_UPDATE),
     F("POST",  "/admin/v1/tenants/{tenant}/staff",              ADMIN_STAFF_CREATE),
@@ -411,6 +424,10 @@ int gw_admin_dispatch(gw_req_t *r)
     case A_KEY_CREATE:    return s_key_create(r, db, tid);
     case A_KEY_LIST:      return s_key_list(r, db, tid);
     case A_KEY_REVOKE:    return s_key_revoke(r, db, tid, gw_param(&pp, "key"));
+    case A_USER_CREATE:   return gw_users_create(r, db, tid);
+    case A_USER_LIST:     return gw_users_list(r, db, tid);
+    case A_USER_DISABLE:  return gw_users_disable(r, db, tid, gw_param(&pp, "user"));
+    case A_USER_LINK:     return gw_users_link(r, db, tid, gw_param(&pp, "user"));
     default:              return s_forward(r, db, route, &pp);
     }
 }

@@ -3,8 +3,8 @@
  *
  * gw_public_headers() runs when the headers are complete, before the body
  * is read, in this order (docs/architecture.md explains why):
- *   1. /healthz and /readyz need no key; any other path outside /api/v1/ is
- *      404.
+ *   1. /healthz and /readyz need no key; paths under /console are the web
+ *      console's (gw_console.c); any other path outside /api/v1/ is 404.
  *   2. The request-target: over GW_URI_MAX is 414, a bad percent-escape,
  *      invalid UTF-8 or a control character in the query is 400, each with
  *      its own message.
@@ -18,6 +18,9 @@
  *      on the key lookup thread while the connection is suspended; this
  *      step runs again when the answer is there.  Every 401 carries
  *      WWW-Authenticate: Bearer and counts against the client address.
+ *      Without a key, a console session cookie authenticates the request
+ *      instead (gw_session.c: looked up on a console worker, no cache), and
+ *      a state-changing request must then pass the origin and CSRF checks.
  *   5. The rate limit (429), the route (404/405; HEAD is served by every GET
  *      route), then a body's Content-Type (415 unless JSON).
  * gw_public_dispatch() runs once the body is complete: the JSON body (400),
@@ -34,6 +37,7 @@
 #include <stdatomic.h>
 #include <time.h>
 
+#include "gw_console.h"
 #include "gw_input.h"
 #include "gw_stats.h"
 #include "kv_api.h"
@@ -104,7 +108,7 @@ static int s_healthz(gw_req_t *r)
 }
 
 /* What a suspended gw_public_headers waits for (gw_req_t.wait). */
-enum { S_WAIT_NONE = 0, S_WAIT_KEY, S_WAIT_PING };
+enum { S_WAIT_NONE = 0, S_WAIT_KEY, S_WAIT_PING, S_WAIT_SESSION };
 
 /* /readyz, once the database ping answered. */
 static int s_readyz(gw_req_t *r)
@@ -249,6 +253,10 @@ int gw_public_headers(gw_req_t *r)
             gw_req_suspend(r);
             return GW_SUSPENDED;
         }
+        if (strncmp(r->path, "/console", 8) == 0 && (r->path[8] == '\0' || r->path[8] == '/')) {
+            s_client(r);             /* the sign-in throttle counts per client */
+            return gw_console_headers(r);
+        }
         if (strncmp(r->path, "/api/v1/", 8) != 0) {
             gw_reply_error(r, 404, "Route not found.");
             return GW_ANSWERED;
@@ -280,18 +288,26 @@ int gw_public_headers(gw_req_t *r)
             return GW_ANSWERED;
         }
 
-        /* Authentication first: 401 before anything about routes. */
-        if (!key)
+        /* Authentication first: 401 before anything about routes.  A key
+         * wins over a console session cookie. */
+        if (!key && !gw_session_cookie(r))
             return s_unauthorized(r, "API key missing.", 0);
-        r->auth_rc = gw_auth_check(cfg->auth, key, r->rid, &r->who, s_auth_done, r);
-        if (r->auth_rc == GW_AUTH_PENDING) {
+        if (key) {
+            r->auth_rc = gw_auth_check(cfg->auth, key, r->rid, &r->who, s_auth_done, r);
             r->wait = S_WAIT_KEY;
+        } else {
+            r->auth_rc = gw_session_check(r, s_auth_done);
+            r->wait = S_WAIT_SESSION;
+        }
+        if (r->auth_rc == GW_AUTH_PENDING) {
             gw_req_suspend(r);
             return GW_SUSPENDED;
         }
     }
     if (r->auth_rc == GW_AUTH_INVALID)
-        return s_unauthorized(r, "Invalid API key.", 1);
+        return s_unauthorized(r, r->wait == S_WAIT_SESSION
+                                     ? "Session expired or signed out: sign in again."
+                                     : "Invalid API key.", 1);
     if (r->auth_rc != GW_AUTH_OK) {
         gw_reply_error(r, 503, "Service temporarily unavailable.");
         return GW_ANSWERED;
@@ -299,12 +315,19 @@ int gw_public_headers(gw_req_t *r)
     r->tenant_id = r->who.tenant_id;
 
     gw_rl_result_t rl;
-    gw_ratelimit_hit(cfg->rl, r->who.key_id, (int64_t)time(NULL), &rl);
+    if (r->session_id > 0)
+        gw_ratelimit_hit(gw_console_cfg()->rl, r->session_id, (int64_t)time(NULL), &rl);
+    else
+        gw_ratelimit_hit(cfg->rl, r->who.key_id, (int64_t)time(NULL), &rl);
     s_add_rl_headers(r, &rl);
     if (!rl.allowed) {
         gw_reply_error(r, 429, "Too many requests.");
         return GW_ANSWERED;
     }
+    /* a cookie rides along on any request: prove the console sent it */
+    if (r->session_id > 0 && gw_method_unsafe(r->method) &&
+        (gw_origin_check(r) != 0 || gw_csrf_check(r) != 0))
+        return GW_ANSWERED;
 
     /* HEAD is the GET route without the body (libmicrohttpd drops it) */
     const char *method = strcmp(r->method, "HEAD") == 0 ? "GET" : r->method;
@@ -322,6 +345,10 @@ int gw_public_headers(gw_req_t *r)
         gw_reply_error(r, 405, "Method not allowed.");
         return GW_ANSWERED;
     }
+    if (!r->route->op && r->session_id <= 0) {
+        gw_reply_error(r, 403, "API keys cannot manage API keys: sign in to the console.");
+        return GW_ANSWERED;
+    }
     /* A body must be JSON; without a Content-Type it is taken as JSON */
     const char *ct = gw_req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
     if (s_is_body_method(r->method) && ct && !gw_content_type_is_json(ct) && s_has_body(r)) {
@@ -336,6 +363,10 @@ int gw_public_headers(gw_req_t *r)
 
 int gw_public_dispatch(gw_req_t *r)
 {
+    if (r->console)
+        return gw_console_dispatch(r);
+    if (!r->route->op)
+        return gw_console_local(r);
     json_t *body = NULL;
     if (s_is_body_method(r->method)) {
         if (gw_req_body_json(r, &body) != 0)

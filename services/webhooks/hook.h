@@ -109,6 +109,10 @@ void hook_op_rotate_secret(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep);
  * attempts_total. */
 #define HOOK_ATTEMPTS_SHOWN 10
 
+/* console_ops.c: a test event for an endpoint; the tenant's delivery log */
+void hook_op_test(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep);
+void hook_op_log(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep);
+
 /* ---- deliverer (deliver.c) ------------------------------------------- */
 
 typedef struct hook_deliverer hook_deliverer_t;

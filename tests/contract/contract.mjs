@@ -179,7 +179,8 @@ export function checkContract(docPath, lines) {
                 if (h.required) problems.push(`${what} header ${name} is required but missing`);
                 continue;
             }
-            if (values.length > 1) problems.push(`${what} header ${name} sent ${values.length} times`);
+            // Set-Cookie is the one header that may repeat (RFC 9110 5.3, RFC 6265 3)
+            if (values.length > 1 && k !== 'set-cookie') problems.push(`${what} header ${name} sent ${values.length} times`);
             if (h.schema) {
                 const v = validator(deref(h.schema));
                 if (!v(headerValue(h.schema, values[0].value)))
