@@ -53,7 +53,8 @@ static void s_usage(FILE *f)
             "  variables (see README.md): KAIVOX_HTTP_ADDR/PORT, KAIVOX_HTTP_MAX_CONNECTIONS[_PER_IP],\n"
             "  KAIVOX_HTTP_HEADER_TIMEOUT_MS, KAIVOX_HTTP_BODY_TIMEOUT_MS, KAIVOX_AUTH_FAIL_LIMIT,\n"
             "  KAIVOX_ADMIN_ADDR/PORT/TOKEN, KAIVOX_BUS_ENDPOINT, KAIVOX_DATABASE_URL, ...\n"
-            "  --print-routes  prints \"METHOD PATTERN SERVICE OP\" for every public route and exits.\n");
+            "  --print-routes  prints \"METHOD PATTERN SERVICE OP\" for every public route and exits\n"
+            "                  (\"gateway local\" for the routes the gateway serves itself).\n");
 }
 
 /* Applies the gateway's migrations, retrying while the database comes up
@@ -98,8 +99,9 @@ int main(int argc, char **argv)
 
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--print-routes") == 0) {
-            for (const gw_route_t *r = gw_routes; r->method; r++)
-                printf("%s %s %s %s\n", r->method, r->pattern, r->op->service, r->op->name);
+            for (const gw_route_t *r = gw_routes; r->method; r++)   /* op NULL: served here */
+                printf("%s %s %s %s\n", r->method, r->pattern, r->op ? r->op->service : "gateway",
+                       r->op ? r->op->name : "local");
             return 0;
         }
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {

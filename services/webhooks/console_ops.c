@@ -74,7 +74,8 @@ out:
 void hook_op_log(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
 {
     static const char *const events[] = { "appointment.created", "appointment.cancelled",
-                                          "call.ended", "call.missed", "ping", NULL };
+                                          "appointment.rescheduled", "call.ended",
+                                          "call.missed", "ping", NULL };
     static const char *const statuses[] = { "pending", "succeeded", "failed", NULL };
     PGresult *r = NULL;
     json_t *errors = json_object();
@@ -103,6 +104,7 @@ void hook_op_log(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
         goto out;
     }
     hook_reply_page(rep, KV_RID(req), r, page, per_page, total);
+    hook_meta_retention(rep);
 out:
     PQclear(r);
     json_decref(errors);

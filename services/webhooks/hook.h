@@ -109,6 +109,11 @@ void hook_op_rotate_secret(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep);
  * attempts_total. */
 #define HOOK_ATTEMPTS_SHOWN 10
 
+/* Adds to the list meta of rep how far back the delivery log goes:
+ * retention_days, and oldest_available, the instant before which finished
+ * deliveries and attempts are no longer kept (RFC 3339 UTC). */
+void hook_meta_retention(kv_rep_t *rep);
+
 /* console_ops.c: a test event for an endpoint; the tenant's delivery log */
 void hook_op_test(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep);
 void hook_op_log(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep);

@@ -26,11 +26,13 @@
 #include "kv_env.h"
 #include "kv_log.h"
 
-static int64_t s_ms(void)
+/* This thread's CPU time in microseconds: the work a verification does,
+ * whatever else the machine is busy with (wall time is not a test). */
+static int64_t s_cpu_us(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 static void t_password(void)
@@ -56,15 +58,15 @@ static void t_password(void)
     KVT_OK(!gw_password_verify("$argon2id$v=19$garbage", "x"), "argon2: a malformed encoding does not");
     KVT_OK(!gw_password_verify("plain text", "plain text"), "argon2: a non-Argon2id string never verifies");
     KVT_EQ_INT(gw_password_init(), 0, "argon2: the dummy hash");
-    int64_t t0 = s_ms();
+    int64_t t0 = s_cpu_us();
     (void)gw_password_verify(h1, "wrong password");
-    int64_t real = s_ms() - t0;
-    t0 = s_ms();
+    int64_t real = s_cpu_us() - t0;
+    t0 = s_cpu_us();
     KVT_OK(!gw_password_verify(NULL, "anything"), "argon2: no hash never verifies");
-    int64_t dummy = s_ms() - t0;
+    int64_t dummy = s_cpu_us() - t0;
     /* generous: the dummy verification is real work, within a factor of the real one */
-    KVT_OK(dummy * 4 >= real, "argon2: ... but costs a verification all the same (%lld ms vs %lld ms)",
-           (long long)dummy, (long long)real);
+    KVT_OK(dummy * 4 >= real, "argon2: ... but costs a verification all the same "
+           "(%lld us vs %lld us of CPU)", (long long)dummy, (long long)real);
 }
 
 static void t_tokens(void)
