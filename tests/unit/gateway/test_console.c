@@ -26,6 +26,13 @@
 #include "kv_env.h"
 #include "kv_log.h"
 
+static int64_t s_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* This thread's CPU time in microseconds: the work a verification does,
  * whatever else the machine is busy with (wall time is not a test). */
 static int64_t s_cpu_us(void)
