@@ -14,7 +14,9 @@
  * KAIVOX_TEST_SLOW_OPS (customers.create sleeps 7 s, past the 5 s request
  * deadline) on a second crm instance, the only one running meanwhile.
  * That it is running is read from the database (its advisory lock), not
- * guessed from a sleep.
+ * guessed from a sleep.  The same instance prunes every second
+ * (KAIVOX_RETENTION_PRUNE_S=1): an expired key's record is deleted after the
+ * next keyed write commits, a live one kept.
  */
 #include "idem_e2e.h"
 #include "bus_e2e.h"
@@ -111,6 +113,38 @@ static void test_in_flight_then_504(const char *key, int64_t tenant, PGconn *pg)
     kvt_resp_free(&d); kvt_resp_free(&e);
 }
 
+static void test_pruning(const char *key, int64_t tenant, long long customer, PGconn *pg)
+{
+    char k1[96], k2[96], path[96], sql[512];
+    idem_new_key("prune-old", k1);
+    idem_new_key("prune-new", k2);
+    snprintf(path, sizeof path, "/api/v1/customers/%lld", customer);
+    kvt_resp_t a = idem_req(key, "PATCH", path, "{\"notes\":\"one\"}", k1, NULL);
+    KVT_EQ_INT(a.status, 200, "a keyed update is recorded");
+    snprintf(sql, sizeof sql, "UPDATE crm.idempotency_keys SET created_at = now() - "
+             "interval '25 hours' WHERE tenant_id = %lld AND key = '%s'", (long long)tenant, k1);
+    free(gw_sql(pg, sql));
+    kvt_sleep_ms(1500);                      /* a pruning step is due again */
+    kvt_resp_t b = idem_req(key, "PATCH", path, "{\"notes\":\"two\"}", k2, NULL);
+    KVT_EQ_INT(b.status, 200, "another keyed update commits (and prunes after it)");
+    long long old = -1, live = -1;
+    for (int i = 0; i < 40; i++) {           /* the step runs right after that commit */
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM crm.idempotency_keys WHERE "
+                 "tenant_id = %lld AND key = '%s'", (long long)tenant, k1);
+        old = idem_sql_int(pg, sql);
+        if (old == 0)
+            break;
+        kvt_sleep_ms(100);
+    }
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM crm.idempotency_keys WHERE "
+             "tenant_id = %lld AND key = '%s'", (long long)tenant, k2);
+    live = idem_sql_int(pg, sql);
+    KVT_EQ_INT(old, 0, "the expired key's record was pruned");
+    KVT_EQ_INT(live, 1, "the live one is kept");
+    kvt_resp_free(&a);
+    kvt_resp_free(&b);
+}
+
 static void test_killed_then_retry(const char *key, int64_t tenant, PGconn *pg, long long n)
 {
     char k[96], phone[32], body[256];
@@ -141,6 +175,8 @@ int main(void)
     int64_t tenant;
     char key[64];
     tenant = se_tenant("idem-races", "UTC", 15, key);
+    long long customer = se_customer(key);   /* made before creates become slow */
+    KVT_OK(customer > 0, "a customer to update");
     PGconn *pg = gw_pg_super();
     KVT_OK(pg != NULL, "the test can read the database");
     long long n = bus_per_instance(KV_SVC_CRM);
@@ -154,12 +190,13 @@ int main(void)
 
     KVT_EQ_INT(bus_stack("stop", "crm", 1), 0, "crm's instance stops");
     char env[128];
-    snprintf(env, sizeof env, "KAIVOX_TEST_HOOKS=1 KAIVOX_TEST_SLOW_OPS=customers.create:%d",
-             S_SLOW_MS);
+    snprintf(env, sizeof env, "KAIVOX_TEST_HOOKS=1 KAIVOX_TEST_SLOW_OPS=customers.create:%d "
+             "KAIVOX_RETENTION_PRUNE_S=1", S_SLOW_MS);
     KVT_EQ_INT(bus_start("crm", 2, env), 0, "a crm instance whose customers.create is slow starts");
     KVT_EQ_INT(bus_wait_workers(KV_SVC_CRM, n, 15000), n, "its workers are registered");
 
     test_in_flight_then_504(key, tenant, pg);
+    test_pruning(key, tenant, customer, pg);
     test_killed_then_retry(key, tenant, pg, n);
 
     (void)bus_stack("stop", "crm", 2);    /* killed already; nothing to stop */
