@@ -30,9 +30,12 @@ static const char s_usage[] =
     "  tenant create --name NAME [--timezone IANA_TZ] [--slot-interval MINUTES]\n"
     "  tenant list\n"
     "  tenant show --id TENANT_ID\n"
-    "  key create --tenant ID --name NAME        prints the key: the only time it is shown\n"
-    "  key list --tenant ID                      no secrets; \"legacy\": true marks a key with\n"
-    "                                            the old public checksum: replace and revoke it\n"
+    "  key create --tenant ID --name NAME [--scope full|read]\n"
+    "                                            prints the key: the only time it is shown;\n"
+    "                                            read: GET only, 403 on every write (default full)\n"
+    "  key list --tenant ID                      no secrets; shows each key's scope; \"legacy\":\n"
+    "                                            true marks a key with the old public checksum:\n"
+    "                                            replace and revoke it\n"
     "  key revoke --tenant ID --id KEY_ID\n"
     "  service create --tenant ID --name NAME --duration MINUTES --price DECIMAL [--inactive]\n"
     "                 [--buffer-before MINUTES] [--buffer-after MINUTES]\n"
@@ -81,7 +84,7 @@ static void s_usage_error(const char *fmt, ...)
 
 typedef struct {
     const char *name, *timezone, *slot_interval, *tenant, *id, *duration, *price;
-    const char *active, *specialties, *services, *email;
+    const char *active, *specialties, *services, *email, *scope;
     const char *buffer_before, *buffer_after, *min_notice, *max_advance;
     const char *hours[MAX_HOURS];
     int nhours;
@@ -128,6 +131,7 @@ static void s_parse_opts(int argc, char **argv, int from, const char *allowed, o
         else if (strcmp(name, "slot-interval") == 0) o->slot_interval = val;
         else if (strcmp(name, "tenant") == 0) o->tenant = val;
         else if (strcmp(name, "id") == 0) o->id = val;
+        else if (strcmp(name, "scope") == 0) o->scope = val;
         else if (strcmp(name, "duration") == 0) o->duration = val;
         else if (strcmp(name, "price") == 0) o->price = val;
         else if (strcmp(name, "active") == 0) o->active = val;
@@ -479,11 +483,13 @@ static int s_key(const char *act, int argc, char **argv)
     opts_t o;
     char path[128];
     if (strcmp(act, "create") == 0) {
-        s_parse_opts(argc, argv, 3, "tenant name", &o);
+        s_parse_opts(argc, argv, 3, "tenant name scope", &o);
         snprintf(path, sizeof path, "/admin/v1/tenants/%s/keys", s_need_id(o.tenant, "tenant"));
         if (!o.name)
             s_usage_error("--name is required");
-        json_t *b = json_pack("{s:s}", "name", o.name);
+        if (o.scope && strcmp(o.scope, "full") != 0 && strcmp(o.scope, "read") != 0)
+            s_usage_error("--scope must be full or read");
+        json_t *b = json_pack("{s:s, s:s}", "name", o.name, "scope", o.scope ? o.scope : "full");
         if (!b)
             s_usage_error("--name must be UTF-8 text");
         return s_call("POST", path, b);

@@ -4,7 +4,7 @@
  *   POST  /admin/v1/tenants                         {"name","timezone"?,"slot_interval"?}
  *   GET   /admin/v1/tenants
  *   GET   /admin/v1/tenants/{id}
- *   POST  /admin/v1/tenants/{id}/keys               {"name"} -> the key, shown once
+ *   POST  /admin/v1/tenants/{id}/keys               {"name","scope"?} -> the key, shown once
  *   GET   /admin/v1/tenants/{id}/keys               no secrets
  *   POST  /admin/v1/tenants/{id}/keys/{key_id}/revoke
  *   GET   /admin/v1/stats                           the gateway's counters (gw_stats.h)
@@ -128,6 +128,8 @@ static json_t *s_key_json(const PGresult *res, int row)
     json_object_set_new(o, "revoked_at", kv_json_cell_str(res, row, 6));
     /* made before keyed checksums: see sql/gateway/002_keyed_checksum.sql */
     json_object_set_new(o, "legacy", json_boolean(strcmp(PQgetvalue(res, row, 7), "t") == 0));
+    /* "full" or "read" (GET only): sql/gateway/003_key_scope.sql */
+    json_object_set_new(o, "scope", kv_json_cell_str(res, row, 8));
     return o;
 }
 
@@ -181,6 +183,20 @@ static const char *s_name(json_t *body, json_t *errors, int required)
         return NULL;
     }
     return s;
+}
+
+/* A key's scope: "full" (absent or null) or "read"; anything else adds
+ * errors.scope and returns "full". */
+static const char *s_scope(json_t *body, json_t *errors)
+{
+    json_t *v = json_object_get(body, "scope");
+    if (!v || json_is_null(v))
+        return "full";
+    const char *s = json_string_value(v);
+    if (s && (strcmp(s, "full") == 0 || strcmp(s, "read") == 0))
+        return s;
+    kv_errors_add(errors, "scope", "The selected scope is invalid: use one of full, read.");
+    return "full";
 }
 
 /* Loads tenant tid; answers 404/503 itself and returns NULL then.  Caller
@@ -283,6 +299,7 @@ static int s_key_create(gw_req_t *r, kv_db_t *db, const char *tid)
     if (!(body = s_body_object(r)))
         goto out;
     const char *name = s_name(body, errors, 1);
+    const char *scope = s_scope(body, errors);
     if (json_object_size(errors) > 0) {
         rc = s_invalid(r, errors);
         errors = NULL;
@@ -295,15 +312,16 @@ static int s_key_create(gw_req_t *r, kv_db_t *db, const char *tid)
     }
     gw_key_hash_hex(key, hash);
     gw_key_prefix(key, prefix);
-    const char *p[4] = { tid, name, hash, prefix };
-    res = kv_db_exec(db, r->rid, "gw_key_create", 4, p);
+    const char *p[5] = { tid, name, hash, prefix, scope };
+    res = kv_db_exec(db, r->rid, "gw_key_create", 5, p);
     if (!res || PQntuples(res) != 1) {
         rc = gw_reply_error(r, 503, "Service temporarily unavailable.");
         goto out;
     }
     json_t *data = s_key_json(res, 0);
     json_object_set_new(data, "key", json_string(key));
-    kv_info(r->rid, "api key created id=%s tenant_id=%s", PQgetvalue(res, 0, 0), tid);
+    kv_info(r->rid, "api key created id=%s tenant_id=%s scope=%s", PQgetvalue(res, 0, 0), tid,
+            scope);
     rc = s_ok(r, 201, data);
 out:
     OPENSSL_cleanse(key, sizeof key);
@@ -347,7 +365,7 @@ static int s_key_revoke(gw_req_t *r, kv_db_t *db, const char *tid, const char *k
         PQclear(res);
         return gw_reply_error(r, 404, "API key not found.");
     }
-    gw_auth_forget(gw_http_cfg()->auth, kv_db_str(res, 0, 8));
+    gw_auth_forget(gw_http_cfg()->auth, kv_db_str(res, 0, 9));
     kv_info(r->rid, "api key revoked id=%s tenant_id=%s", kid, tid);
     json_t *data = s_key_json(res, 0);
     PQclear(res);

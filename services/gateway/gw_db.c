@@ -20,7 +20,7 @@
 
 #define TENANT_COLS "id, name, timezone, slot_interval_minutes, " TS("created_at")
 #define KEY_COLS    "id, tenant_id, name, prefix, " TS("created_at") ", " \
-                    TS("last_used_at") ", " TS("revoked_at") ", legacy"
+                    TS("last_used_at") ", " TS("revoked_at") ", legacy, scope"
 /* The console's users (gw_users.c) and API keys (gw_console.c). */
 #define USER_COLS   "id, tenant_id, email, name, " TS("created_at") ", " \
                     "password_hash IS NOT NULL, " TS("password_set_at") ", " TS("disabled_at")
@@ -34,7 +34,7 @@ const kv_stmt_t gw_db_stmts[] = {
     { "gw_key_lookup",
       "SELECT k.id, k.tenant_id, t.timezone, t.slot_interval_minutes, "
       "k.revoked_at IS NOT NULL, "
-      "(k.last_used_at IS NULL OR k.last_used_at < now() - interval '1 minute') "
+      "(k.last_used_at IS NULL OR k.last_used_at < now() - interval '1 minute'), k.scope "
       "FROM api_keys k JOIN tenants t ON t.id = k.tenant_id WHERE k.key_hash = $1" },
     { "gw_key_touch",
       "UPDATE api_keys SET last_used_at = now() WHERE id = $1 "
@@ -54,8 +54,8 @@ const kv_stmt_t gw_db_stmts[] = {
     { "gw_tenant_list", "SELECT " TENANT_COLS " FROM tenants ORDER BY id" },
     { "gw_tenant_get", "SELECT " TENANT_COLS " FROM tenants WHERE id = $1" },
     { "gw_key_create",
-      "INSERT INTO api_keys (tenant_id, name, key_hash, prefix, legacy) "
-      "VALUES ($1, $2, $3, $4, false) RETURNING " KEY_COLS },
+      "INSERT INTO api_keys (tenant_id, name, key_hash, prefix, legacy, scope) "
+      "VALUES ($1, $2, $3, $4, false, $5) RETURNING " KEY_COLS },
     { "gw_key_list", "SELECT " KEY_COLS " FROM api_keys WHERE tenant_id = $1 ORDER BY id" },
     { "gw_key_revoke",
       "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) "

@@ -326,8 +326,10 @@ void gw_req_resume(gw_req_t *r)
 
 /* ---- forwarding ----------------------------------------------------- */
 
-/* Loop thread: keeps a copy of the reply and wakes the connection. */
-static void s_on_reply(void *arg, int status, const char *body, size_t len)
+/* Loop thread: keeps a copy of the reply and wakes the connection.  A
+ * recorded answer sent again for its Idempotency-Key (rh->replayed) says
+ * so in Idempotent-Replayed. */
+static void s_on_reply(void *arg, int status, const char *body, size_t len, const kv_hdr_t *rh)
 {
     gw_req_t *r = arg;
     char *text;
@@ -344,6 +346,8 @@ static void s_on_reply(void *arg, int status, const char *body, size_t len)
     r->out = text;
     r->out_len = strlen(text);
     r->out_status = status;
+    if (rh && rh->replayed)
+        gw_req_add_header(r, "Idempotent-Replayed", "true");
     pthread_mutex_unlock(&r->mu);
     gw_req_resume(r);
 }

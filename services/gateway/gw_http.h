@@ -79,6 +79,7 @@ typedef struct gw_req {
     gw_params_t params;          /* its path parameters */
     json_t *query;               /* owned: query arguments but api_key */
     gw_principal_t who;          /* the authenticated key */
+    char idem_key[KV_IDEM_KEY_MAX + 1];  /* the write's Idempotency-Key, "" none */
     gw_addr_t client;            /* who the per-client limits count (the peer,
                                     or X-Forwarded-For behind a trusted proxy) */
     int wait;                    /* what a suspended on_headers waits for

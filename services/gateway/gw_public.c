@@ -22,11 +22,17 @@
  *      instead (gw_session.c: looked up on a console worker, no cache), and
  *      a state-changing request must then pass the origin and CSRF checks.
  *   5. The rate limit (429), the route (404/405; HEAD is served by every GET
- *      route), then a body's Content-Type (415 unless JSON).
+ *      route), a read-only key on a write (403), a body's Content-Type (415
+ *      unless JSON), then a write's Idempotency-Key (422 unless given once,
+ *      1..255 printable ASCII characters; GET and HEAD ignore it).
  * gw_public_dispatch() runs once the body is complete: the JSON body (400),
  * then the bus body {"params","query","body"} goes to the broker with the
- * tenant context and a deadline, and the connection is suspended until the
- * reply.  Everything here runs on the loop thread.
+ * tenant context, the Idempotency-Key and a deadline, and the connection
+ * is suspended until the reply (a recorded answer sent again for its key
+ * gets Idempotent-Replayed: true, gw_http.c).  The key itself is the
+ * owning service's business (shared/kv_idem.h): the gateway only checks
+ * its shape, so every write route treats it the same way.  Everything here
+ * runs on the loop thread.
  */
 #include "gw_http.h"
 
@@ -226,6 +232,61 @@ static int s_is_body_method(const char *m)
     return strcmp(m, "POST") == 0 || strcmp(m, "PATCH") == 0 || strcmp(m, "PUT") == 0;
 }
 
+/* A write: anything but GET and HEAD. */
+static int s_is_write(const char *m)
+{
+    return strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0;
+}
+
+/* ---- Idempotency-Key ------------------------------------------------ */
+
+typedef struct {
+    int n;                       /* Idempotency-Key headers seen */
+    const char *value;           /* the first one's value, MHD's memory */
+    size_t len;
+} s_idem_hdr_t;
+
+static enum MHD_Result s_idem_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                  size_t key_size, const char *value, size_t value_size)
+{
+    s_idem_hdr_t *x = cls;
+    (void)kind;
+    (void)key_size;
+    if (key && strcasecmp(key, "Idempotency-Key") == 0 && x->n++ == 0) {
+        x->value = value ? value : "";
+        x->len = value ? value_size : 0;
+    }
+    return MHD_YES;
+}
+
+/* Reads a write's Idempotency-Key header into r->idem_key (left "" when
+ * there is none).  Returns 0, or -1 after answering 422
+ * errors.idempotency_key: given more than once, empty, longer than
+ * KV_IDEM_KEY_MAX or with a character outside printable ASCII. */
+static int s_idem_key(gw_req_t *r)
+{
+    s_idem_hdr_t x = { 0, NULL, 0 };
+    MHD_get_connection_values_n(r->conn, MHD_HEADER_KIND, s_idem_arg, &x);
+    if (x.n == 0)
+        return 0;
+    const char *msg = NULL;
+    if (x.n > 1)
+        msg = "The Idempotency-Key header may be given only once.";
+    else if (!kv_bus_valid_idem_key(x.value, x.len))
+        msg = "The Idempotency-Key header must be 1 to 255 printable ASCII characters.";
+    if (msg) {
+        kv_rep_t rep = { 500, NULL };
+        json_t *errors = json_object();
+        kv_errors_add(errors, "idempotency_key", msg);
+        kv_reply_invalid(&rep, errors);
+        gw_reply_json(r, rep.status, rep.body);
+        return -1;
+    }
+    memcpy(r->idem_key, x.value, x.len);
+    r->idem_key[x.len] = '\0';
+    return 0;
+}
+
 int gw_public_headers(gw_req_t *r)
 {
     s_query_t q = { NULL, NULL, 0 };
@@ -349,6 +410,12 @@ int gw_public_headers(gw_req_t *r)
         gw_reply_error(r, 403, "API keys cannot manage API keys: sign in to the console.");
         return GW_ANSWERED;
     }
+    /* A read-only key reads: every write route answers 403 (a route that
+     * does not exist is still 404, a method it does not have 405) */
+    if (r->who.read_only && s_is_write(r->method)) {
+        gw_reply_error(r, 403, "This API key is read-only: it may only make GET requests.");
+        return GW_ANSWERED;
+    }
     /* A body must be JSON; without a Content-Type it is taken as JSON */
     const char *ct = gw_req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
     if (s_is_body_method(r->method) && ct && !gw_content_type_is_json(ct) && s_has_body(r)) {
@@ -356,6 +423,8 @@ int gw_public_headers(gw_req_t *r)
                                "(Content-Type: application/json).");
         return GW_ANSWERED;
     }
+    if (s_is_write(r->method) && s_idem_key(r) != 0)
+        return GW_ANSWERED;
     return GW_NEXT;
 }
 
@@ -391,6 +460,7 @@ int gw_public_dispatch(gw_req_t *r)
     snprintf(h.tenant_tz, sizeof h.tenant_tz, "%s", r->who.tz);
     h.slot_interval = r->who.slot_interval;
     h.deadline_ms = kv_now_ms() + gw_http_cfg()->request_timeout_ms;
+    memcpy(h.idem_key, r->idem_key, sizeof h.idem_key);
     int rc = gw_forward(r, r->route->op->service, &h, bus);
     json_decref(bus);
     return rc;
