@@ -79,9 +79,21 @@ int main(void)
     }
     long long ep = s_endpoint(f.key, "[\"appointment.created\"]");
     long long ep_del = s_endpoint(f.key, "[\"call.ended\"]");
-    long long ap1 = s_book(&f, "09:00"), ap2 = s_book(&f, "09:30");
+    long long ap1 = s_book(&f, "09:00"), ap2 = s_book(&f, "09:30"), ap3 = s_book(&f, "12:00");
     long long delivery = s_delivery(f.key, ep);
-    KVT_OK(ep > 0 && ep_del > 0 && ap1 > 0 && ap2 > 0 && delivery > 0,
+    /* a hold to release (and another for the 422) */
+    long long holds[2] = { -1, -1 };
+    for (int i = 0; i < 2; i++) {
+        char hb[256];
+        snprintf(hb, sizeof hb, "{\"service_id\":%lld,\"staff_id\":%lld,"
+                 "\"appointment_date\":\"%s\",\"appointment_time\":\"%s\"}",
+                 f.service, f.staff, f.date, i ? "15:00" : "14:00");
+        kvt_resp_t r = kvt_api(f.key, "POST", "/api/v1/appointments/holds", hb);
+        holds[i] = r.status == 201 ? se_int(&r, "id") : -1;
+        kvt_resp_free(&r);
+    }
+    KVT_OK(ep > 0 && ep_del > 0 && ap1 > 0 && ap2 > 0 && ap3 > 0 && holds[0] > 0 &&
+           holds[1] > 0 && delivery > 0,
            "the resources the routes act on exist (endpoints, appointments, a delivery)");
     char phone[32], phone2[32], bk[512];
     idem_phone(phone);
@@ -97,6 +109,26 @@ int main(void)
     c = s_add("DELETE", "/api/v1/appointments/{id}", 200);
     snprintf(c->path, sizeof c->path, "/api/v1/appointments/%lld", ap1);
     snprintf(c->path2, sizeof c->path2, "/api/v1/appointments/%lld", ap2);
+
+    c = s_add("PATCH", "/api/v1/appointments/{id}", 200);     /* a reschedule */
+    snprintf(c->path, sizeof c->path, "/api/v1/appointments/%lld", ap3);
+    snprintf(c->body, sizeof c->body, "{\"appointment_time\":\"12:30\"}");
+    snprintf(c->path2, sizeof c->path2, "%s", c->path);
+    snprintf(c->body2, sizeof c->body2, "{\"appointment_time\":\"13:00\"}");
+
+    c = s_add("POST", "/api/v1/appointments/holds", 201);
+    snprintf(c->path, sizeof c->path, "/api/v1/appointments/holds");
+    snprintf(c->body, sizeof c->body, "{\"service_id\":%lld,\"staff_id\":%lld,"
+             "\"appointment_date\":\"%s\",\"appointment_time\":\"16:00\"}",
+             f.service, f.staff, f.date);
+    snprintf(c->path2, sizeof c->path2, "/api/v1/appointments/holds");
+    snprintf(c->body2, sizeof c->body2, "{\"service_id\":%lld,\"staff_id\":%lld,"
+             "\"appointment_date\":\"%s\",\"appointment_time\":\"16:30\"}",
+             f.service, f.staff, f.date);
+
+    c = s_add("DELETE", "/api/v1/appointments/holds/{id}", 200);
+    snprintf(c->path, sizeof c->path, "/api/v1/appointments/holds/%lld", holds[0]);
+    snprintf(c->path2, sizeof c->path2, "/api/v1/appointments/holds/%lld", holds[1]);
 
     c = s_add("PATCH", "/api/v1/appointments/{id}/status", 200);
     snprintf(c->path, sizeof c->path, "/api/v1/appointments/%lld/status", ap2);
@@ -149,13 +181,18 @@ int main(void)
     snprintf(c->path2, sizeof c->path2, "%s", c->path);
     snprintf(c->body2, sizeof c->body2, "{}");
 
-    /* every write route of the gateway has its case */
+    c = s_add("POST", "/api/v1/webhooks/{id}/test", 202);
+    snprintf(c->path, sizeof c->path, "/api/v1/webhooks/%lld/test", ep);
+    snprintf(c->path2, sizeof c->path2, "/api/v1/webhooks/%lld/test", ep_del);
+
+    /* every write route of the services has its case (the gateway's own
+     * routes, "gateway local", record no keys) */
     idem_route_t routes[IDEM_MAX_ROUTES];
     int nr = idem_routes(routes);
     KVT_OK(nr >= 24, "kaivox-gateway --print-routes lists the routes (%d)", nr);
     int writes = 0;
     for (int i = 0; i < nr; i++) {
-        if (strcmp(routes[i].method, "GET") == 0)
+        if (strcmp(routes[i].method, "GET") == 0 || strcmp(routes[i].op, "local") == 0)
             continue;
         writes++;
         s_case_t *found = NULL;

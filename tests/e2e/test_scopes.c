@@ -94,6 +94,8 @@ static void test_routes(const idem_fixture_t *f, const char *ro_key, long long a
     int reads = 0, writes = 0, reads_ok = 0, writes_refused = 0;
     for (int i = 0; i < nr; i++) {
         char path[256];
+        if (strcmp(routes[i].op, "local") == 0)
+            continue;   /* the gateway's own routes take console sessions only */
         /* ids that exist where a resource is named: the customer, the
          * appointment, the service, the staff member; others 404 */
         long long id = strstr(routes[i].pattern, "appointments/") ? appt
@@ -104,6 +106,11 @@ static void test_routes(const idem_fixture_t *f, const char *ro_key, long long a
         if (strstr(path, "/slots")) {
             char q[128];
             snprintf(q, sizeof q, "?date=%s&service_id=%lld", f->date, f->service);
+            strncat(path, q, sizeof path - strlen(path) - 1);
+        }
+        if (strstr(path, "/calls/stats")) {
+            char q[128];
+            snprintf(q, sizeof q, "?from_date=%s&to_date=%s", f->date, f->date);
             strncat(path, q, sizeof path - strlen(path) - 1);
         }
         if (strcmp(routes[i].method, "GET") == 0) {
