@@ -79,11 +79,17 @@ typedef struct {
     int64_t deadline_ms;     /* epoch ms after which the answer is useless */
     int status;              /* replies only: KV_ST_* */
     char cid[KV_CID_MAX + 1];     /* per-call correlation id, "" when none */
+    /* requests only: the client's Idempotency-Key, "" when none
+     * (kv_bus_valid_idem_key); the service records the write under it */
+    char idem_key[KV_IDEM_KEY_MAX + 1];
+    int replayed;            /* replies only: 1 when the body is the answer
+                                recorded for that key, sent again */
 } kv_hdr_t;
 
-/* Encodes h as a JSON object text.  is_reply selects status (reply) or
- * op/tenant/deadline (request); "cid" is written when h->cid is set.
- * Caller owns the result (free()). */
+/* Encodes h as a JSON object text.  is_reply selects status and
+ * "replayed" (reply) or op/tenant/deadline/"idempotency_key" (request);
+ * "cid" is written when h->cid is set, "idempotency_key" when h->idem_key
+ * is, "replayed" when h->replayed is.  Caller owns the result (free()). */
 char *kv_hdr_encode(const kv_hdr_t *h, int is_reply);
 /* Decodes text[0..len) into *h.  Returns KV_BUS_OK, KV_BUS_EHEADER (not an
  * object, a field of the wrong type or shape, missing id/op/status) or
@@ -92,6 +98,11 @@ int kv_hdr_decode(const char *text, size_t len, int is_reply, kv_hdr_t *h);
 
 /* True when s is a valid request id: 1..64 chars of [A-Za-z0-9._-]. */
 int kv_bus_valid_id(const char *s, size_t len);
+
+/* True when s[0..len) is a valid Idempotency-Key: 1..KV_IDEM_KEY_MAX
+ * printable ASCII characters (0x20..0x7e; no NUL, no control character,
+ * nothing outside ASCII). */
+int kv_bus_valid_idem_key(const char *s, size_t len);
 
 /* What a worker announces in READY's JSON frame (proto/bus.md, "READY"). */
 typedef struct {
