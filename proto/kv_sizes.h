@@ -111,7 +111,17 @@
     KV_JSON_BYTES(KV_CALL_TRANSCRIPT_TEXT_MAX))
 
 #define KV_SZ_CALLS_PAGE   KV_SZ_PAGE(KV_SZ_CALL)
-#define KV_SZ_CALLS_SHOW   (KV_SZ_ENVELOPE + KV_SZ_CALL_FULL)
+/* The show adds the ids of the appointments booked during the call
+ * (scheduling's appointments.of_call, at most KV_CALL_APPOINTMENTS_MAX). */
+#define KV_SZ_CALLS_SHOW   (KV_SZ_ENVELOPE + KV_SZ_CALL_FULL + \
+    KV_SZ_FIELD("appointment_ids", KV_SZ_ARRAY(KV_CALL_APPOINTMENTS_MAX, KV_SZ_ID)))
+/* calls.stats: two dates, four counts and two reals, whatever the range. */
+#define KV_SZ_CALLS_STATS  (KV_SZ_ENVELOPE + KV_SZ_OBJ( \
+    KV_SZ_FIELD("from_date", KV_SZ_DATE) + KV_SZ_FIELD("to_date", KV_SZ_DATE) + \
+    KV_SZ_FIELD("calls", KV_SZ_INT) + KV_SZ_FIELD("answered", KV_SZ_INT) + \
+    KV_SZ_FIELD("missed", KV_SZ_INT) + KV_SZ_FIELD("booked", KV_SZ_INT) + \
+    KV_SZ_FIELD("conversion_rate", KV_SZ_REAL) + \
+    KV_SZ_FIELD("average_duration", KV_SZ_REAL)))
 
 /* ---- customers ---------------------------------------------------------- */
 
@@ -157,9 +167,21 @@
     KV_SZ_FIELD("source", KV_SZ_TOKEN) + \
     KV_SZ_FIELD("price", KV_SZ_REAL) + \
     KV_SZ_FIELD("created_at", KV_SZ_TIME) + \
-    KV_SZ_FIELD("updated_at", KV_SZ_TIME))
+    KV_SZ_FIELD("updated_at", KV_SZ_TIME) + \
+    KV_SZ_FIELD("call_id", KV_SZ_ID))
 
 #define KV_SZ_APPTS_PAGE   KV_SZ_PAGE(KV_SZ_APPT)
+
+/* sched_hold_json: a slot hold. */
+#define KV_SZ_HOLD KV_SZ_OBJ( \
+    KV_SZ_FIELD("id", KV_SZ_ID) + \
+    KV_SZ_FIELD("service_id", KV_SZ_ID) + \
+    KV_SZ_FIELD("staff_id", KV_SZ_ID) + \
+    KV_SZ_FIELD("appointment_date", KV_SZ_DATE) + \
+    KV_SZ_FIELD("appointment_time", KV_SZ_HHMM) + \
+    KV_SZ_FIELD("end_time", KV_SZ_HHMM) + \
+    KV_SZ_FIELD("expires_at", KV_SZ_TIME) + \
+    KV_SZ_FIELD("call_id", KV_SZ_ID))
 
 /* sched_service_json, with the operator fields of the admin answers. */
 #define KV_SZ_SERVICE KV_SZ_OBJ( \
@@ -167,6 +189,10 @@
     KV_SZ_FIELD("name", KV_SZ_STR(KV_SCHED_SERVICE_NAME_MAX)) + \
     KV_SZ_FIELD("duration", KV_SZ_INT) + \
     KV_SZ_FIELD("price", KV_SZ_REAL) + \
+    KV_SZ_FIELD("buffer_before_minutes", KV_SZ_INT) + \
+    KV_SZ_FIELD("buffer_after_minutes", KV_SZ_INT) + \
+    KV_SZ_FIELD("min_notice_minutes", KV_SZ_INT) + \
+    KV_SZ_FIELD("max_advance_days", KV_SZ_INT) + \
     KV_SZ_FIELD("active", KV_SZ_BOOL) + \
     KV_SZ_FIELD("created_at", KV_SZ_TIME) + \
     KV_SZ_FIELD("updated_at", KV_SZ_TIME))
@@ -281,12 +307,30 @@
     KV_SZ_FIELD("event", KV_SZ_EVENT_TYPE) + KV_SZ_FIELD("created_at", KV_SZ_TIME) + \
     KV_SZ_FIELD("data", 0)) + KV_SZ_EVENT_PAYLOAD_MAX)
 
+/* ---- the request header --------------------------------------------------- */
+
+/* A request's header frame (kv_hdr_encode): the request id (64 of
+ * [A-Za-z0-9._-]), a correlation id, the client's Idempotency-Key
+ * (printable ASCII, '"' and '\' taking 2), the operation, the tenant with
+ * its time zone and slot interval, the deadline.  A reply's header (id,
+ * cid, status, "replayed") is smaller. */
+#define KV_SZ_HEADER KV_SZ_OBJ( \
+    KV_SZ_FIELD("v", KV_SZ_INT) + \
+    KV_SZ_FIELD("id", KV_SZ_ASCII(64)) + \
+    KV_SZ_FIELD("cid", KV_SZ_BYTES(KV_CID_MAX)) + \
+    KV_SZ_FIELD("idempotency_key", KV_SZ_BYTES(KV_IDEM_KEY_MAX)) + \
+    KV_SZ_FIELD("op", KV_SZ_BYTES(KV_OP_NAME_MAX)) + \
+    KV_SZ_FIELD("tenant", KV_SZ_OBJ(KV_SZ_FIELD("id", KV_SZ_INT) + \
+        KV_SZ_FIELD("tz", KV_SZ_BYTES(64)) + KV_SZ_FIELD("slot_interval", KV_SZ_INT))) + \
+    KV_SZ_FIELD("deadline", KV_SZ_INT))
+
 /* ---- the largest of all, and the checks ---------------------------------- */
 
 #define KV_SZ_LARGEST KV_SZ_MAX_(KV_SZ_CALLS_PAGE, KV_SZ_MAX_(KV_SZ_CALLS_SHOW, \
     KV_SZ_MAX_(KV_SZ_EVENTS_PAGE, KV_SZ_MAX_(KV_SZ_CUSTOMERS_PAGE, \
     KV_SZ_MAX_(KV_SZ_APPTS_PAGE, KV_SZ_MAX_(KV_SZ_STAFF_PAGE, \
-    KV_SZ_MAX_(KV_SZ_DELIVERIES_PAGE, KV_SZ_ENDPOINTS_PAGE)))))))
+    KV_SZ_MAX_(KV_SZ_DELIVERIES_PAGE, KV_SZ_MAX_(KV_SZ_ENDPOINTS_PAGE, \
+    KV_SZ_SERVICES_PAGE))))))))
 
 /* Every answer must fit, and with a margin: the largest legal answer may
  * take at most two thirds of a bus body, so that a field added to an
@@ -296,6 +340,8 @@ _Static_assert(KV_SZ_LARGEST * 3 <= (long long)KV_BODY_MAX * 2,
 _Static_assert(KV_SZ_EVENTS_PAGE <= KV_BODY_MAX, "an events.since page must fit a bus body");
 _Static_assert(KV_SZ_EVENT_ENTRY < 256,
                "kv_outbox.c counts 256 bytes around each payload of an events.since page");
+_Static_assert(KV_SZ_HEADER <= KV_HEADER_MAX,
+               "the longest request header (with an Idempotency-Key) must fit its frame");
 _Static_assert(KV_SZ_SLOTS_STAFF_FIT >= 1000,
                "the slots of a day must fit for a tenant of 1000 staff members");
 

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "../../lib/kvt.h"
+#include "kv_bus.h"
 #include "kv_sizes.h"
 
 #define S_EMOJI "\xF0\x9F\x98\x80"   /* U+1F600: 4 bytes in UTF-8 and in JSON */
@@ -164,10 +165,22 @@ static void test_calls(void)
 
     json_t *call = s_call();
     json_object_set_new(call, "transcript", s_transcript());
-    json_t *show = s_show(json_incref(call));
+    /* the show adds the appointments booked during the call */
+    json_t *shown = json_copy(call);
+    json_t *ids = json_array();
+    for (int i = 0; i < KV_CALL_APPOINTMENTS_MAX; i++)
+        json_array_append_new(ids, I(S_ID));
+    json_object_set_new(shown, "appointment_ids", ids);
+    json_t *show = s_show(shown);
     size_t n = s_len(show, JSON_REAL_PRECISION(15));
     s_check("calls.get (the longest transcript)", n, KV_SZ_CALLS_SHOW, 95);
     json_decref(show);
+    json_t *stats = s_show(s_obj("from_date", S("2026-01-01"), "to_date", S("2026-12-31"),
+                                 "calls", I(S_ID), "answered", I(S_ID), "missed", I(S_ID),
+                                 "booked", I(S_ID), "conversion_rate", json_real(-1.2345e-300),
+                                 "average_duration", json_real(-1.23456789012345e+300), NULL));
+    s_check("calls.stats", s_len(stats, JSON_REAL_PRECISION(15)), KV_SZ_CALLS_STATS, 30);
+    json_decref(stats);
 
     /* the event page that carries it alone, and the delivery body
      * (jansson's default 17 digits: the webhook service's serialisation) */
@@ -222,7 +235,8 @@ static json_t *s_appt(void)
         "notes", s_text(S_EMOJI, KV_APPT_NOTES_MAX),
         "source", S("abcdefghijklmnopqrstuvwxyz012345"),
         "price", json_real(12345678.91),
-        "created_at", S("2026-03-11T14:05:00Z"), "updated_at", S("2026-03-11T14:05:00Z"), NULL);
+        "created_at", S("2026-03-11T14:05:00Z"), "updated_at", S("2026-03-11T14:05:00Z"),
+        "call_id", I(S_ID), NULL);
 }
 
 static json_t *s_staff(int full)
@@ -265,6 +279,23 @@ static void test_others(void)
     j = s_page(s_appt(), KV_PER_PAGE_MAX);
     s_check("appointments.list (100 appointments)", s_len(j, JSON_REAL_PRECISION(15)),
             KV_SZ_APPTS_PAGE, 97);
+    json_decref(j);
+    j = s_show(s_obj("id", I(S_ID), "service_id", I(S_ID), "staff_id", I(S_ID),
+                     "appointment_date", S("2026-03-11"), "appointment_time", S("23:00"),
+                     "end_time", S("23:59"), "expires_at", S("2026-03-11T14:05:00.123456Z"),
+                     "call_id", I(S_ID), NULL));
+    s_check("holds.create", s_len(j, 0), KV_SZ_ENVELOPE + KV_SZ_HOLD, 30);
+    json_decref(j);
+    j = s_page(s_obj("id", I(S_ID), "name", s_text(S_EMOJI, KV_SCHED_SERVICE_NAME_MAX),
+                     "duration", I(1440), "price", json_real(12345678.91),
+                     "buffer_before_minutes", I(KV_SERVICE_BUFFER_MAX),
+                     "buffer_after_minutes", I(KV_SERVICE_BUFFER_MAX),
+                     "min_notice_minutes", I(KV_SERVICE_NOTICE_MAX),
+                     "max_advance_days", I(KV_SERVICE_ADVANCE_MAX), "active", json_false(),
+                     "created_at", S("2026-03-11T14:05:00Z"),
+                     "updated_at", S("2026-03-11T14:05:00Z"), NULL), KV_PER_PAGE_MAX);
+    s_check("services.list (100 services)", s_len(j, JSON_REAL_PRECISION(15)),
+            KV_SZ_SERVICES_PAGE, 70);
     json_decref(j);
     j = s_page(s_staff(0), KV_PER_PAGE_MAX);
     s_check("staff.list (100 staff members)", s_len(j, JSON_REAL_PRECISION(15)),
@@ -324,6 +355,31 @@ static void test_others(void)
     json_decref(j);
 }
 
+/* The longest request header, as kv_hdr_encode writes it: every string at
+ * its longest of the costliest character its rule allows. */
+static void test_header(void)
+{
+    kv_hdr_t h;
+    memset(&h, 0, sizeof h);
+    h.v = KV_PROTO_VERSION;
+    memset(h.id, 'a', 64);
+    memset(h.op, 'o', KV_OP_NAME_MAX);
+    memset(h.cid, 'c', KV_CID_MAX);
+    memset(h.idem_key, '"', KV_IDEM_KEY_MAX);
+    memset(h.tenant_tz, 'z', 64);
+    h.tenant_id = S_ID;
+    h.slot_interval = 1440;
+    h.deadline_ms = S_ID;
+    char *t = kv_hdr_encode(&h, 0);
+    s_check("request header (Idempotency-Key of 255 '\"')", strlen(t), KV_SZ_HEADER, 70);
+    KVT_OK(strlen(t) <= KV_HEADER_MAX, "it fits a header frame (%zu of %d bytes)", strlen(t),
+           KV_HEADER_MAX);
+    kv_hdr_t back;
+    KVT_EQ_INT(kv_hdr_decode(t, strlen(t), 0, &back), KV_BUS_OK, "and it is read back");
+    KVT_EQ_STR(back.idem_key, h.idem_key, "with its whole Idempotency-Key");
+    free(t);
+}
+
 static void test_margin(void)
 {
     printf("# largest legal answer %zu bytes; KV_BODY_MAX %d (%.2fx)\n", (size_t)KV_SZ_LARGEST,
@@ -339,6 +395,7 @@ int main(void)
 {
     test_calls();
     test_others();
+    test_header();
     test_margin();
     return kvt_done();
 }
