@@ -6,7 +6,9 @@
  * travels).
  *
  * The call has every field at its longest (test_worstcase_calls.c) and a
- * transcript of 5000 turns holding 500,000 characters of 4-byte text.  Its
+ * transcript of 5000 turns holding 500,000 characters of 4-byte text, and
+ * 100 appointments are booked during it (the show lists their ids, at most
+ * KV_CALL_APPOINTMENTS_MAX).  Its
  * body is about 2.4 MB, more than the default request body limit
  * (KAIVOX_MAX_BODY_BYTES, 1 MiB): over HTTP it is 413, as documented, and
  * a deployment that wants such calls raises that setting.  This test logs
@@ -40,7 +42,7 @@ static int s_same_turns(json_t *sent, json_t *got)
 int main(void)
 {
     char key[64], secret[80] = "";
-    int64_t tenant = se_tenant("wc-transcript", "UTC", 0, key);
+    int64_t tenant = se_tenant("wc-transcript", "UTC", 5, key);
     wh_receiver_t rcv = { 0 };
     wh_receiver_start(&rcv, 1000);
     char url[256];
@@ -81,12 +83,46 @@ int main(void)
     json_decref(out);
     KVT_OK(id > 0, "the call has an id (%lld)", id);
 
+    /* the most appointments a show lists, booked during the call: 5-minute
+     * bookings tomorrow from midnight */
+    char hours[512], date[11];
+    long long service = se_service(tenant, "Quick", 5, "10.00");
+    long long staff = se_staff(tenant, "Ann", se_every_day("[[\"00:00\",\"12:00\"]]", hours,
+                                                          sizeof hours), NULL);
+    long long customer = se_customer(key);
+    KVT_OK(service > 0 && staff > 0 && customer > 0, "a service, a staff member, a customer");
+    se_date(1, date);
+    json_t *booked = json_array();
+    for (int i = 0; i < KV_CALL_APPOINTMENTS_MAX; i++) {
+        char hm[8];
+        snprintf(hm, sizeof hm, "%02d:%02d", i * 5 / 60, i * 5 % 60);
+        json_t *o = json_pack("{sIsIsIsssssI}", "customer_id", (json_int_t)customer,
+                              "service_id", (json_int_t)service, "staff_id", (json_int_t)staff,
+                              "appointment_date", date, "appointment_time", hm,
+                              "call_id", (json_int_t)id);
+        char *b = wc_dump(o);
+        r = kvt_api(key, "POST", "/api/v1/appointments", b);
+        if (r.status == 201)
+            json_array_append_new(booked, json_integer(se_int(&r, "id")));
+        else
+            fprintf(stderr, "booking %d: %ld %.300s\n", i, r.status, r.body ? r.body : "");
+        kvt_resp_free(&r);
+        free(b);
+    }
+    KVT_EQ_INT(json_array_size(booked), KV_CALL_APPOINTMENTS_MAX,
+               "100 appointments are booked during the call");
+
     /* the show */
     char path[64];
     snprintf(path, sizeof path, "/api/v1/calls/%lld", id);
     r = kvt_api(key, "GET", path, NULL);
     KVT_EQ_INT(r.status, 200, "GET /api/v1/calls/{id} of the largest call answers 200");
-    json_t *shown = json_incref(json_object_get(r.json, "data"));
+    /* shown: the call as its event carries it, without the bookings */
+    json_t *shown = json_copy(json_object_get(r.json, "data"));
+    KVT_OK(json_equal(json_object_get(shown, "appointment_ids"), booked),
+           "with the ids of the 100 appointments booked during it, oldest first");
+    json_object_del(shown, "appointment_ids");
+    json_decref(booked);
     KVT_EQ_INT(json_array_size(json_object_get(shown, "transcript")), KV_CALL_TURNS_MAX,
                "with all 5000 turns");
     KVT_OK(s_same_turns(call, shown), "every turn's speaker, text and offset as logged");
@@ -117,7 +153,7 @@ int main(void)
     KVT_EQ_INT(json_integer_value(json_object_get(ev, "seq")), seq, "with the event first");
     KVT_EQ_INT(json_array_size(data), 1, "alone in its page (its payload is over 1 MiB)");
     KVT_OK(json_equal(json_object_get(ev, "payload"), shown),
-           "its payload is the call exactly as GET shows it");
+           "its payload is the call exactly as GET shows it (but the bookings made since)");
     char *page = json_dumps(out, JSON_COMPACT | JSON_REAL_PRECISION(15));
     wc_size("events.since page of the largest call event", page ? strlen(page) : 0,
             KV_SZ_EVENTS_PAGE, 95);
@@ -138,7 +174,7 @@ int main(void)
         KVT_EQ_STR(json_string_value(json_object_get(d, "event")), "call.ended",
                    "the delivery is the call.ended event");
         KVT_OK(json_equal(json_object_get(d, "data"), shown),
-               "its data is the whole call exactly as GET shows it");
+               "its data is the whole call exactly as GET shows it (but the bookings)");
         wh_hdr(hdrs, "X-KaiVox-Signature", sig, sizeof sig);
         KVT_OK(wh_openssl_ok(secret, bp, sig),
                "X-KaiVox-Signature verifies over the exact %zu bytes received", dlen);
