@@ -94,7 +94,7 @@ int main(void)
     se_date(1, date);
     json_t *booked = json_array();
     for (int i = 0; i < KV_CALL_APPOINTMENTS_MAX; i++) {
-        char hm[8];
+        char hm[32];   /* room for any int (-O1 format-truncation) */
         snprintf(hm, sizeof hm, "%02d:%02d", i * 5 / 60, i * 5 % 60);
         json_t *o = json_pack("{sIsIsIsssssI}", "customer_id", (json_int_t)customer,
                               "service_id", (json_int_t)service, "staff_id", (json_int_t)staff,
