@@ -171,7 +171,10 @@ fuzz_objs_url        := services/webhooks/ssrf services/calls/call_valid $(FUZZ_
 fuzz_objs_values     := services/calls/call_valid $(FUZZ_VALID)
 fuzz_objs_slots      := services/scheduling/slots services/scheduling/sched_valid $(FUZZ_VALID)
 fuzz_objs_sign       := services/webhooks/sign shared/kv_mem
-FUZZ_NAMES := key query route addr body_crm body_calls body_sched bus url values slots sign
+fuzz_objs_body_hooks := services/webhooks/hook_valid services/webhooks/ssrf \
+                        services/webhooks/config $(FUZZ_VALID)
+FUZZ_NAMES := key query route addr body_crm body_calls body_sched body_hooks bus url values \
+              slots sign
 
 $(FUZZ_BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
