@@ -15,6 +15,20 @@
 
 #define S_DESC_MAX 1000
 
+/* The length of s's first max bytes, or less so that no UTF-8 character
+ * is cut: a message that holds half a character is not UTF-8, and jansson
+ * refuses it (the error would be listed without its message). */
+static int s_prefix(const char *s, size_t max)
+{
+    size_t n = strnlen(s, max + 1);
+    if (n > max) {
+        n = max;
+        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+            n--;
+    }
+    return (int)n;
+}
+
 /* Checks body's keys against the allowed list; each unknown one adds an
  * error under its own name. */
 static void s_unknown_fields(json_t *body, const char *const *allowed, json_t *errors)
@@ -24,7 +38,7 @@ static void s_unknown_fields(json_t *body, const char *const *allowed, json_t *e
     json_object_foreach(body, key, v) {
         if (!kv_pick(allowed, key)) {
             char msg[160];
-            snprintf(msg, sizeof msg, "The %.60s field is not accepted.", key);
+            snprintf(msg, sizeof msg, "The %.*s field is not accepted.", s_prefix(key, 60), key);
             kv_errors_add(errors, key, msg);
         }
     }
@@ -83,9 +97,10 @@ static int s_check_events(json_t *v, char *buf, size_t size, json_t *errors)
         int k = name ? hook_event_index(name) : -1;
         if (k < 0) {
             char msg[200];
-            snprintf(msg, sizeof msg, "The event %.60s is not one of appointment.created, "
-                     "appointment.cancelled, call.ended, call.missed.",
-                     name ? name : "(not a string)");
+            if (!name)
+                name = "(not a string)";
+            snprintf(msg, sizeof msg, "The event %.*s is not one of appointment.created, "
+                     "appointment.cancelled, call.ended, call.missed.", s_prefix(name, 60), name);
             kv_errors_add(errors, "events", msg);
             return -1;
         }
