@@ -146,6 +146,8 @@ bench: deps
 # what the runs found to the seed corpora, minimised (-merge=1).
 
 FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_ONLY    ?=
 FUZZ_BUILD   := build/fuzz
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS  := -O1 -g -std=c11 -D_GNU_SOURCE $(WARN) -Ishared -Iproto $(PKG_CFLAGS) \
@@ -195,10 +197,11 @@ fuzz-build: deps-fuzz
 	@$(MAKE) --no-print-directory $(FUZZ_BINS)
 
 fuzz: fuzz-build
-	@FUZZ_BUILD=$(FUZZ_BUILD) tests/fuzz/run.sh $(FUZZ_NAMES)
+	@FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_ONLY=$(FUZZ_ONLY) \
+	    tests/fuzz/run.sh $(FUZZ_NAMES)
 
 fuzz-merge: fuzz-build
-	@FUZZ_BUILD=$(FUZZ_BUILD) tests/fuzz/run.sh --merge $(FUZZ_NAMES)
+	@FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_ONLY=$(FUZZ_ONLY) tests/fuzz/run.sh --merge $(FUZZ_NAMES)
 
 clean:
 	rm -rf build bin
