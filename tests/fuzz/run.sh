@@ -6,7 +6,8 @@
 #
 #   tests/fuzz/run.sh NAME...          fuzz each NAME for FUZZ_SECONDS
 #   tests/fuzz/run.sh --merge NAME...  add what earlier runs found to the
-#                                      seed corpora, minimised (-merge=1)
+#                                      seed corpora: only inputs that reach
+#                                      code the seeds do not (-merge=1)
 #
 # Environment:
 #   FUZZ_SECONDS (60)          time per harness
@@ -73,7 +74,9 @@ for name in "${NAMES[@]}"; do
 
     if (( MERGE )); then
         before=$(find "$seeds" -type f | wc -l)
-        "$bin" -merge=1 "${dict[@]}" -timeout=10 "$seeds" "$work" > "$log" 2>&1
+        # -use_counters=0: an input joins the seeds only when it reaches code
+        # (an edge) that none of them does, not merely more often
+        "$bin" -merge=1 -use_counters=0 "${dict[@]}" -timeout=10 "$seeds" "$work" > "$log" 2>&1
         rc=$?
         after=$(find "$seeds" -type f | wc -l)
         if (( rc == 0 )); then
