@@ -17,7 +17,7 @@
 # build/san/bin) so both builds can sit side by side.
 
 CC      ?= cc
-PKGS    := libmicrohttpd libzmq jansson libpq libcurl openssl libcares
+PKGS    := libmicrohttpd libzmq jansson libpq libcurl openssl libcares libargon2
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -163,7 +163,7 @@ FUZZ_RESOURCES := services/crm/crm_valid services/calls/call_valid \
 fuzz_objs_key    := services/gateway/gw_keys shared/kv_mem
 fuzz_objs_query  := services/gateway/gw_input services/gateway/gw_keys $(FUZZ_RESOURCES) \
                     $(FUZZ_VALID)
-fuzz_objs_route  := services/gateway/gw_routes services/gateway/gw_input
+fuzz_objs_route  := services/gateway/gw_routes services/gateway/gw_input shared/kv_ops
 fuzz_objs_addr   := services/gateway/gw_addr shared/kv_mem
 fuzz_objs_body_crm   := services/crm/crm_valid $(FUZZ_VALID)
 fuzz_objs_body_calls := services/calls/call_valid $(FUZZ_VALID)

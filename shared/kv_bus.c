@@ -46,6 +46,18 @@ int kv_bus_valid_id(const char *s, size_t len)
     return 1;
 }
 
+int kv_bus_valid_idem_key(const char *s, size_t len)
+{
+    if (!s || len == 0 || len > KV_IDEM_KEY_MAX)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c > 0x7e)
+            return 0;
+    }
+    return 1;
+}
+
 int kv_bus_parse(const kv_msg_t *m, kv_bus_side_t side, kv_bus_frame_t *out)
 {
     memset(out, 0, sizeof *out);
@@ -64,13 +76,24 @@ int kv_bus_parse(const kv_msg_t *m, kv_bus_side_t side, kv_bus_frame_t *out)
     case KV_CMD_HEARTBEAT:
     case KV_CMD_DISCONNECT:
         return n == 2 ? KV_BUS_OK : KV_BUS_EFRAMES;
+    case KV_CMD_WITHDRAW:
+        if (side == KV_BUS_AT_CLIENT)
+            return KV_BUS_ECMD;
+        return n == 2 ? KV_BUS_OK : KV_BUS_EFRAMES;
     case KV_CMD_READY:
         if (side != KV_BUS_AT_BROKER_FROM_CLIENT && side != KV_BUS_AT_BROKER_FROM_WORKER)
             return KV_BUS_ECMD;
-        if (n != 3)
+        if (n != 3 && n != 4)
             return KV_BUS_EFRAMES;
         out->service = kv_msg_data(m, 2, &len);
-        return s_name_ok(out->service, len) ? KV_BUS_OK : KV_BUS_EFIELD;
+        if (!s_name_ok(out->service, len))
+            return KV_BUS_EFIELD;
+        if (n == 4) {
+            out->info = kv_msg_data(m, 3, &out->info_len);
+            if (out->info_len == 0 || out->info_len > KV_READY_INFO_MAX)
+                return KV_BUS_EFIELD;
+        }
+        return KV_BUS_OK;
     case KV_CMD_REQUEST:
     case KV_CMD_REPLY:
         break;
@@ -122,9 +145,21 @@ static kv_msg_t *s_command(int cmd)
 
 kv_msg_t *kv_bus_ready(const char *service)
 {
+    return kv_bus_ready_info(service, NULL);
+}
+
+kv_msg_t *kv_bus_ready_info(const char *service, const char *info)
+{
     kv_msg_t *m = s_command(KV_CMD_READY);
     kv_msg_addstr(m, service);
+    if (info)
+        kv_msg_addstr(m, info);
     return m;
+}
+
+kv_msg_t *kv_bus_withdraw(void)
+{
+    return s_command(KV_CMD_WITHDRAW);
 }
 
 kv_msg_t *kv_bus_heartbeat(void)
@@ -153,9 +188,15 @@ char *kv_hdr_encode(const kv_hdr_t *h, int is_reply)
     json_t *o = json_object();
     json_object_set_new(o, "v", json_integer(h->v ? h->v : KV_PROTO_VERSION));
     json_object_set_new(o, "id", json_string(h->id));
+    if (h->cid[0])
+        json_object_set_new(o, "cid", json_string(h->cid));
     if (is_reply) {
         json_object_set_new(o, "status", json_integer(h->status));
+        if (h->replayed)
+            json_object_set_new(o, "replayed", json_true());
     } else {
+        if (h->idem_key[0])
+            json_object_set_new(o, "idempotency_key", json_string(h->idem_key));
         json_object_set_new(o, "op", json_string(h->op));
         if (h->tenant_id > 0) {
             json_t *t = json_object();
@@ -233,21 +274,31 @@ int kv_hdr_decode(const char *text, size_t len, int is_reply, kv_hdr_t *h)
     memset(h, 0, sizeof *h);
     json_t *o;
     int rc = s_load_hdr(text, len, &o);
-    if (rc == KV_BUS_EVERSION)   /* keep the id so the error reply can carry it */
+    if (rc == KV_BUS_EVERSION) { /* keep id and cid so the error reply can carry them */
         s_copy_str(o, "id", h->id, sizeof h->id, kv_bus_valid_id, 1);
+        if (s_copy_str(o, "cid", h->cid, sizeof h->cid, kv_bus_valid_id, 0) < 0)
+            h->cid[0] = '\0';
+    }
     if (rc != KV_BUS_OK)
         goto out;
     rc = KV_BUS_EHEADER;
     h->v = KV_PROTO_VERSION;
-    if (s_copy_str(o, "id", h->id, sizeof h->id, kv_bus_valid_id, 1) < 0)
+    if (s_copy_str(o, "id", h->id, sizeof h->id, kv_bus_valid_id, 1) < 0 ||
+        s_copy_str(o, "cid", h->cid, sizeof h->cid, kv_bus_valid_id, 0) < 0)
         goto out;
     if (is_reply) {
         json_t *st = json_object_get(o, "status");
         if (!json_is_integer(st) || json_integer_value(st) < 100 || json_integer_value(st) > 599)
             goto out;
         h->status = (int)json_integer_value(st);
+        json_t *rp = json_object_get(o, "replayed");
+        if (rp && !json_is_boolean(rp))
+            goto out;
+        h->replayed = json_is_true(rp);
     } else {
-        if (s_copy_str(o, "op", h->op, sizeof h->op, s_op_ok, 1) < 0)
+        if (s_copy_str(o, "op", h->op, sizeof h->op, s_op_ok, 1) < 0 ||
+            s_copy_str(o, "idempotency_key", h->idem_key, sizeof h->idem_key,
+                       kv_bus_valid_idem_key, 0) < 0)
             goto out;
         json_t *t = json_object_get(o, "tenant");
         if (t && !json_is_null(t)) {
@@ -361,4 +412,146 @@ int kv_event_parse(const kv_msg_t *m, kv_event_hdr_t *h, const char **payload, s
 out:
     json_decref(o);
     return rc;
+}
+
+/* ---- READY's JSON frame ------------------------------------------------ */
+
+char *kv_ready_info_encode(const kv_ready_info_t *ri)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "v", json_integer(ri->v ? ri->v : KV_PROTO_VERSION));
+    json_object_set_new(o, "instance", json_string(ri->instance));
+    json_object_set_new(o, "workers", json_integer(ri->workers));
+    json_t *ops = json_array(), *ro = json_array();
+    for (int i = 0; i < ri->nops; i++) {
+        json_array_append_new(ops, json_string(ri->ops[i]));
+        if (ri->read_only[i])
+            json_array_append_new(ro, json_string(ri->ops[i]));
+    }
+    json_object_set_new(o, "ops", ops);
+    json_object_set_new(o, "read_only", ro);
+    char *s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    if (!s)
+        abort();    /* only on out of memory */
+    return s;
+}
+
+/* Index of name in ri->ops, -1 when absent. */
+static int s_info_op(const kv_ready_info_t *ri, const char *name)
+{
+    for (int i = 0; i < ri->nops; i++)
+        if (strcmp(ri->ops[i], name) == 0)
+            return i;
+    return -1;
+}
+
+int kv_ready_info_decode(const char *text, size_t len, kv_ready_info_t *ri)
+{
+    memset(ri, 0, sizeof *ri);
+    json_t *o;
+    int rc = s_load_hdr(text, len, &o);
+    if (json_is_integer(json_object_get(o, "v")))
+        ri->v = (int)json_integer_value(json_object_get(o, "v"));
+    if (rc != KV_BUS_OK)
+        goto out;
+    rc = KV_BUS_EHEADER;
+    if (s_copy_str(o, "instance", ri->instance, sizeof ri->instance, kv_bus_valid_id, 1) < 0)
+        goto out;
+    json_t *w = json_object_get(o, "workers");
+    if (!json_is_integer(w) || json_integer_value(w) < 1 ||
+        json_integer_value(w) > KV_INSTANCE_WORKERS_MAX)
+        goto out;
+    ri->workers = (int)json_integer_value(w);
+    json_t *ops = json_object_get(o, "ops"), *ro = json_object_get(o, "read_only");
+    if (!json_is_array(ops) || json_array_size(ops) > KV_OPS_MAX || (ro && !json_is_array(ro)))
+        goto out;
+    size_t i;
+    json_t *v;
+    json_array_foreach(ops, i, v) {
+        const char *name = json_string_value(v);
+        size_t n = json_string_length(v);
+        if (!name || n > KV_OP_NAME_MAX || strlen(name) != n || !s_op_ok(name, n) ||
+            s_info_op(ri, name) >= 0)
+            goto out;
+        memcpy(ri->ops[ri->nops++], name, n + 1);
+    }
+    json_array_foreach(ro, i, v) {
+        int k = json_is_string(v) ? s_info_op(ri, json_string_value(v)) : -1;
+        if (k < 0)       /* read-only must name an operation it serves */
+            goto out;
+        ri->read_only[k] = 1;
+    }
+    rc = KV_BUS_OK;
+out:
+    json_decref(o);
+    return rc;
+}
+
+/* ---- other versions ------------------------------------------------------ */
+
+int kv_bus_parse_foreign(const kv_msg_t *m, kv_bus_foreign_t *out)
+{
+    memset(out, 0, sizeof *out);
+    out->cmd = -1;
+    size_t len, n = kv_msg_size(m);
+    const char *tag = n ? kv_msg_data(m, 0, &len) : NULL;
+    /* "KVB" + 1..4 digits, no leading zero, another version than ours */
+    if (!tag || len < 4 || len > 7 || memcmp(tag, "KVB", 3) != 0 || tag[3] == '0')
+        return KV_BUS_ETAG;
+    int version = 0;
+    for (size_t i = 3; i < len; i++) {
+        if (tag[i] < '0' || tag[i] > '9')
+            return KV_BUS_ETAG;
+        version = version * 10 + (tag[i] - '0');
+    }
+    if (version == KV_PROTO_VERSION)
+        return KV_BUS_ETAG;
+    out->version = version;
+    if (n < 2)
+        return KV_BUS_OK;
+    const char *cmd = kv_msg_data(m, 1, &len);
+    if (len != 1)
+        return KV_BUS_OK;
+    out->cmd = (unsigned char)cmd[0];
+    if (n >= 3 && (out->cmd == KV_CMD_REQUEST || out->cmd == KV_CMD_READY)) {
+        const char *svc = kv_msg_data(m, 2, &len);
+        if (s_name_ok(svc, len))
+            memcpy(out->service, svc, len + 1);
+    }
+    if (n >= 4 && out->cmd == KV_CMD_REQUEST) {
+        const char *text = kv_msg_data(m, 3, &len);
+        json_t *o = len <= KV_HEADER_MAX ? json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL)
+                                         : NULL;
+        if (json_is_object(o)) {
+            if (s_copy_str(o, "id", out->id, sizeof out->id, kv_bus_valid_id, 1) < 0)
+                out->id[0] = '\0';
+            if (s_copy_str(o, "cid", out->cid, sizeof out->cid, kv_bus_valid_id, 1) < 0)
+                out->cid[0] = '\0';
+        }
+        json_decref(o);
+    }
+    return KV_BUS_OK;
+}
+
+/* ---- a worker's reply ------------------------------------------------------ */
+
+static const char S_TOO_LARGE[] =
+    "{\"success\":false,\"message\":\"The response is too large to send.\"}";
+
+kv_msg_t *kv_bus_reply(const void *ret, size_t rlen, const kv_hdr_t *h,
+                       const char *body, size_t blen, int *rc)
+{
+    kv_hdr_t rh = *h;
+    *rc = KV_BUS_OK;
+    if (blen > KV_BODY_MAX) {
+        *rc = KV_BUS_ESIZE;
+        rh.status = KV_ST_INTERNAL;
+        body = S_TOO_LARGE;
+        blen = sizeof S_TOO_LARGE - 1;
+    }
+    char *htext = kv_hdr_encode(&rh, 1);
+    kv_msg_t *m = kv_bus_envelope(KV_CMD_REPLY, ret, rlen, htext, strlen(htext), body, blen);
+    free(htext);
+    return m;
 }

@@ -3,10 +3,14 @@
  *
  * The client is a DEALER socket connected to the broker.  A call sends
  * [tag][REQUEST][service][header][body] and waits for the REPLY carrying the
- * same request id; replies to earlier calls that timed out are read and
- * dropped.  After a timeout the socket is kept: ZeroMQ reconnects by itself,
- * and late replies are recognised by their id.
+ * same per-call correlation id ("cid" in the header, echoed by the broker).
+ * The request id is the parent's (for logs and tracing), so it cannot tell
+ * two calls of one request apart; the cid can: it is this client's own
+ * counter, so a late reply to an earlier call that timed out is read and
+ * dropped, never taken for the current call's.  After a timeout the socket
+ * is kept: ZeroMQ reconnects by itself.
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
@@ -19,18 +23,25 @@
 
 struct kv_client {
     void *sock;          /* ZMQ_DEALER to KAIVOX_BUS_ENDPOINT */
+    uint64_t next_cid;   /* the next call's correlation id; random start */
 };
 
 kv_client_t *kv_client_new(void *zmq_ctx)
 {
     const char *ep = kv_env_str("KAIVOX_BUS_ENDPOINT", "tcp://127.0.0.1:7700");
     kv_client_t *c = kv_calloc(1, sizeof *c);
-    c->sock = zmq_socket(zmq_ctx, ZMQ_DEALER);
-    int linger = 0, immediate = 1;
-    zmq_setsockopt(c->sock, ZMQ_LINGER, &linger, sizeof linger);
+    c->sock = kv_msg_socket(zmq_ctx, ZMQ_DEALER);
+    int immediate = 1;
     /* queue nothing while disconnected: a call then fails fast with 503 */
-    zmq_setsockopt(c->sock, ZMQ_IMMEDIATE, &immediate, sizeof immediate);
-    if (zmq_connect(c->sock, ep) != 0) {
+    if (c->sock)
+        zmq_setsockopt(c->sock, ZMQ_IMMEDIATE, &immediate, sizeof immediate);
+    /* replies come back on this socket only, so any start would do; a
+     * random one also tells the calls of different clients apart in logs */
+    char rnd[33];
+    kv_bus_new_id(rnd);
+    rnd[16] = '\0';
+    c->next_cid = strtoull(rnd, NULL, 16);
+    if (!c->sock || zmq_connect(c->sock, ep) != 0) {
         kv_error(NULL, "cannot connect bus client to %s: %s", ep, zmq_strerror(zmq_errno()));
         zmq_close(c->sock);
         free(c);
@@ -58,6 +69,16 @@ static int s_call(kv_client_t *c, kv_hdr_t *h, const char *service, json_t *para
     json_object_set_new(bus, "body", body ? json_incref(body) : json_null());
     char *btext = json_dumps(bus, JSON_COMPACT | JSON_REAL_PRECISION(15));
     json_decref(bus);
+    if (!btext)
+        abort();    /* only on out of memory */
+    if (strlen(btext) > KV_BODY_MAX) {
+        /* the broker would refuse it; never send what cannot arrive */
+        kv_error(h->id, "bus call %s.%s: request body of %zu bytes is over the bus frame "
+                 "limit (%d)", service, h->op, strlen(btext), KV_BODY_MAX);
+        free(btext);
+        return KV_ST_INTERNAL;
+    }
+    snprintf(h->cid, sizeof h->cid, "%016" PRIx64, c->next_cid++);
     char *htext = kv_hdr_encode(h, 0);
     kv_msg_t *m = kv_bus_envelope(KV_CMD_REQUEST, service, strlen(service),
                                   htext, strlen(htext), btext, strlen(btext));
@@ -89,8 +110,8 @@ static int s_call(kv_client_t *c, kv_hdr_t *h, const char *service, json_t *para
         kv_hdr_t rh;
         if (kv_bus_parse(r, KV_BUS_AT_CLIENT, &f) != KV_BUS_OK || f.cmd != KV_CMD_REPLY ||
             kv_hdr_decode(f.header, f.header_len, 1, &rh) != KV_BUS_OK ||
-            strcmp(rh.id, h->id) != 0) {
-            kv_msg_destroy(&r);     /* stale or malformed: drop */
+            strcmp(rh.cid, h->cid) != 0) {
+            kv_msg_destroy(&r);     /* an earlier call's, or malformed: drop */
             continue;
         }
         *out = json_loadb(f.body, f.body_len, 0, NULL);

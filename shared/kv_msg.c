@@ -8,10 +8,12 @@
 #include <string.h>
 #include <stdlib.h>
 #include <errno.h>
+#include <stdint.h>
 #include <zmq.h>
 
 #include "kv_msg.h"
 #include "kv_mem.h"
+#include "kv_proto.h"
 
 typedef struct {
     char *data;      /* owned, NUL-terminated at data[len] */
@@ -143,4 +145,26 @@ int kv_msg_send(const kv_msg_t *m, void *sock)
             return -1;
     }
     return 0;
+}
+
+int kv_msg_send_to(const kv_msg_t *m, void *sock, const void *id, size_t len)
+{
+    int flags = m->count ? ZMQ_SNDMORE : 0;
+    if (zmq_send(sock, id, len, flags | ZMQ_DONTWAIT) < 0)
+        return -1;
+    return kv_msg_send(m, sock);
+}
+
+void *kv_msg_socket(void *zmq_ctx, int type)
+{
+    void *s = zmq_socket(zmq_ctx, type);
+    if (!s)
+        return NULL;
+    int64_t maxmsg = KV_FRAME_MAX;
+    int linger = 0, ivl = KV_ZMTP_HEARTBEAT_IVL_MS, timeout = KV_ZMTP_HEARTBEAT_TIMEOUT_MS;
+    zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(s, ZMQ_HEARTBEAT_IVL, &ivl, sizeof ivl);
+    zmq_setsockopt(s, ZMQ_HEARTBEAT_TIMEOUT, &timeout, sizeof timeout);
+    return s;
 }

@@ -35,5 +35,16 @@ const char *kv_msg_data(const kv_msg_t *m, size_t i, size_t *len);
 kv_msg_t *kv_msg_recv(void *sock, int timeout_ms);
 /* Sends every frame; the message is left intact.  0 or -1. */
 int kv_msg_send(const kv_msg_t *m, void *sock);
+/* Sends the ROUTER identity frame id[0..len) and then every frame of m, in
+ * one multipart message, without copying m.  0, or -1 with the zmq errno:
+ * on a ROUTER with ZMQ_ROUTER_MANDATORY, EHOSTUNREACH means the peer's
+ * connection is gone. */
+int kv_msg_send_to(const kv_msg_t *m, void *sock, const void *id, size_t len);
+
+/* A new ZeroMQ socket of type with the options every bus socket shares:
+ * ZMQ_MAXMSGSIZE = KV_FRAME_MAX (a larger frame drops the sender's
+ * connection), ZMTP heartbeats (KV_ZMTP_HEARTBEAT_*), ZMQ_LINGER 0.
+ * NULL when zmq_socket fails.  Caller owns it (zmq_close). */
+void *kv_msg_socket(void *zmq_ctx, int type);
 
 #endif

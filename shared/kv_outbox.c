@@ -16,6 +16,7 @@
 #include "kv_outbox.h"
 #include "kv_db.h"
 #include "kv_env.h"
+#include "kv_idem.h"
 #include "kv_log.h"
 #include "kv_mem.h"
 #include "kv_pub.h"
@@ -29,6 +30,13 @@
 
 #define KV_OUTBOX_LIMIT_DEFAULT 500
 #define KV_OUTBOX_LIMIT_MAX     1000
+/* An events.since page stops before its payloads pass this many bytes
+ * (always with at least one event), so that it fits a bus frame
+ * (KV_BODY_MAX) whatever the events hold: one event's payload is at most
+ * about one request body (KAIVOX_MAX_BODY_BYTES, 1 MiB). */
+#define KV_OUTBOX_PAGE_BYTES    (KV_BODY_MAX / 2)
+/* JSON around one event's payload in the page (keys, seq, ids, dates). */
+#define KV_OUTBOX_EVENT_ROOM    256
 
 int kv_outbox_add(kv_ctx_t *ctx, const char *req_id, int64_t tenant_id,
                   const char *type, json_t *payload, kv_outbox_event_t *ev)
@@ -89,6 +97,10 @@ out:
 void kv_outbox_publish(kv_ctx_t *ctx, const kv_outbox_event_t *ev)
 {
     if (!ctx || !ctx->pub || !ev || !ev->payload)
+        return;
+    /* a write with an Idempotency-Key: the handler's COMMIT was a
+     * savepoint's; kv_idem sends it after the runtime's own commit */
+    if (kv_idem_defer_event(ctx->idem, ev))
         return;
     if (kv_pub_send(ctx->pub, &ev->hdr, ev->payload, strlen(ev->payload)) != 0)
         kv_warn(NULL, "outbox: publishing %s seq %" PRId64 " failed; consumers catch up",
@@ -195,8 +207,15 @@ void kv_outbox_since_op(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
     }
 
     list = json_array();
-    int n = PQntuples(r);
+    int n = PQntuples(r), more = 0;
+    size_t bytes = 0;
     for (int i = 0; i < n; i++) {
+        size_t cost = (kv_db_str(r, i, 4) ? strlen(kv_db_str(r, i, 4)) : 4) + KV_OUTBOX_EVENT_ROOM;
+        if (i > 0 && bytes + cost > KV_OUTBOX_PAGE_BYTES) {
+            more = 1;            /* the rest in the next page */
+            break;
+        }
+        bytes += cost;
         json_t *o = json_object();
         json_object_set_new(o, "seq", json_integer(kv_db_i64(r, i, 0)));
         json_object_set_new(o, "id", json_string(kv_db_str(r, i, 1) ? kv_db_str(r, i, 1) : ""));
@@ -215,7 +234,7 @@ void kv_outbox_since_op(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
         json_object_set_new(o, "payload", payload);
         json_array_append_new(list, o);
     }
-    kv_reply_ok(rep, KV_ST_OK, list, NULL);
+    kv_reply_ok(rep, KV_ST_OK, list, json_pack("{s:b}", "more", more));
     list = NULL;
     PQclear(r);
     r = NULL;

@@ -59,7 +59,9 @@ int kv_outbox_add(kv_ctx_t *ctx, const char *req_id, int64_t tenant_id,
                   const char *type, json_t *payload, kv_outbox_event_t *ev);
 
 /* After COMMIT: publishes ev on the event bus (best effort; loss is healed
- * by catch-up). */
+ * by catch-up).  During a write with an Idempotency-Key that COMMIT was a
+ * savepoint's: a copy of ev is then kept and published after the runtime's
+ * commit, or dropped when it rolls back (kv_idem.h). */
 void kv_outbox_publish(kv_ctx_t *ctx, const kv_outbox_event_t *ev);
 
 void kv_outbox_event_clear(kv_outbox_event_t *ev);
@@ -75,7 +77,9 @@ void kv_outbox_prune_step(kv_ctx_t *ctx, const char *req_id);
 
 /* Handler of the system operation events.since: body {"after": N,
  * "limit": M (1..1000, default 500)} -> data: list of
- * {"seq","id","tenant_id","type","created_at","payload"}. */
+ * {"seq","id","tenant_id","type","created_at","payload"}, and meta
+ * {"more": true} when the page stopped before M events to fit a bus frame
+ * (the next page starts after its last seq). */
 void kv_outbox_since_op(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep);
 
 #endif

@@ -20,11 +20,15 @@ kv_pub_t *kv_pub_new(void *zmq_ctx)
 {
     const char *ep = kv_env_str("KAIVOX_EVENTS_IN_ENDPOINT", "tcp://127.0.0.1:7701");
     kv_pub_t *p = kv_calloc(1, sizeof *p);
-    p->sock = zmq_socket(zmq_ctx, ZMQ_PUB);
-    int linger = 0, hwm = 10000;
-    zmq_setsockopt(p->sock, ZMQ_LINGER, &linger, sizeof linger);
-    zmq_setsockopt(p->sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
-    if (zmq_connect(p->sock, ep) != 0) {
+    p->sock = kv_msg_socket(zmq_ctx, ZMQ_PUB);
+    /* at shutdown, events published just before still get out (the
+     * process waits at most this long for them in zmq_ctx_term) */
+    int linger = KV_GOODBYE_LINGER_MS, hwm = 10000;
+    if (p->sock) {
+        zmq_setsockopt(p->sock, ZMQ_LINGER, &linger, sizeof linger);
+        zmq_setsockopt(p->sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    }
+    if (!p->sock || zmq_connect(p->sock, ep) != 0) {
         kv_error(NULL, "cannot connect event publisher to %s: %s", ep, zmq_strerror(zmq_errno()));
         zmq_close(p->sock);
         free(p);

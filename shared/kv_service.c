@@ -2,14 +2,30 @@
  * kv_service.c -- the runtime under every service process.
  *
  * main() of a service fills a kv_service_def_t and calls kv_service_run().
- * That applies the service's migrations (retrying until PostgreSQL
- * answers), then starts KAIVOX_WORKERS worker threads and the optional
- * background thread, and waits for SIGINT/SIGTERM.  A worker thread is the
- * worker side of proto/bus.md (the zguide's Paranoid Pirate): a DEALER
- * socket to the broker, READY on connect, a heartbeat every second, and a
- * fresh socket with exponential backoff when the broker has been silent for
- * KV_HEARTBEAT_LIVENESS intervals.  Requests are dispatched to the ops
- * table by name; the handler's status and envelope go back as the REPLY.
+ * That checks the operation table against the registry (proto/kv_ops.h),
+ * applies the service's migrations (retrying until PostgreSQL answers),
+ * starts KAIVOX_WORKERS worker threads and the optional background thread,
+ * and waits for SIGINT/SIGTERM.
+ *
+ * A worker thread is the worker side of proto/bus.md (the zguide's Paranoid
+ * Pirate).  It holds one link per broker: a DEALER socket, READY on connect
+ * with this instance's id, its worker count and the operations it serves,
+ * a heartbeat every second, and a fresh socket when the broker has been
+ * silent for KV_HEARTBEAT_LIVENESS intervals or tells it to re-register
+ * (DISCONNECT).  Today there is one broker (KAIVOX_BUS_ENDPOINT); the links
+ * are an array so that a worker registered with several brokers drains
+ * each link on its own.  Requests are dispatched to the ops table by name;
+ * the handler's status and envelope go back as the REPLY on the link the
+ * request came from.  A write that carries an Idempotency-Key runs between
+ * kv_idem_start and kv_idem_finish (kv_idem.h): inside one transaction of
+ * the runtime's, with its answer recorded under the key, or not at all
+ * when the key's answer is already recorded ("replayed" in the REPLY).
+ *
+ * Drain (SIGTERM): each link sends WITHDRAW; the worker serves whatever
+ * still arrives on it until the broker's acknowledgement (ZeroMQ keeps
+ * order per connection, so nothing can follow it), then sends DISCONNECT
+ * with a linger so the goodbye reaches the broker, and closes.  The main
+ * thread waits for every thread at most KAIVOX_DRAIN_S seconds.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -19,19 +35,42 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "kv_service.h"
 #include "kv_client.h"
 #include "kv_env.h"
+#include "kv_idem.h"
 #include "kv_log.h"
 #include "kv_mem.h"
 #include "kv_outbox.h"
 #include "kv_pub.h"
 
-static atomic_int s_stop;
+#define S_LINKS_MAX 8            /* brokers one worker may register with */
+#define S_SLOW_MAX 8             /* KAIVOX_TEST_SLOW_OPS entries */
+
+static atomic_int s_stop;        /* first signal: drain */
 static void *s_zmq;
 static const kv_service_def_t *s_def;
+static int s_drain_ms;           /* KAIVOX_DRAIN_S in milliseconds */
+
+/* Every operation this process serves: the table's, plus the system ones
+ * the runtime adds.  Built once in kv_service_run. */
+static const kv_op_t **s_ops;
+static int s_nops;
+static char *s_ready_info;       /* READY's JSON frame, the same for every worker */
+
+/* Threads still running, and the signals seen; the main thread waits on
+ * s_cond for either to change. */
+static pthread_mutex_t s_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t s_cond = PTHREAD_COND_INITIALIZER;
+static int s_live;
+static int s_signals;
+
+/* Test hook: operations made slow on purpose (KAIVOX_TEST_SLOW_OPS). */
+static struct { char op[KV_OP_NAME_MAX + 1]; int ms; } s_slow[S_SLOW_MAX];
+static int s_nslow;
 
 int kv_service_stopping(void)
 {
@@ -46,28 +85,11 @@ void *kv_service_zmq(void)
 static void s_sleep_ms(int ms)
 {
     struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-    nanosleep(&ts, NULL);
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
 }
 
-/* A new DEALER connected to the broker, READY already queued. */
-static void *s_worker_socket(void)
-{
-    const char *ep = kv_env_str("KAIVOX_BUS_ENDPOINT", "tcp://127.0.0.1:7700");
-    void *sock = zmq_socket(s_zmq, ZMQ_DEALER);
-    int linger = 0;
-    zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger);
-    if (zmq_connect(sock, ep) != 0) {
-        kv_error(NULL, "cannot connect worker to %s: %s", ep, zmq_strerror(zmq_errno()));
-        zmq_close(sock);
-        return NULL;
-    }
-    kv_msg_t *m = kv_bus_ready(s_def->name);
-    kv_msg_send(m, sock);
-    kv_msg_destroy(&m);
-    return sock;
-}
-
-static const kv_op_t s_builtin_since = { KV_OP_EVENTS_SINCE, kv_outbox_since_op, 1 };
+/* ---- the operation table ------------------------------------------------ */
 
 static void s_ping(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
 {
@@ -75,42 +97,167 @@ static void s_ping(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
     json_object_set_new(d, "service", json_string(s_def->name));
     kv_reply_ok(rep, KV_ST_OK, d, NULL);
 }
-static const kv_op_t s_builtin_ping = { KV_OP_PING, s_ping, 1 };
+
+static const kv_op_t s_builtin_ping = { KV_OP(SYS_PING), s_ping };
+static const kv_op_t s_builtin_since = { KV_OP(EVENTS_SINCE), kv_outbox_since_op };
 
 static const kv_op_t *s_find_op(const char *name)
 {
-    for (const kv_op_t *op = s_def->ops; op && op->name; op++)
-        if (strcmp(op->name, name) == 0)
-            return op;
-    if (strcmp(name, KV_OP_PING) == 0)
-        return &s_builtin_ping;
-    if (s_def->producer && strcmp(name, KV_OP_EVENTS_SINCE) == 0)
-        return &s_builtin_since;
+    for (int i = 0; i < s_nops; i++)
+        if (strcmp(s_ops[i]->op->name, name) == 0)
+            return s_ops[i];
     return NULL;
 }
 
-/* Runs one request and fills rep.  Never fails: every problem becomes an
- * error envelope. */
-static void s_dispatch(kv_ctx_t *ctx, const kv_hdr_t *h, const char *body, size_t body_len,
-                       kv_rep_t *rep)
+/* Builds s_ops from def's table and the built-in operations, checking the
+ * table against the registry.  0, or -1 (logged): an entry of another
+ * service, a duplicate, too many. */
+static int s_build_ops(const kv_service_def_t *def)
 {
-    rep->status = KV_ST_INTERNAL;
+    int n = 2;
+    for (const kv_op_t *op = def->ops; op && op->op; op++)
+        n++;
+    s_ops = kv_calloc((size_t)n, sizeof *s_ops);
+    s_nops = 0;
+    for (const kv_op_t *op = def->ops; op && op->op; op++) {
+        if (!op->fn || (op->op->service && strcmp(op->op->service, def->name) != 0)) {
+            kv_error(NULL, "operation table: %s belongs to %s, not %s", op->op->name,
+                     op->op->service ? op->op->service : "(system)", def->name);
+            return -1;
+        }
+        if (s_find_op(op->op->name)) {
+            kv_error(NULL, "operation table: %s is listed twice", op->op->name);
+            return -1;
+        }
+        s_ops[s_nops++] = op;
+    }
+    if (!s_find_op(KV_OP_PING))
+        s_ops[s_nops++] = &s_builtin_ping;
+    if (def->producer && !s_find_op(KV_OP_EVENTS_SINCE))
+        s_ops[s_nops++] = &s_builtin_since;
+    if (s_nops > KV_OPS_MAX) {
+        kv_error(NULL, "operation table: %d operations, at most %d", s_nops, KV_OPS_MAX);
+        return -1;
+    }
+    return 0;
+}
+
+/* This process's instance id: host-pid-random, [A-Za-z0-9._-], unique
+ * enough that two processes never share one. */
+static void s_instance_id(char out[KV_INSTANCE_MAX + 1])
+{
+    char host[33] = "host", rnd[33];
+    gethostname(host, sizeof host - 1);
+    host[sizeof host - 1] = '\0';
+    for (char *c = host; *c; c++)
+        if (!kv_bus_valid_id(c, 1))
+            *c = '-';
+    kv_bus_new_id(rnd);
+    rnd[8] = '\0';
+    snprintf(out, KV_INSTANCE_MAX + 1, "%.24s-%ld-%.8s", host, (long)getpid(), rnd);
+}
+
+/* READY's JSON frame for this process.  Caller owns the result. */
+static char *s_ready_info_new(int nworkers)
+{
+    kv_ready_info_t *ri = kv_calloc(1, sizeof *ri);
+    ri->v = KV_PROTO_VERSION;
+    s_instance_id(ri->instance);
+    ri->workers = nworkers;
+    for (int i = 0; i < s_nops; i++) {
+        snprintf(ri->ops[i], sizeof ri->ops[i], "%s", s_ops[i]->op->name);
+        ri->read_only[i] = (s_ops[i]->op->flags & KV_OPF_READ) != 0;
+    }
+    ri->nops = s_nops;
+    char *s = kv_ready_info_encode(ri);
+    kv_info(NULL, "instance %s: %d workers, %d operations", ri->instance, nworkers, s_nops);
+    free(ri);
+    return s;
+}
+
+/* ---- test hook ---------------------------------------------------------- */
+
+/* KAIVOX_TEST_SLOW_OPS="op:ms[,op:ms...]" makes those operations sleep ms
+ * before their handler runs: the end-to-end tests use it to hold requests
+ * in a worker.  It is refused unless KAIVOX_TEST_HOOKS=1.  0 or -1. */
+static int s_test_hooks(void)
+{
+    const char *spec = kv_env_str("KAIVOX_TEST_SLOW_OPS", NULL);
+    if (!spec)
+        return 0;
+    if (strcmp(kv_env_str("KAIVOX_TEST_HOOKS", "0"), "1") != 0) {
+        kv_error(NULL, "KAIVOX_TEST_SLOW_OPS is a test setting: refused without KAIVOX_TEST_HOOKS=1");
+        return -1;
+    }
+    const char *p = spec;
+    while (*p) {
+        const char *colon = strchr(p, ':');
+        size_t len = colon ? (size_t)(colon - p) : 0;
+        char *end = NULL;
+        long ms = colon ? strtol(colon + 1, &end, 10) : 0;
+        if (!colon || len == 0 || len > KV_OP_NAME_MAX || s_nslow == S_SLOW_MAX ||
+            end == colon + 1 || (*end && *end != ',') || ms < 1 || ms > 600000) {
+            kv_error(NULL, "KAIVOX_TEST_SLOW_OPS: expected op:ms[,op:ms...] (at most %d)", S_SLOW_MAX);
+            return -1;
+        }
+        memcpy(s_slow[s_nslow].op, p, len);
+        s_slow[s_nslow].op[len] = '\0';
+        s_slow[s_nslow].ms = (int)ms;
+        kv_warn(NULL, "test hook: %s sleeps %ld ms before running", s_slow[s_nslow].op, ms);
+        s_nslow++;
+        p = *end ? end + 1 : end;
+    }
+    return 0;
+}
+
+static void s_test_delay(const char *op)
+{
+    for (int i = 0; i < s_nslow; i++)
+        if (strcmp(s_slow[i].op, op) == 0)
+            s_sleep_ms(s_slow[i].ms);
+}
+
+/* ---- one request ----------------------------------------------------------- */
+
+/* *ans = rep serialized (rep->body taken; NULL is a 500). */
+static void s_answer_of(kv_rep_t *rep, kv_answer_t *ans)
+{
+    if (!rep->body)
+        kv_reply_internal(rep);
+    ans->status = rep->status;
+    ans->body = json_dumps(rep->body, JSON_COMPACT | JSON_REAL_PRECISION(15));
+    if (!ans->body)
+        abort();    /* only on out of memory */
+    ans->len = strlen(ans->body);
+    ans->replayed = 0;
+    json_decref(rep->body);
     rep->body = NULL;
+}
+
+/* Runs one request and fills *ans (its body owned by the caller).  Never
+ * fails: every problem becomes an error envelope.  A write with an
+ * Idempotency-Key runs between kv_idem_start and kv_idem_finish, which
+ * may answer without running it (a recorded answer, 409, 422). */
+static void s_dispatch(kv_ctx_t *ctx, const kv_hdr_t *h, const char *body, size_t body_len,
+                       kv_answer_t *ans)
+{
+    kv_rep_t rep = { KV_ST_INTERNAL, NULL };
     json_t *bus = NULL;
+    memset(ans, 0, sizeof *ans);
 
     const kv_op_t *op = s_find_op(h->op);
     if (!op) {
         char msg[128];
         snprintf(msg, sizeof msg, "Unknown operation '%s' for service %s.", h->op, s_def->name);
-        kv_reply_error(rep, KV_ST_UNKNOWN_OP, msg, NULL);
+        kv_reply_error(&rep, KV_ST_UNKNOWN_OP, msg, NULL);
         goto out;
     }
-    if (!op->system && h->tenant_id <= 0) {
-        kv_reply_error(rep, KV_ST_BAD_REQUEST, "This operation needs a tenant context.", NULL);
+    if (!(op->op->flags & KV_OPF_SYSTEM) && h->tenant_id <= 0) {
+        kv_reply_error(&rep, KV_ST_BAD_REQUEST, "This operation needs a tenant context.", NULL);
         goto out;
     }
     if (h->deadline_ms > 0 && kv_now_ms() > h->deadline_ms) {
-        kv_reply_error(rep, KV_ST_TIMEOUT, "The request timed out.", NULL);
+        kv_reply_error(&rep, KV_ST_TIMEOUT, "The request timed out.", NULL);
         goto out;
     }
     bus = body_len ? json_loadb(body, body_len, 0, NULL) : json_object();
@@ -118,7 +265,7 @@ static void s_dispatch(kv_ctx_t *ctx, const kv_hdr_t *h, const char *body, size_
     json_t *query = json_object_get(bus, "query");
     if (!json_is_object(bus) || (params && !json_is_object(params)) ||
         (query && !json_is_object(query))) {
-        kv_reply_error(rep, KV_ST_BAD_REQUEST, "Malformed bus request body.", NULL);
+        kv_reply_error(&rep, KV_ST_BAD_REQUEST, "Malformed bus request body.", NULL);
         goto out;
     }
     if (!params)
@@ -128,53 +275,264 @@ static void s_dispatch(kv_ctx_t *ctx, const kv_hdr_t *h, const char *body, size_
     json_t *jb = json_object_get(bus, "body");
     kv_req_t req = { h, params, query, json_is_null(jb) ? NULL : jb };
 
-    if (kv_db_ensure(ctx->db) != 0) {
-        kv_reply_unavailable(rep);
+    /* a write with a key: recorded with its change, at most once */
+    int keyed = h->idem_key[0] && h->tenant_id > 0 && !(op->op->flags & KV_OPF_READ);
+    if (keyed) {
+        if (kv_idem_start(ctx->idem, ctx, h, bus, ans) != KV_IDEM_RUN)
+            goto out;
+    } else if (kv_db_ensure(ctx->db) != 0) {
+        kv_reply_unavailable(&rep);
         goto out;
     }
-    op->fn(ctx, &req, rep);
+    if (s_nslow)
+        s_test_delay(h->op);
+    op->fn(ctx, &req, &rep);
+    if (keyed) {
+        kv_idem_finish(ctx->idem, ctx, h, &rep, ans);
+        goto out;
+    }
     kv_db_rollback(ctx->db, h->id);   /* no-op unless the handler forgot one */
-    if (!rep->body)
-        kv_reply_internal(rep);
 out:
+    if (!ans->body)
+        s_answer_of(&rep, ans);
+    json_decref(rep.body);
     json_decref(bus);
 }
 
+/* Serves the request f that arrived on sock and sends the REPLY there. */
 static void s_handle_request(kv_ctx_t *ctx, void *sock, const kv_bus_frame_t *f)
 {
     kv_hdr_t h;
     int rc = kv_hdr_decode(f->header, f->header_len, 0, &h);
-    kv_rep_t rep = { KV_ST_INTERNAL, NULL };
+    kv_answer_t ans = { KV_ST_INTERNAL, NULL, 0, 0 };
     if (rc == KV_BUS_EVERSION && h.id[0]) {
+        kv_rep_t rep = { KV_ST_INTERNAL, NULL };
         kv_reply_error(&rep, KV_ST_VERSION_MISMATCH, "Unsupported bus protocol version.", NULL);
+        s_answer_of(&rep, &ans);
     } else if (rc != KV_BUS_OK) {
-        /* no usable request id: nothing to correlate a reply with */
+        /* no usable request id: the broker answers its client at its deadline */
         kv_warn(NULL, "dropping request with a malformed header (%d)", rc);
         return;
     } else {
         int64_t t0 = kv_mono_ms();
-        s_dispatch(ctx, &h, f->body, f->body_len, &rep);
-        kv_log(rep.status >= 500 ? KV_LOG_WARN : KV_LOG_DEBUG, h.id,
-               "op %s tenant %lld status %d in %lld ms", h.op, (long long)h.tenant_id,
-               rep.status, (long long)(kv_mono_ms() - t0));
+        s_dispatch(ctx, &h, f->body, f->body_len, &ans);
+        kv_log(ans.status >= 500 ? KV_LOG_WARN : KV_LOG_DEBUG, h.id,
+               "op %s tenant %lld status %d%s in %lld ms", h.op, (long long)h.tenant_id,
+               ans.status, ans.replayed ? " (replayed)" : "", (long long)(kv_mono_ms() - t0));
     }
     kv_hdr_t rh;
     memset(&rh, 0, sizeof rh);
     rh.v = KV_PROTO_VERSION;
     memcpy(rh.id, h.id, sizeof rh.id);
-    rh.status = rep.status;
-    char *htext = kv_hdr_encode(&rh, 1);
-    char *btext = json_dumps(rep.body, JSON_COMPACT | JSON_REAL_PRECISION(15));
-    if (!btext)
-        abort();
-    kv_msg_t *m = kv_bus_envelope(KV_CMD_REPLY, f->retaddr, f->retaddr_len,
-                                  htext, strlen(htext), btext, strlen(btext));
+    rh.status = ans.status;
+    rh.replayed = ans.replayed;
+    kv_msg_t *m = kv_bus_reply(f->retaddr, f->retaddr_len, &rh, ans.body, ans.len, &rc);
+    if (rc == KV_BUS_ESIZE)
+        kv_error(h.id, "op %s: the response is %zu bytes, more than a bus frame carries (%d): "
+                 "answered 500 instead", h.op, ans.len, KV_BODY_MAX);
     if (kv_msg_send(m, sock) != 0)
         kv_warn(h.id, "could not send reply: %s", zmq_strerror(zmq_errno()));
     kv_msg_destroy(&m);
-    free(htext);
-    free(btext);
-    json_decref(rep.body);
+    free(ans.body);
+}
+
+/* ---- links to brokers ------------------------------------------------------- */
+
+typedef enum {
+    S_LINK_ACTIVE = 0,           /* registered: takes requests */
+    S_LINK_WITHDRAWING,          /* WITHDRAW sent, waiting for the acknowledgement */
+    S_LINK_DONE,                 /* acknowledged, or the broker is gone: nothing more comes */
+} s_link_state_t;
+
+typedef struct {
+    const char *endpoint;        /* the broker's bus endpoint (environment memory) */
+    void *sock;                  /* DEALER; NULL when it could not be made */
+    s_link_state_t state;
+    int forgotten;               /* the broker sent DISCONNECT: no goodbye owed */
+    int64_t last_seen;           /* monotonic ms of the broker's last message */
+    int64_t heartbeat_at;        /* monotonic ms our next heartbeat is due */
+    int64_t withdraw_at;         /* monotonic ms WITHDRAW was sent */
+} s_link_t;
+
+/* (Re)makes l's socket, connected, READY queued. */
+static void s_link_open(s_link_t *l)
+{
+    if (l->sock)
+        zmq_close(l->sock);
+    l->sock = kv_msg_socket(s_zmq, ZMQ_DEALER);
+    if (l->sock && zmq_connect(l->sock, l->endpoint) != 0) {
+        kv_error(NULL, "cannot connect worker to %s: %s", l->endpoint, zmq_strerror(zmq_errno()));
+        zmq_close(l->sock);
+        l->sock = NULL;
+    }
+    if (l->sock) {
+        kv_msg_t *m = kv_bus_ready_info(s_def->name, s_ready_info);
+        kv_msg_send(m, l->sock);
+        kv_msg_destroy(&m);
+    }
+    l->forgotten = 0;
+    l->last_seen = kv_mono_ms();
+    l->heartbeat_at = l->last_seen + KV_HEARTBEAT_IVL_MS;
+}
+
+/* Closes l's socket; with a goodbye (DISCONNECT) unless the broker forgot
+ * us, lingering so that it reaches the broker. */
+static void s_link_close(s_link_t *l)
+{
+    if (!l->sock)
+        return;
+    if (!l->forgotten) {
+        kv_msg_t *bye = kv_bus_disconnect();
+        kv_msg_send(bye, l->sock);
+        kv_msg_destroy(&bye);
+        int linger = KV_GOODBYE_LINGER_MS;
+        zmq_setsockopt(l->sock, ZMQ_LINGER, &linger, sizeof linger);
+    }
+    zmq_close(l->sock);
+    l->sock = NULL;
+}
+
+static void s_link_send(s_link_t *l, kv_msg_t *m)
+{
+    if (l->sock && kv_msg_send(m, l->sock) != 0)
+        kv_debug(NULL, "bus send to %s failed: %s", l->endpoint, zmq_strerror(zmq_errno()));
+}
+
+/* Handles one message m that arrived on l. */
+static void s_link_on_msg(kv_ctx_t *ctx, s_link_t *l, kv_msg_t *m)
+{
+    kv_bus_frame_t f;
+    int rc = kv_bus_parse(m, KV_BUS_AT_WORKER, &f);
+    if (rc != KV_BUS_OK) {
+        kv_warn(NULL, "dropping malformed bus message (%d)", rc);
+        return;
+    }
+    l->last_seen = kv_mono_ms();
+    switch (f.cmd) {
+    case KV_CMD_REQUEST:
+        /* also while withdrawing: it was sent before the broker saw WITHDRAW */
+        s_handle_request(ctx, l->sock, &f);
+        break;
+    case KV_CMD_WITHDRAW:
+        if (l->state == S_LINK_WITHDRAWING) {
+            kv_debug(NULL, "withdrawal from %s acknowledged in %lld ms", l->endpoint,
+                     (long long)(kv_mono_ms() - l->withdraw_at));
+            l->state = S_LINK_DONE;
+        }
+        break;
+    case KV_CMD_DISCONNECT:
+        /* the broker does not know us (it restarted, or dropped us) */
+        if (l->state == S_LINK_ACTIVE) {
+            s_link_open(l);
+        } else {
+            l->forgotten = 1;
+            l->state = S_LINK_DONE;
+        }
+        break;
+    default:                     /* HEARTBEAT: last_seen is all it does */
+        break;
+    }
+}
+
+/* Timers of l: heartbeats, a silent broker. */
+static void s_link_tick(s_link_t *l, int64_t now)
+{
+    if (l->state == S_LINK_DONE)
+        return;
+    if (now - l->last_seen > (int64_t)KV_HEARTBEAT_IVL_MS * KV_HEARTBEAT_LIVENESS) {
+        if (l->state == S_LINK_WITHDRAWING) {
+            l->state = S_LINK_DONE;       /* nobody there to acknowledge */
+            return;
+        }
+        /* a fresh socket: ZeroMQ reconnects it in the background and the
+         * READY queued on it goes out as soon as the broker is back */
+        kv_warn(NULL, "broker %s silent for %lld ms: re-registering", l->endpoint,
+                (long long)(now - l->last_seen));
+        s_link_open(l);
+        return;
+    }
+    if (l->sock && now >= l->heartbeat_at) {
+        kv_msg_t *hb = kv_bus_heartbeat();
+        s_link_send(l, hb);
+        kv_msg_destroy(&hb);
+        l->heartbeat_at = now + KV_HEARTBEAT_IVL_MS;
+    }
+}
+
+/* ---- worker threads ---------------------------------------------------------- */
+
+static void s_thread_done(void)
+{
+    pthread_mutex_lock(&s_mu);
+    s_live--;
+    pthread_cond_broadcast(&s_cond);
+    pthread_mutex_unlock(&s_mu);
+}
+
+/* The worker's loop over its links, until its drain is over. */
+static void s_serve(kv_ctx_t *ctx, s_link_t *links, int nlinks)
+{
+    int draining = 0;
+    int withdraw_wait = KV_WITHDRAW_WAIT_MS < s_drain_ms / 2 ? KV_WITHDRAW_WAIT_MS : s_drain_ms / 2;
+    for (;;) {
+        int64_t now = kv_mono_ms();
+        if (!draining && kv_service_stopping()) {
+            draining = 1;
+            kv_msg_t *w = kv_bus_withdraw();
+            for (int i = 0; i < nlinks; i++) {
+                if (!links[i].sock) {
+                    links[i].state = S_LINK_DONE;
+                    continue;
+                }
+                s_link_send(&links[i], w);
+                links[i].state = S_LINK_WITHDRAWING;
+                links[i].withdraw_at = now;
+            }
+            kv_msg_destroy(&w);
+        }
+        if (draining) {
+            int open = 0;
+            for (int i = 0; i < nlinks; i++) {
+                if (links[i].state == S_LINK_WITHDRAWING && now - links[i].withdraw_at > withdraw_wait) {
+                    kv_warn(NULL, "no acknowledgement of the withdrawal from %s within %d ms",
+                            links[i].endpoint, withdraw_wait);
+                    links[i].state = S_LINK_DONE;
+                }
+                open += links[i].state != S_LINK_DONE;
+            }
+            if (!open)
+                return;
+        }
+
+        /* what is waiting already first; a poll only when nothing is */
+        int got = 0;
+        for (int i = 0; i < nlinks; i++) {
+            if (!links[i].sock || links[i].state == S_LINK_DONE)
+                continue;
+            kv_msg_t *m = kv_msg_recv(links[i].sock, 0);
+            if (m) {
+                s_link_on_msg(ctx, &links[i], m);
+                kv_msg_destroy(&m);
+                got = 1;
+            }
+        }
+        now = kv_mono_ms();
+        for (int i = 0; i < nlinks; i++)
+            s_link_tick(&links[i], now);
+        if (got)
+            continue;
+        zmq_pollitem_t items[S_LINKS_MAX];
+        int n = 0;
+        for (int i = 0; i < nlinks; i++) {
+            if (links[i].sock && links[i].state != S_LINK_DONE)
+                items[n++] = (zmq_pollitem_t){ links[i].sock, 0, ZMQ_POLLIN, 0 };
+        }
+        int timeout = draining ? 50 : 200;
+        if (n == 0)
+            s_sleep_ms(timeout);
+        else
+            zmq_poll(items, n, timeout);
+    }
 }
 
 static void *s_worker(void *arg)
@@ -183,6 +541,8 @@ static void *s_worker(void *arg)
     kv_ctx_t ctx;
     memset(&ctx, 0, sizeof ctx);
     ctx.db = kv_db_new(s_def->name, s_def->stmts);
+    kv_db_add_stmts(ctx.db, kv_idem_stmts);
+    ctx.idem = kv_idem_new();
     ctx.bus = kv_client_new(s_zmq);
     if (s_def->producer)
         ctx.pub = kv_pub_new(s_zmq);
@@ -190,65 +550,20 @@ static void *s_worker(void *arg)
     if (s_def->thread_init)
         ctx.user = s_def->thread_init(&ctx);
 
-    void *sock = s_worker_socket();
-    int64_t last_seen = kv_mono_ms();
-    int64_t heartbeat_at = last_seen + KV_HEARTBEAT_IVL_MS;
-    int backoff = KV_RECONNECT_MIN_MS;
+    s_link_t links[1];
+    memset(links, 0, sizeof links);
+    links[0].endpoint = kv_env_str("KAIVOX_BUS_ENDPOINT", "tcp://127.0.0.1:7700");
+    s_link_open(&links[0]);
+    s_serve(&ctx, links, 1);
+    s_link_close(&links[0]);
 
-    while (!kv_service_stopping()) {
-        if (!sock) {
-            s_sleep_ms(backoff);
-            sock = s_worker_socket();
-            last_seen = kv_mono_ms();
-            continue;
-        }
-        kv_msg_t *m = kv_msg_recv(sock, 200);
-        int64_t now = kv_mono_ms();
-        if (m) {
-            kv_bus_frame_t f;
-            int rc = kv_bus_parse(m, KV_BUS_AT_WORKER, &f);
-            if (rc != KV_BUS_OK) {
-                kv_warn(NULL, "dropping malformed bus message (%d)", rc);
-            } else {
-                last_seen = now;
-                backoff = KV_RECONNECT_MIN_MS;
-                if (f.cmd == KV_CMD_REQUEST) {
-                    s_handle_request(&ctx, sock, &f);
-                } else if (f.cmd == KV_CMD_DISCONNECT) {
-                    zmq_close(sock);
-                    sock = s_worker_socket();
-                    last_seen = kv_mono_ms();
-                }
-            }
-            kv_msg_destroy(&m);
-        } else if (now - last_seen > (int64_t)KV_HEARTBEAT_IVL_MS * KV_HEARTBEAT_LIVENESS) {
-            kv_warn(NULL, "broker silent for %lld ms, reconnecting in %d ms",
-                    (long long)(now - last_seen), backoff);
-            zmq_close(sock);
-            sock = NULL;
-            if (backoff < KV_RECONNECT_MAX_MS)
-                backoff *= 2;
-            continue;
-        }
-        now = kv_mono_ms();
-        if (sock && now >= heartbeat_at) {
-            kv_msg_t *hb = kv_bus_heartbeat();
-            kv_msg_send(hb, sock);
-            kv_msg_destroy(&hb);
-            heartbeat_at = now + KV_HEARTBEAT_IVL_MS;
-        }
-    }
-    if (sock) {
-        kv_msg_t *bye = kv_bus_disconnect();
-        kv_msg_send(bye, sock);
-        kv_msg_destroy(&bye);
-        zmq_close(sock);
-    }
     if (s_def->thread_fini)
         s_def->thread_fini(ctx.user);
     kv_pub_destroy(&ctx.pub);
     kv_client_destroy(&ctx.bus);
+    kv_idem_destroy(&ctx.idem);
     kv_db_destroy(&ctx.db);
+    s_thread_done();
     return NULL;
 }
 
@@ -256,8 +571,11 @@ static void *s_background(void *arg)
 {
     (void)arg;
     s_def->background(s_def->background_arg);
+    s_thread_done();
     return NULL;
 }
+
+/* ---- process ------------------------------------------------------------------ */
 
 /* Applies migrations, retrying while PostgreSQL is not reachable. */
 static int s_migrate(void)
@@ -279,31 +597,72 @@ static int s_migrate(void)
     return rc;
 }
 
-/* Sets s_stop when SIGINT or SIGTERM arrives. */
+/* Counts SIGINT/SIGTERM: the first starts the drain, the second ends it. */
 static void *s_signal_thread(void *arg)
 {
     sigset_t *set = arg;
-    int sig = 0;
-    sigwait(set, &sig);
-    kv_info(NULL, "signal %d: stopping", sig);
-    atomic_store(&s_stop, 1);
+    for (;;) {
+        int sig = 0;
+        if (sigwait(set, &sig) != 0)
+            continue;
+        pthread_mutex_lock(&s_mu);
+        s_signals++;
+        int n = s_signals;
+        atomic_store(&s_stop, 1);
+        pthread_cond_broadcast(&s_cond);
+        pthread_mutex_unlock(&s_mu);
+        if (n == 1)
+            kv_info(NULL, "signal %d: draining (at most %d ms)", sig, s_drain_ms);
+        else
+            kv_info(NULL, "signal %d during the drain: stopping now", sig);
+    }
     return NULL;
 }
 
-int kv_service_run(const kv_service_def_t *def)
+static int s_usage(FILE *f, const char *name)
+{
+    fprintf(f,
+            "usage: kaivox-%s [--print-ops | --help]\n"
+            "  Runs the KaiVox %s service.  Settings are KAIVOX_* environment\n"
+            "  variables (see README.md).\n"
+            "  --print-ops  prints \"SERVICE OP read|write\" for every operation served and exits.\n",
+            name, name);
+    return f == stdout ? 0 : 2;
+}
+
+int kv_service_run(const kv_service_def_t *def, int argc, char **argv)
 {
     s_def = def;
+    if (s_build_ops(def) != 0)
+        return 2;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--print-ops") == 0) {
+            for (int k = 0; k < s_nops; k++)
+                printf("%s %s %s\n", def->name, s_ops[k]->op->name,
+                       (s_ops[k]->op->flags & KV_OPF_READ) ? "read" : "write");
+            return 0;
+        }
+        return s_usage(strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0
+                       ? stdout : stderr, def->name);
+    }
+
     kv_log_init(def->name);
     signal(SIGPIPE, SIG_IGN);
-    sigset_t set;
+    static sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     pthread_t sig_thread;
     pthread_create(&sig_thread, NULL, s_signal_thread, &set);
+    pthread_detach(sig_thread);
 
     int nworkers = (int)kv_env_int("KAIVOX_WORKERS", 4, 1, 256);
+    s_drain_ms = (int)kv_env_int("KAIVOX_DRAIN_S", 10, 1, 3600) * 1000;
+    if (s_test_hooks() != 0)
+        return 2;
+    kv_idem_configure();
+    s_ready_info = s_ready_info_new(nworkers);
     s_zmq = zmq_ctx_new();
     if (s_migrate() != 0) {
         if (kv_service_stopping())
@@ -313,6 +672,9 @@ int kv_service_run(const kv_service_def_t *def)
     }
 
     pthread_t *workers = kv_calloc((size_t)nworkers, sizeof(pthread_t));
+    pthread_mutex_lock(&s_mu);
+    s_live = nworkers + (def->background ? 1 : 0);
+    pthread_mutex_unlock(&s_mu);
     for (int i = 0; i < nworkers; i++)
         pthread_create(&workers[i], NULL, s_worker, NULL);
     pthread_t bg;
@@ -320,13 +682,34 @@ int kv_service_run(const kv_service_def_t *def)
         pthread_create(&bg, NULL, s_background, NULL);
     kv_info(NULL, "service %s ready with %d workers", def->name, nworkers);
 
-    pthread_join(sig_thread, NULL);
+    /* serve until the first signal, then drain until every thread ended,
+     * the drain time is up, or a second signal came */
+    pthread_mutex_lock(&s_mu);
+    while (s_signals == 0)
+        pthread_cond_wait(&s_cond, &s_mu);
+    int64_t t0 = kv_mono_ms();
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += s_drain_ms / 1000;
+    int rc = 0;
+    while (s_live > 0 && s_signals < 2 && rc != ETIMEDOUT)
+        rc = pthread_cond_timedwait(&s_cond, &s_mu, &until);
+    int left = s_live;
+    pthread_mutex_unlock(&s_mu);
+    if (left > 0) {
+        kv_warn(NULL, "service %s: %d threads still busy after %lld ms: exiting without them",
+                def->name, left, (long long)(kv_mono_ms() - t0));
+        _exit(1);
+    }
     for (int i = 0; i < nworkers; i++)
         pthread_join(workers[i], NULL);
     if (def->background)
         pthread_join(bg, NULL);
     free(workers);
-    zmq_ctx_term(s_zmq);
-    kv_info(NULL, "service %s stopped", def->name);
+    zmq_ctx_term(s_zmq);   /* waits (KV_GOODBYE_LINGER_MS at most) for the goodbyes */
+    free(s_ready_info);
+    free(s_ops);
+    kv_info(NULL, "service %s drained and stopped in %lld ms", def->name,
+            (long long)(kv_mono_ms() - t0));
     return 0;
 }

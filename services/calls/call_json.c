@@ -4,7 +4,8 @@
  *
  * One builder for every place a call leaves the service (list items, show,
  * create, event payloads) keeps them identical.  The object carries
- * duration_seconds and, as a short alias, duration.
+ * duration_seconds and, as a short alias, duration, and both created_at
+ * and updated_at (RFC 3339 UTC, whole seconds).
  */
 #include "calls.h"
 
@@ -35,6 +36,7 @@ json_t *calls_call_json(const PGresult *r, int row)
     json_object_set_new(o, "summary", kv_json_cell_str(r, row, CALLS_COL_SUMMARY));
     json_object_set_new(o, "recording_url", kv_json_cell_str(r, row, CALLS_COL_RECORDING));
     json_object_set_new(o, "created_at", kv_json_cell_str(r, row, CALLS_COL_CREATED));
+    json_object_set_new(o, "updated_at", kv_json_cell_str(r, row, CALLS_COL_UPDATED));
     return o;
 }
 

@@ -21,13 +21,15 @@
  */
 #include "calls.h"
 #include "kv_outbox.h"
+#include "kv_sync.h"
 
 #define CALLS_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 #define CALLS_COLS \
     "id, external_id, caller_phone, caller_name, customer_id, direction, " \
     CALLS_TS("started_at") ", " CALLS_TS("ended_at") ", duration_seconds, missed, " \
-    "outcome, sentiment, quality_score, summary, recording_url, " CALLS_TS("created_at")
+    "outcome, sentiment, quality_score, summary, recording_url, " CALLS_TS("created_at") ", " \
+    CALLS_TS("updated_at")
 
 /* $1 tenant, $2 tenant's IANA zone, $3 from_date, $4 to_date (NULL: open). */
 #define CALLS_RANGE_WHERE \
@@ -57,6 +59,18 @@ const kv_stmt_t calls_stmts[] = {
       " AND missed = $7::boolean" CALLS_ORDER },
     { "calls_list_3", "SELECT " CALLS_COLS " FROM calls" CALLS_RANGE_WHERE
       " AND sentiment = $7::text AND missed = $8::boolean" CALLS_ORDER },
+
+    /* GET /calls?updated_since= | ?cursor=: a sync page in change order,
+     * rows of finished transactions only (kv_sync.h, sql/calls/002_sync.sql);
+     * $1 tenant, then first: $2 updated_since, $3 limit; next: $2 sync_xid,
+     * $3 id, $4 updated_since or NULL, $5 limit.  Plain range conditions on
+     * (tenant_id, sync_xid, id): any plan walks that index in order. */
+    { "calls_sync_first",
+      "SELECT " CALLS_COLS KV_SYNC_SQL_COLS("") " FROM calls WHERE tenant_id = $1"
+      KV_SYNC_SQL_FIRST_WHERE("calls", "") KV_SYNC_SQL_ORDER("") " LIMIT $3" },
+    { "calls_sync_next",
+      "SELECT " CALLS_COLS KV_SYNC_SQL_COLS("") " FROM calls WHERE tenant_id = $1"
+      KV_SYNC_SQL_NEXT_WHERE("") KV_SYNC_SQL_ORDER("") " LIMIT $5" },
 
     /* GET /calls/{id}: $1 tenant, $2 id. */
     { "calls_get",
@@ -93,6 +107,25 @@ const kv_stmt_t calls_stmts[] = {
       " SELECT $1::bigint, $2::bigint, (e.ord - 1)::integer, e.t->>'speaker', e.t->>'text',"
       "        (e.t->>'offset_seconds')::numeric"
       " FROM jsonb_array_elements($3::jsonb) WITH ORDINALITY AS e(t, ord)" },
+
+    /* calls.lookup (scheduling links a booking to a call): $1 tenant, $2 id
+     * -> the call's id and started_at. */
+    { "calls_lookup",
+      "SELECT id, " CALLS_TS("started_at") " FROM calls WHERE tenant_id = $1 AND id = $2::bigint" },
+
+    /* GET /calls/stats: $1 tenant, $2 its zone, $3 from_date, $4 to_date
+     * (inclusive local dates) -> calls, answered, missed, and the average
+     * duration of the answered ones in seconds (one decimal, 0 when none).
+     * missed is duration_seconds < 15, the generated column's own rule,
+     * written out so that the covering index calls_tenant_started_stats_idx
+     * answers it index-only. */
+    { "calls_stats",
+      "SELECT count(*), count(*) FILTER (WHERE duration_seconds >= 15), "
+      "count(*) FILTER (WHERE duration_seconds < 15), "
+      "coalesce(round(avg(duration_seconds) FILTER (WHERE duration_seconds >= 15), 1), 0)::text "
+      "FROM calls WHERE tenant_id = $1"
+      " AND started_at >= ($3::date)::timestamp AT TIME ZONE $2::text"
+      " AND started_at < (($4::date) + 1)::timestamp AT TIME ZONE $2::text" },
 
     KV_OUTBOX_STMTS
 

@@ -14,12 +14,15 @@
 #include "kv_log.h"
 #include "kv_outbox.h"
 
+/* Operation names and flags live in the registry (proto/kv_ops.h). */
 static const kv_op_t s_ops[] = {
-    { "calls.create", calls_create, 0 },
-    { "calls.list", calls_list, 0 },
-    { "calls.get", calls_get, 0 },
-    { KV_OP_EVENTS_SINCE, kv_outbox_since_op, 1 },
-    { NULL, NULL, 0 }
+    { KV_OP(CALLS_CREATE), calls_create },
+    { KV_OP(CALLS_LIST),   calls_list },
+    { KV_OP(CALLS_GET),    calls_get },
+    { KV_OP(CALLS_STATS),  calls_stats },
+    { KV_OP(CALLS_LOOKUP), calls_lookup },
+    { KV_OP(EVENTS_SINCE), kv_outbox_since_op },
+    { NULL, NULL }
 };
 
 static const kv_service_def_t s_def = {
@@ -29,8 +32,8 @@ static const kv_service_def_t s_def = {
     .producer = 1,
 };
 
-int main(void)
+int main(int argc, char **argv)
 {
     kv_log_init(KV_SVC_CALLS);
-    return kv_service_run(&s_def);
+    return kv_service_run(&s_def, argc, argv);
 }

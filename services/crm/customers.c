@@ -2,7 +2,8 @@
  * customers.c -- the crm service's operations on customers.
  *
  * Public (routed by the gateway):
- *   customers.list    GET   /api/v1/customers
+ *   customers.list    GET   /api/v1/customers (a page, or a sync page in
+ *                           change order with updated_since / cursor)
  *   customers.create  POST  /api/v1/customers
  *   customers.get     GET   /api/v1/customers/{id}
  *   customers.update  PATCH /api/v1/customers/{id}
@@ -28,6 +29,7 @@
 
 #include "kv_client.h"
 #include "kv_log.h"
+#include "kv_sync.h"
 #include "kv_valid.h"
 
 #define CRM_STATS_TIMEOUT_MS 2000
@@ -80,11 +82,47 @@ static int s_get(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep, int64_t id,
 
 /* ---- customers.list --------------------------------------------------- */
 
+/* The list's filters: none of them combines with a sync page. */
+static const char *const s_list_filters[] = { "segment", "pipeline_stage", "search", NULL };
+
+/* One sync page (updated_since / cursor): the tenant's customers in change
+ * order, with the sync meta (kv_sync.h). */
+static void s_list_sync(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep,
+                        const kv_sync_req_t *q)
+{
+    PGresult *r = NULL;
+    json_t *meta = NULL;
+    int shown;
+    if (kv_sync_fetch(ctx->db, KV_RID(req), "crm_sync_first", "crm_sync_next",
+                      KV_SYNC_CUSTOMERS, KV_TENANT(req), q, &r, &shown, &meta) != 0) {
+        kv_reply_db_error(rep, ctx->db);
+        return;
+    }
+    json_t *data = json_array();
+    for (int i = 0; i < shown; i++)
+        json_array_append_new(data, crm_customer_json(r, i));
+    kv_reply_ok(rep, KV_ST_OK, data, meta);
+    PQclear(r);
+}
+
 void crm_customers_list(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
 {
     json_t *errors = json_object();
     crm_filter_t f;
+    memset(&f, 0, sizeof f);
     PGresult *r = NULL;
+    kv_sync_req_t sq;
+    int sync = kv_query_sync(req->query, KV_SYNC_CUSTOMERS, KV_TENANT(req), s_list_filters,
+                             &sq, errors);
+    if (sync == KV_FIELD_BAD) {
+        kv_reply_invalid(rep, errors);
+        errors = NULL;
+        goto out;
+    }
+    if (sync == KV_FIELD_OK) {
+        s_list_sync(ctx, req, rep, &sq);
+        goto out;
+    }
     int page, per_page;
     int bad = kv_query_page(req->query, KV_PER_PAGE_DEFAULT, KV_PER_PAGE_MAX,
                             &page, &per_page, errors) != 0;

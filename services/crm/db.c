@@ -23,6 +23,7 @@
  * term's digits only.
  */
 #include "crm.h"
+#include "kv_sync.h"
 
 #define CRM_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
@@ -59,6 +60,19 @@ const kv_stmt_t crm_stmts[] = {
       " (SELECT id FROM customers" CRM_LIST_WHERE
       "  ORDER BY created_at DESC, id DESC LIMIT $6::bigint OFFSET $7::bigint)"
       " ORDER BY created_at DESC, id DESC" },
+
+    /* GET /customers?updated_since= | ?cursor=: a sync page in change order,
+     * rows of finished transactions only (kv_sync.h, sql/crm/002_sync.sql);
+     * $1 tenant, then first: $2 updated_since, $3 limit; next: $2 sync_xid,
+     * $3 id, $4 updated_since or NULL, $5 limit.  Plain range conditions on
+     * (tenant_id, sync_xid, id): any plan, generic or custom, walks that
+     * index in order. */
+    { "crm_sync_first",
+      "SELECT " CRM_CUSTOMER_COLS KV_SYNC_SQL_COLS("") " FROM customers WHERE tenant_id = $1"
+      KV_SYNC_SQL_FIRST_WHERE("customers", "") KV_SYNC_SQL_ORDER("") " LIMIT $3" },
+    { "crm_sync_next",
+      "SELECT " CRM_CUSTOMER_COLS KV_SYNC_SQL_COLS("") " FROM customers WHERE tenant_id = $1"
+      KV_SYNC_SQL_NEXT_WHERE("") KV_SYNC_SQL_ORDER("") " LIMIT $5" },
 
     /* GET /customers/{id}, customers.lookup: $1 tenant, $2 id. */
     { "crm_customer_get",

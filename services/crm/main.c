@@ -10,14 +10,15 @@
 
 #include "kv_log.h"
 
+/* Operation names and flags live in the registry (proto/kv_ops.h). */
 static const kv_op_t s_ops[] = {
-    { "customers.list", crm_customers_list, 0 },
-    { "customers.create", crm_customers_create, 0 },
-    { "customers.get", crm_customers_get, 0 },
-    { "customers.update", crm_customers_update, 0 },
-    { "customers.lookup", crm_customers_lookup, 0 },
-    { "customers.find_or_create", crm_customers_find_or_create, 0 },
-    { NULL, NULL, 0 }
+    { KV_OP(CUSTOMERS_LIST),           crm_customers_list },
+    { KV_OP(CUSTOMERS_CREATE),         crm_customers_create },
+    { KV_OP(CUSTOMERS_GET),            crm_customers_get },
+    { KV_OP(CUSTOMERS_UPDATE),         crm_customers_update },
+    { KV_OP(CUSTOMERS_LOOKUP),         crm_customers_lookup },
+    { KV_OP(CUSTOMERS_FIND_OR_CREATE), crm_customers_find_or_create },
+    { NULL, NULL }
 };
 
 static const kv_service_def_t s_def = {
@@ -27,8 +28,8 @@ static const kv_service_def_t s_def = {
     .producer = 0,
 };
 
-int main(void)
+int main(int argc, char **argv)
 {
     kv_log_init(KV_SVC_CRM);
-    return kv_service_run(&s_def);
+    return kv_service_run(&s_def, argc, argv);
 }

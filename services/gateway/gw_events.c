@@ -32,11 +32,11 @@ int gw_events_start(void *zmq_ctx)
 {
     const char *in = kv_env_str("KAIVOX_EVENTS_IN_ENDPOINT", "tcp://127.0.0.1:7701");
     const char *out = kv_env_str("KAIVOX_EVENTS_OUT_ENDPOINT", "tcp://127.0.0.1:7702");
-    int linger = 0, hwm = 100000;
-    s_proxy.xsub = zmq_socket(zmq_ctx, ZMQ_XSUB);
-    s_proxy.xpub = zmq_socket(zmq_ctx, ZMQ_XPUB);
-    zmq_setsockopt(s_proxy.xsub, ZMQ_LINGER, &linger, sizeof linger);
-    zmq_setsockopt(s_proxy.xpub, ZMQ_LINGER, &linger, sizeof linger);
+    int hwm = 100000;
+    /* ZMQ_MAXMSGSIZE: a producer sending a frame over the bus limit is
+     * dropped by ZeroMQ instead of being buffered */
+    s_proxy.xsub = kv_msg_socket(zmq_ctx, ZMQ_XSUB);
+    s_proxy.xpub = kv_msg_socket(zmq_ctx, ZMQ_XPUB);
     zmq_setsockopt(s_proxy.xsub, ZMQ_RCVHWM, &hwm, sizeof hwm);
     zmq_setsockopt(s_proxy.xpub, ZMQ_SNDHWM, &hwm, sizeof hwm);
     if (zmq_bind(s_proxy.xsub, in) != 0 || zmq_bind(s_proxy.xpub, out) != 0) {

@@ -1,52 +1,68 @@
 /*
  * gw_routes.c -- the public route table and the pattern matcher.
  *
- * Adding an endpoint: one line here (and the path in docs/openapi.yaml; the
- * test test_gateway_openapi_routes compares them through `kaivox-gateway
- * --print-routes`).  Order matters only for readability: {id} matches digits
- * only, so literal segments and ids never compete.
+ * Adding an endpoint: one line here naming its operation's symbol in the
+ * registry (proto/kv_ops.h), and the path in docs/openapi.yaml (the test
+ * test_gateway_openapi_routes compares them through `kaivox-gateway
+ * --print-routes`; test_bus_ops checks that the operation's service serves
+ * it).  Order matters only for readability: {id} matches digits only, so
+ * literal segments and ids never compete.
  */
 #include "gw_routes.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#include "kv_proto.h"
+#include "kv_ops.h"
 
-#define R(m, p, s, o) { .method = (m), .pattern = (p), .service = (s), .op = (o), .local = 0 }
+/* A route to operation sym of the registry (proto/kv_ops.h), which says
+ * which service serves it: the name is never typed here. */
+#define R(m, p, sym) { .method = (m), .pattern = (p), .op = KV_OP(sym), .local = 0 }
+/* A route the gateway serves itself (gw_console.c), for console sessions only. */
+#define L(m, p, l) { .method = (m), .pattern = (p), .op = NULL, .local = (l) }
 
 const gw_route_t gw_routes[] = {
     /* scheduling: services */
-    R("GET",    "/api/v1/services",                     KV_SVC_SCHEDULING, "services.list"),
-    R("GET",    "/api/v1/services/{id}",                KV_SVC_SCHEDULING, "services.get"),
+    R("GET",   "/api/v1/services",                             SERVICES_LIST),
+    R("GET",   "/api/v1/services/{id}",                        SERVICES_GET),
     /* scheduling: staff */
-    R("GET",    "/api/v1/staff",                        KV_SVC_SCHEDULING, "staff.list"),
-    R("GET",    "/api/v1/staff/{id}",                   KV_SVC_SCHEDULING, "staff.get"),
+    R("GET",   "/api/v1/staff",                                STAFF_LIST),
+    R("GET",   "/api/v1/staff/{id}",                           STAFF_GET),
     /* scheduling: appointments */
-    R("GET",    "/api/v1/appointments",                 KV_SVC_SCHEDULING, "appointments.list"),
-    R("POST",   "/api/v1/appointments",                 KV_SVC_SCHEDULING, "appointments.create"),
-    R("GET",    "/api/v1/appointments/slots",           KV_SVC_SCHEDULING, "appointments.slots"),
-    R("GET",    "/api/v1/appointments/{id}",            KV_SVC_SCHEDULING, "appointments.get"),
-    R("DELETE", "/api/v1/appointments/{id}",            KV_SVC_SCHEDULING, "appointments.cancel"),
-    R("PATCH",  "/api/v1/appointments/{id}/status",     KV_SVC_SCHEDULING, "appointments.set_status"),
+    R("GET",   "/api/v1/appointments",                         APPOINTMENTS_LIST),
+    R("POST",  "/api/v1/appointments",                         APPOINTMENTS_CREATE),
+    R("GET",   "/api/v1/appointments/slots",                   APPOINTMENTS_SLOTS),
+    R("GET",   "/api/v1/appointments/{id}",                    APPOINTMENTS_GET),
+    R("DELETE", "/api/v1/appointments/{id}",                   APPOINTMENTS_CANCEL),
+    R("PATCH", "/api/v1/appointments/{id}",                    APPOINTMENTS_UPDATE),
+    R("PATCH", "/api/v1/appointments/{id}/status",             APPOINTMENTS_SET_STATUS),
+    R("POST",  "/api/v1/appointments/holds",                   APPOINTMENTS_HOLD_CREATE),
+    R("DELETE", "/api/v1/appointments/holds/{id}",             APPOINTMENTS_HOLD_RELEASE),
     /* crm: customers */
-    R("GET",    "/api/v1/customers",                    KV_SVC_CRM, "customers.list"),
-    R("POST",   "/api/v1/customers",                    KV_SVC_CRM, "customers.create"),
-    R("GET",    "/api/v1/customers/{id}",               KV_SVC_CRM, "customers.get"),
-    R("PATCH",  "/api/v1/customers/{id}",               KV_SVC_CRM, "customers.update"),
+    R("GET",   "/api/v1/customers",                            CUSTOMERS_LIST),
+    R("POST",  "/api/v1/customers",                            CUSTOMERS_CREATE),
+    R("GET",   "/api/v1/customers/{id}",                       CUSTOMERS_GET),
+    R("PATCH", "/api/v1/customers/{id}",                       CUSTOMERS_UPDATE),
     /* calls */
-    R("GET",    "/api/v1/calls",                        KV_SVC_CALLS, "calls.list"),
-    R("POST",   "/api/v1/calls",                        KV_SVC_CALLS, "calls.create"),
-    R("GET",    "/api/v1/calls/{id}",                   KV_SVC_CALLS, "calls.get"),
+    R("GET",   "/api/v1/calls",                                CALLS_LIST),
+    R("POST",  "/api/v1/calls",                                CALLS_CREATE),
+    R("GET",   "/api/v1/calls/stats",                          CALLS_STATS),
+    R("GET",   "/api/v1/calls/{id}",                           CALLS_GET),
     /* webhooks */
-    R("GET",    "/api/v1/webhooks",                     KV_SVC_WEBHOOKS, "webhooks.list"),
-    R("POST",   "/api/v1/webhooks",                     KV_SVC_WEBHOOKS, "webhooks.create"),
-    R("GET",    "/api/v1/webhooks/{id}",                KV_SVC_WEBHOOKS, "webhooks.get"),
-    R("PATCH",  "/api/v1/webhooks/{id}",                KV_SVC_WEBHOOKS, "webhooks.update"),
-    R("DELETE", "/api/v1/webhooks/{id}",                KV_SVC_WEBHOOKS, "webhooks.delete"),
-    R("GET",    "/api/v1/webhooks/{id}/deliveries",     KV_SVC_WEBHOOKS, "webhooks.deliveries"),
-    R("POST",   "/api/v1/webhooks/deliveries/{id}/redeliver", KV_SVC_WEBHOOKS, "webhooks.redeliver"),
-    R("POST",   "/api/v1/webhooks/{id}/rotate-secret",  KV_SVC_WEBHOOKS, "webhooks.rotate_secret"),
+    R("GET",   "/api/v1/webhooks",                             WEBHOOKS_LIST),
+    R("POST",  "/api/v1/webhooks",                             WEBHOOKS_CREATE),
+    R("GET",   "/api/v1/webhooks/{id}",                        WEBHOOKS_GET),
+    R("PATCH", "/api/v1/webhooks/{id}",                        WEBHOOKS_UPDATE),
+    R("DELETE", "/api/v1/webhooks/{id}",                       WEBHOOKS_DELETE),
+    R("GET",   "/api/v1/webhooks/{id}/deliveries",             WEBHOOKS_DELIVERIES),
+    R("POST",  "/api/v1/webhooks/deliveries/{id}/redeliver",   WEBHOOKS_REDELIVER),
+    R("POST",  "/api/v1/webhooks/{id}/rotate-secret",         WEBHOOKS_ROTATE_SECRET),
+    R("POST",  "/api/v1/webhooks/{id}/test",                  WEBHOOKS_TEST),
+    R("GET",   "/api/v1/webhooks/deliveries",                  WEBHOOKS_LOG),
+    /* the gateway: API keys, managed from the console (a key gets 403) */
+    L("GET",    "/api/v1/api-keys",                            GW_LOCAL_KEYS_LIST),
+    L("POST",   "/api/v1/api-keys",                            GW_LOCAL_KEYS_CREATE),
+    L("DELETE", "/api/v1/api-keys/{id}",                       GW_LOCAL_KEYS_REVOKE),
     { 0 }
 };
 

@@ -1,6 +1,6 @@
 /*
  * gw_routes.h -- the gateway's route tables: METHOD + path pattern ->
- * (service, operation).
+ * operation (of the registry in proto/kv_ops.h, which names its service).
  *
  * Patterns are literal segments and {name} segments; a {name} segment
  * matches 1..18 ASCII digits only (ids are positive bigints), anything else
@@ -13,13 +13,20 @@
 
 #include <stddef.h>
 
+#include "kv_ops.h"
+
 typedef struct {
     const char *method;      /* "GET", "POST", "PATCH", "PUT", "DELETE" */
     const char *pattern;     /* "/api/v1/services/{id}" */
-    const char *service;     /* KV_SVC_*, or NULL for a route the gateway serves itself */
-    const char *op;          /* bus operation, e.g. "services.get" */
-    int local;               /* for service == NULL: which local handler */
+    const kv_op_def_t *op;   /* the bus operation, KV_OP(SERVICES_GET) (its name and
+                                service: proto/kv_ops.h), or NULL for a route the
+                                gateway serves itself */
+    int local;               /* for op == NULL: which local handler */
 } gw_route_t;
+
+/* Public routes the gateway serves itself (gw_route_t.local, service NULL):
+ * the API key routes of the console (gw_console.c). */
+enum { GW_LOCAL_KEYS_LIST = 1, GW_LOCAL_KEYS_CREATE, GW_LOCAL_KEYS_REVOKE };
 
 /* The public API, ends with an all-zero entry. */
 extern const gw_route_t gw_routes[];

@@ -11,27 +11,33 @@
 #include "kv_log.h"
 #include "kv_outbox.h"
 
+/* Operation names and flags live in the registry (proto/kv_ops.h). */
 static const kv_op_t s_ops[] = {
-    { "services.list",               sched_services_list,           0 },
-    { "services.get",                sched_services_get,            0 },
-    { "staff.list",                  sched_staff_list,              0 },
-    { "staff.get",                   sched_staff_get,               0 },
-    { "appointments.slots",          sched_slots,                   0 },
-    { "appointments.list",           sched_appointments_list,       0 },
-    { "appointments.create",         sched_appointments_create,     0 },
-    { "appointments.get",            sched_appointments_get,        0 },
-    { "appointments.cancel",         sched_appointments_cancel,     0 },
-    { "appointments.set_status",     sched_appointments_set_status, 0 },
-    { "appointments.customer_stats", sched_customer_stats,          0 },
-    { "admin.services.create",       sched_admin_services_create,   0 },
-    { "admin.services.update",       sched_admin_services_update,   0 },
-    { "admin.staff.create",          sched_admin_staff_create,      0 },
-    { "admin.staff.update",          sched_admin_staff_update,      0 },
-    { KV_OP_EVENTS_SINCE,            kv_outbox_since_op,            1 },
-    { NULL, NULL, 0 }
+    { KV_OP(SERVICES_LIST),               sched_services_list },
+    { KV_OP(SERVICES_GET),                sched_services_get },
+    { KV_OP(STAFF_LIST),                  sched_staff_list },
+    { KV_OP(STAFF_GET),                   sched_staff_get },
+    { KV_OP(APPOINTMENTS_SLOTS),          sched_slots },
+    { KV_OP(APPOINTMENTS_LIST),           sched_appointments_list },
+    { KV_OP(APPOINTMENTS_CREATE),         sched_appointments_create },
+    { KV_OP(APPOINTMENTS_GET),            sched_appointments_get },
+    { KV_OP(APPOINTMENTS_CANCEL),         sched_appointments_cancel },
+    { KV_OP(APPOINTMENTS_SET_STATUS),     sched_appointments_set_status },
+    { KV_OP(APPOINTMENTS_UPDATE),         sched_appointments_update },
+    { KV_OP(APPOINTMENTS_HOLD_CREATE),    sched_holds_create },
+    { KV_OP(APPOINTMENTS_HOLD_RELEASE),   sched_holds_release },
+    { KV_OP(APPOINTMENTS_CUSTOMER_STATS), sched_customer_stats },
+    { KV_OP(APPOINTMENTS_OF_CALL),        sched_appointments_of_call },
+    { KV_OP(APPOINTMENTS_BOOKED_CALLS),   sched_booked_calls },
+    { KV_OP(ADMIN_SERVICES_CREATE),       sched_admin_services_create },
+    { KV_OP(ADMIN_SERVICES_UPDATE),       sched_admin_services_update },
+    { KV_OP(ADMIN_STAFF_CREATE),          sched_admin_staff_create },
+    { KV_OP(ADMIN_STAFF_UPDATE),          sched_admin_staff_update },
+    { KV_OP(EVENTS_SINCE),                kv_outbox_since_op },
+    { NULL, NULL }
 };
 
-int main(void)
+int main(int argc, char **argv)
 {
     kv_log_init(KV_SVC_SCHEDULING);
     const kv_service_def_t def = {
@@ -40,5 +46,5 @@ int main(void)
         .stmts = sched_stmts,
         .producer = 1,
     };
-    return kv_service_run(&def);
+    return kv_service_run(&def, argc, argv);
 }

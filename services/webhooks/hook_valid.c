@@ -80,7 +80,7 @@ static const char *s_check_url(json_t *v, hook_allow_t policy, hook_url_t *targe
 }
 
 /* Validates events (a non-empty list of known type names) into a
- * PostgreSQL array literal in buf (room for all four names), in the
+ * PostgreSQL array literal in buf (room for all five names), in the
  * canonical order, duplicates dropped.  0 or -1 (errors filled). */
 static int s_check_events(json_t *v, char *buf, size_t size, json_t *errors)
 {
@@ -100,7 +100,8 @@ static int s_check_events(json_t *v, char *buf, size_t size, json_t *errors)
             if (!name)
                 name = "(not a string)";
             snprintf(msg, sizeof msg, "The event %.*s is not one of appointment.created, "
-                     "appointment.cancelled, call.ended, call.missed.", s_prefix(name, 60), name);
+                     "appointment.cancelled, call.ended, call.missed, appointment.rescheduled.",
+                     s_prefix(name, 60), name);
             kv_errors_add(errors, "events", msg);
             return -1;
         }

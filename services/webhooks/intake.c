@@ -263,6 +263,8 @@ static int s_catch_up(s_intake_t *in, int i)
                 kv_warn(NULL, "intake: %s sent a malformed event, skipped", producer);
         }
         size_t got = json_array_size(data);
+        /* a page cut short to fit a bus frame says so: more follow */
+        int more = json_is_true(json_object_get(json_object_get(rep, "meta"), "more"));
         json_decref(rep);
         int gap = 0;
         int src = n ? s_store(in, producer, evs, n, 1, &gap) : 0;
@@ -271,7 +273,7 @@ static int s_catch_up(s_intake_t *in, int i)
             goto out;
         if (n > 0)
             kv_info(NULL, "intake: caught up %zu %s events after %" PRId64, n, producer, after);
-        if (got < S_BATCH)
+        if (got < S_BATCH && !more)
             break;
     }
     in->gap[i] = 0;

@@ -20,16 +20,19 @@
 
 #include "kv_log.h"
 
+/* Operation names and flags live in the registry (proto/kv_ops.h). */
 static const kv_op_t s_ops[] = {
-    { "webhooks.list", hook_op_list, 0 },
-    { "webhooks.create", hook_op_create, 0 },
-    { "webhooks.get", hook_op_get, 0 },
-    { "webhooks.update", hook_op_update, 0 },
-    { "webhooks.delete", hook_op_delete, 0 },
-    { "webhooks.deliveries", hook_op_deliveries, 0 },
-    { "webhooks.redeliver", hook_op_redeliver, 0 },
-    { "webhooks.rotate_secret", hook_op_rotate_secret, 0 },
-    { NULL, NULL, 0 }
+    { KV_OP(WEBHOOKS_LIST),       hook_op_list },
+    { KV_OP(WEBHOOKS_CREATE),     hook_op_create },
+    { KV_OP(WEBHOOKS_GET),        hook_op_get },
+    { KV_OP(WEBHOOKS_UPDATE),     hook_op_update },
+    { KV_OP(WEBHOOKS_DELETE),     hook_op_delete },
+    { KV_OP(WEBHOOKS_DELIVERIES), hook_op_deliveries },
+    { KV_OP(WEBHOOKS_REDELIVER),  hook_op_redeliver },
+    { KV_OP(WEBHOOKS_ROTATE_SECRET), hook_op_rotate_secret },
+    { KV_OP(WEBHOOKS_TEST),       hook_op_test },
+    { KV_OP(WEBHOOKS_LOG),        hook_op_log },
+    { NULL, NULL }
 };
 
 static void *s_intake_thread(void *arg)
@@ -74,7 +77,7 @@ static const kv_service_def_t s_def = {
     .background = s_background,
 };
 
-int main(void)
+int main(int argc, char **argv)
 {
     kv_log_init(KV_SVC_WEBHOOKS);
     hook_config_load();
@@ -84,7 +87,7 @@ int main(void)
     }
     if (hook_resolver_start() != 0)
         return 2;
-    int rc = kv_service_run(&s_def);
+    int rc = kv_service_run(&s_def, argc, argv);
     hook_resolver_stop();
     curl_global_cleanup();
     return rc;

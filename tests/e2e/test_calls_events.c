@@ -91,8 +91,9 @@ static int s_tally(s_tally_t *t)
                 t->missed_call_id = pid;
             }
         }
+        int more = json_is_true(json_object_get(json_object_get(rep, "meta"), "more"));
         json_decref(rep);
-        if (n < 1000)
+        if (n < 1000 && !more)   /* a page cut to fit a bus frame says so */
             break;
     }
     t->last_seq = after;

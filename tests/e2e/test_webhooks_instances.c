@@ -46,7 +46,7 @@ int main(void)
     snprintf(logp, sizeof logp, "%s/log/webhooks-2.log",
              kvt_env("KAIVOX_VAR_DIR", "var"));
     char *log = wh_read(logp, NULL);
-    KVT_OK(log && strstr(log, "signal 15: stopping") && strstr(log, "service webhooks stopped"),
+    KVT_OK(log && strstr(log, "signal 15: draining") && strstr(log, "service webhooks drained and stopped"),
            "the second instance stopped cleanly on SIGTERM");
     free(log);
     wh_receiver_stop(&rcv);

@@ -23,7 +23,7 @@ static void s_ts(const char *text, int64_t us)
     int64_t back;
     if (strncmp(text, "1899-", 5) == 0)   /* 1900-01-01 with an offset east of UTC */
         return;
-    FUZZ_CHECK(calls_parse_ts(text, &back) == 0 && back == us);
+    FUZZ_CHECK(kv_parse_rfc3339(text, &back) == 0 && back == us);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -3,7 +3,7 @@
  * that every body and query field goes through: kv_normalize_phone (phone
  * normalisation), kv_parse_i64, kv_parse_date, kv_parse_time,
  * kv_parse_money, kv_valid_email, kv_valid_text, kv_text_check,
- * calls_parse_ts.  The whole input is the value.
+ * kv_parse_rfc3339.  The whole input is the value.
  *
  * Properties: each parser accepts exactly the documented shape, and what
  * it accepts formats back to the input (dates, times, integers, money)
@@ -133,13 +133,13 @@ static void s_text(const char *s, size_t n)
 static void s_ts(const char *s)
 {
     int64_t us;
-    if (calls_parse_ts(s, &us) != 0)
+    if (kv_parse_rfc3339(s, &us) != 0)
         return;
-    char back[CALLS_TS_MAX];
-    calls_format_ts(us, back);
+    char back[KV_RFC3339_LEN];
+    kv_format_rfc3339(us, back);
     int64_t again;
     if (strncmp(back, "1899-", 5) != 0 && strncmp(back, "10000-", 6) != 0)
-        FUZZ_CHECK(calls_parse_ts(back, &again) == 0 && again == us);
+        FUZZ_CHECK(kv_parse_rfc3339(back, &again) == 0 && again == us);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
