@@ -1,15 +1,19 @@
 /*
  * fuzz_body_sched.c -- request bodies of the scheduling service: any bytes
  * through the gateway's JSON parse and the bus (fuzz_body), then through
- * sched_parse_create (POST /appointments, on the default 15-minute grid
- * and on a grid of 5..120 minutes chosen by the input's length, the range
- * a tenant's slot_interval may take), sched_parse_status (PATCH
+ * sched_parse_create (POST /appointments), sched_parse_hold (POST
+ * /appointments/holds) and sched_parse_patch (PATCH /appointments/{id},
+ * rescheduling), each on the default 15-minute grid and on a grid of
+ * 5..120 minutes chosen by the input's length (the range a tenant's
+ * slot_interval may take), sched_parse_status (PATCH
  * /appointments/{id}/status) with the transition table, and the
  * operators' sched_parse_service and sched_parse_staff (create and update).
  *
  * Properties: success exactly when no error was added, every error a
  * non-empty list of messages; a valid appointment has positive ids, a real
- * date, a start on the grid unless allow_off_grid, a token source; a
+ * date, a start on the grid unless allow_off_grid, a token source (and,
+ * without hold_id, service, date and time all given); a hold is on the
+ * grid with a ttl of 30..900 s; a reschedule changes something; a
  * status is one of the four and every transition answers one of the
  * three outcomes (with a reason exactly when refused); a valid service
  * has a duration of 5..1440 and a price in cents of 0..1e11; valid staff
@@ -22,6 +26,14 @@
 #include "../../services/scheduling/sched_valid.h"
 #include "../../services/scheduling/slots.h"
 
+static void s_date_ok(const kv_date_t *date)
+{
+    char d[11];
+    kv_date_t back;
+    kv_format_date(date, d);
+    FUZZ_CHECK(kv_parse_date(d, &back) == 0 && kv_date_to_days(&back) == kv_date_to_days(date));
+}
+
 static void s_create(json_t *body, int step)
 {
     json_t *errors = json_object();
@@ -29,17 +41,57 @@ static void s_create(json_t *body, int step)
     int rc = sched_parse_create(body, step, &c, errors);
     fuzz_check_errors(errors, rc == 0, 0);
     if (rc == 0) {
-        FUZZ_CHECK(c.customer_id >= 1 && c.service_id >= 1 && c.staff_id >= 0);
-        char d[11];
-        kv_date_t back;
-        kv_format_date(&c.date, d);
-        FUZZ_CHECK(kv_parse_date(d, &back) == 0);
-        FUZZ_CHECK(c.start >= 0 && c.start < 1440);
-        FUZZ_CHECK(c.allow_off_grid || sched_on_grid(c.start, step));
+        FUZZ_CHECK(c.customer_id >= 1 && c.staff_id >= 0 && c.hold_id >= 0 && c.call_id >= 0);
+        /* without a hold, service, date and time are all given */
+        FUZZ_CHECK(c.hold_id > 0 || (c.service_id >= 1 && c.has_date && c.has_time));
+        FUZZ_CHECK(c.service_id >= 0);
+        if (c.has_date)
+            s_date_ok(&c.date);
+        if (c.has_time) {
+            FUZZ_CHECK(c.start >= 0 && c.start < 1440);
+            FUZZ_CHECK(c.allow_off_grid || sched_on_grid(c.start, step));
+        }
         FUZZ_CHECK(c.source && kv_text_check(c.source, &kv_rule_source) == 0);
         FUZZ_CHECK(!c.notes || kv_text_check(c.notes, &kv_rule_notes) == 0);
     }
     sched_create_cleanup(&c);
+    json_decref(errors);
+}
+
+static void s_hold(json_t *body, int step)
+{
+    json_t *errors = json_object();
+    sched_hold_input_t h;
+    int rc = sched_parse_hold(body, step, &h, errors);
+    fuzz_check_errors(errors, rc == 0, 0);
+    if (rc == 0) {
+        FUZZ_CHECK(h.service_id >= 1 && h.staff_id >= 0 && h.call_id >= 0);
+        s_date_ok(&h.date);
+        FUZZ_CHECK(h.start >= 0 && h.start < 1440 && sched_on_grid(h.start, step));
+        FUZZ_CHECK(h.ttl_seconds >= KV_HOLD_TTL_MIN && h.ttl_seconds <= KV_HOLD_TTL_MAX);
+    }
+    json_decref(errors);
+}
+
+static void s_patch(json_t *body, int step)
+{
+    json_t *errors = json_object();
+    sched_patch_t p;
+    int rc = sched_parse_patch(body, step, &p, errors);
+    fuzz_check_errors(errors, rc == 0, 0);
+    if (rc == 0) {
+        FUZZ_CHECK(p.has_date || p.has_time || p.staff_id || p.service_id || p.has_notes);
+        FUZZ_CHECK(p.staff_id >= 0 && p.service_id >= 0);
+        if (p.has_date)
+            s_date_ok(&p.date);
+        if (p.has_time) {
+            FUZZ_CHECK(p.start >= 0 && p.start < 1440);
+            FUZZ_CHECK(p.allow_off_grid || sched_on_grid(p.start, step));
+        }
+        FUZZ_CHECK(p.has_notes || !p.notes);
+        FUZZ_CHECK(!p.notes || kv_text_check(p.notes, &kv_rule_notes) == 0);
+    }
+    sched_patch_cleanup(&p);
     json_decref(errors);
 }
 
@@ -127,6 +179,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     s_create(body, 15);
     s_create(body, 5 + (int)(size % 116));
+    s_hold(body, 15);
+    s_hold(body, 5 + (int)(size % 116));
+    s_patch(body, 15);
+    s_patch(body, 5 + (int)(size % 116));
     s_status(body);
     s_service(body, 1);
     s_service(body, 0);
