@@ -11,14 +11,18 @@
  * ?api_key= taken apart (gw_key_classify), the others into the query
  * object the bus carries (gw_public.c: s_query_arg); then every reader of
  * a list: kv_query_page, crm_parse_filter, calls_filter_parse,
- * sched_parse_list and sched_parse_slots.
+ * sched_parse_list and sched_parse_slots, and the sync reader of each of
+ * the three lists (kv_query_sync: updated_since, cursor).
  *
  * Properties: gw_text_check accepts exactly what kv_valid_text accepts
  * (the services' rule) for text without NUL; the readers return success
  * exactly when they add no error, every error is a non-empty list of
  * messages, and what they hand back is in range (pages, per_page, dates
  * that format back to the value given, LIKE patterns that unescape to
- * the search term).
+ * the search term); a cursor decodes only for its own list and tenant and
+ * is canonical (it encodes back to the very text given), a state encodes
+ * to a cursor that decodes to it, and changing any one character of a
+ * cursor makes it refused.
  */
 #include "fuzz.h"
 
@@ -31,6 +35,7 @@
 #include "../../services/gateway/gw_input.h"
 #include "../../services/gateway/gw_keys.h"
 #include "../../services/scheduling/sched_valid.h"
+#include "kv_sync.h"
 
 static const unsigned char s_secret[GW_KEY_SECRET_LEN] = { 1, 2, 3 };
 
@@ -110,8 +115,57 @@ static void s_check_date(const json_t *query, const char *key, const char *forma
     FUZZ_CHECK(strcmp(json_string_value(json_object_get(query, key)), formatted) == 0);
 }
 
+#define S_TENANT 7
+
+/* The sync reader of one list (kv_sync.h), as the list handlers call it. */
+static void s_sync(json_t *query, kv_sync_list_t list, const char *const *filters,
+                   unsigned pick)
+{
+    json_t *errors = json_object();
+    kv_sync_req_t q;
+    int rc = kv_query_sync(query, list, S_TENANT, filters, &q, errors);
+    FUZZ_CHECK(rc == KV_FIELD_OK || rc == KV_FIELD_BAD || rc == KV_FIELD_ABSENT);
+    fuzz_check_errors(errors, rc != KV_FIELD_BAD, 0);
+    const char *cursor = json_string_value(json_object_get(query, "cursor"));
+    if (cursor) {
+        kv_sync_state_t st;
+        char again[KV_SYNC_CURSOR_CHARS + 1];
+        if (kv_sync_cursor_decode(list, S_TENANT, cursor, &st) == 0) {
+            kv_sync_cursor_encode(list, S_TENANT, &st, again);
+            FUZZ_CHECK(strcmp(again, cursor) == 0);
+            /* never another list's or another tenant's */
+            kv_sync_state_t other;
+            FUZZ_CHECK(kv_sync_cursor_decode(list % 3 + 1, S_TENANT, cursor, &other) != 0);
+            FUZZ_CHECK(kv_sync_cursor_decode(list, S_TENANT + 1, cursor, &other) != 0);
+        }
+    }
+    if (rc == KV_FIELD_OK) {
+        FUZZ_CHECK(q.per_page >= 1 && q.per_page <= KV_PER_PAGE_MAX);
+        FUZZ_CHECK(!q.first || (q.st.pos.xid == 0 && q.st.pos.id == 0 && q.st.has_since));
+        if (q.st.has_since) {
+            int64_t us;
+            FUZZ_CHECK(kv_parse_rfc3339(q.since, &us) == 0 && us == q.st.since_us);
+        } else {
+            FUZZ_CHECK(q.since[0] == '\0');
+        }
+        /* the state travels in a cursor, and any one changed character
+           is refused */
+        char c[KV_SYNC_CURSOR_CHARS + 1];
+        kv_sync_cursor_encode(list, S_TENANT, &q.st, c);
+        FUZZ_CHECK(strlen(c) == KV_SYNC_CURSOR_CHARS);
+        kv_sync_state_t back;
+        FUZZ_CHECK(kv_sync_cursor_decode(list, S_TENANT, c, &back) == 0);
+        FUZZ_CHECK(back.pos.xid == q.st.pos.xid && back.pos.id == q.st.pos.id &&
+                   back.has_since == q.st.has_since && back.since_us == q.st.since_us);
+        size_t at = pick % KV_SYNC_CURSOR_CHARS;
+        c[at] = c[at] == 'A' ? 'B' : 'A';
+        FUZZ_CHECK(kv_sync_cursor_decode(list, S_TENANT, c, &back) != 0);
+    }
+    json_decref(errors);
+}
+
 /* Every list reader on query. */
-static void s_readers(json_t *query)
+static void s_readers(json_t *query, unsigned pick)
 {
     json_t *errors = json_object();
     int page, per_page;
@@ -188,6 +242,13 @@ static void s_readers(json_t *query)
         s_check_date(query, "date", d);
     }
     json_decref(errors);
+
+    static const char *const appointments[] = { "status", "date", "staff_id", NULL };
+    static const char *const customers[] = { "segment", "pipeline_stage", "search", NULL };
+    static const char *const calls[] = { "sentiment", "missed", "from_date", "to_date", NULL };
+    s_sync(query, KV_SYNC_APPOINTMENTS, appointments, pick);
+    s_sync(query, KV_SYNC_CUSTOMERS, customers, pick);
+    s_sync(query, KV_SYNC_CALLS, calls, pick);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -200,7 +261,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         char *q = strchr(uri, '?');
         json_t *query = json_object();
         if (s_parse_args(query, q ? q + 1 : NULL) == 0)
-            s_readers(query);
+            s_readers(query, (unsigned)size);
         json_decref(query);
     }
     free(uri);
