@@ -161,7 +161,7 @@ FUZZ_VALID  := shared/kv_valid shared/kv_api shared/kv_db shared/kv_env shared/k
 FUZZ_RESOURCES := services/crm/crm_valid services/calls/call_valid \
                   services/scheduling/sched_valid services/scheduling/slots
 fuzz_objs_key    := services/gateway/gw_keys shared/kv_mem
-fuzz_objs_query  := services/gateway/gw_input services/gateway/gw_keys $(FUZZ_RESOURCES) \
+fuzz_objs_query  := services/gateway/gw_input services/gateway/gw_keys $(FUZZ_RESOURCES) shared/kv_sync \
                     $(FUZZ_VALID)
 fuzz_objs_route  := services/gateway/gw_routes services/gateway/gw_input shared/kv_ops
 fuzz_objs_addr   := services/gateway/gw_addr shared/kv_mem
@@ -173,10 +173,16 @@ fuzz_objs_url        := services/webhooks/ssrf services/calls/call_valid $(FUZZ_
 fuzz_objs_values     := services/calls/call_valid $(FUZZ_VALID)
 fuzz_objs_slots      := services/scheduling/slots services/scheduling/sched_valid $(FUZZ_VALID)
 fuzz_objs_sign       := services/webhooks/sign shared/kv_mem
+# The console's checks live beside its handlers (gw_session.c): the
+# harness links the gateway's objects (never its main.c), of which only
+# those pure checks and gw_password.c run.
+FUZZ_GATEWAY := $(filter-out services/gateway/main,$(basename $(wildcard services/gateway/*.c))) \
+                $(basename $(wildcard shared/*.c))
+fuzz_objs_console    := $(FUZZ_GATEWAY)
 fuzz_objs_body_hooks := services/webhooks/hook_valid services/webhooks/ssrf \
                         services/webhooks/config $(FUZZ_VALID)
 FUZZ_NAMES := key query route addr body_crm body_calls body_sched body_hooks bus url values \
-              slots sign
+              slots sign console
 
 $(FUZZ_BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
