@@ -16,8 +16,16 @@
  * overlaps no appointment (sched_slots_within / sched_slots_overlaps on
  * the same data, and a minute-by-minute oracle), ascending, and a
  * smaller cap gives a prefix of the same list; merged slots sort by time,
- * then staff.
+ * then staff.  With buffers of 0..1440 minutes before and after (read
+ * after the rest, so older inputs keep their meaning), the other bookings
+ * grown by them, sched_slots_staff_buffered returns exactly the grid
+ * times whose booking fits a working interval and whose buffered span
+ * [t - before, t + duration + after) overlaps no grown booking; with no
+ * buffers it agrees with sched_slots_staff.  sched_slots_nearest gives
+ * the distinct times nearest to the asked one, by distance then earlier,
+ * as a sort of all of them does.
  */
+
 #include "fuzz.h"
 
 #include "../../services/scheduling/sched_valid.h"
@@ -49,6 +57,79 @@ static size_t s_oracle(const sched_iv_t *work, size_t nw, const sched_iv_t *busy
             out[n++] = t;
     }
     return n;
+}
+
+/* The buffered answer by its definition, interval by interval. */
+static size_t s_oracle_buffered(const sched_iv_t *work, size_t nw, const sched_iv_t *busy,
+                                size_t nb, int duration, int before, int after_buf, int step,
+                                int after, int *out)
+{
+    size_t n = 0;
+    for (int t = 0; t < 1440; t += step) {
+        if (t <= after)
+            continue;
+        int inside = 0;
+        for (size_t i = 0; i < nw; i++)
+            if (work[i].start <= t && t + duration <= work[i].end)
+                inside = 1;
+        if (!inside)
+            continue;
+        int lo = t - before, hi = t + duration + after_buf, clash = 0;
+        for (size_t i = 0; i < nb && !clash; i++)
+            clash = busy[i].start < hi && lo < busy[i].end;
+        if (!clash)
+            out[n++] = t;
+    }
+    return n;
+}
+
+static int s_asked;
+
+static int s_by_nearness(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    int dx = abs(x - s_asked), dy = abs(y - s_asked);
+    return dx != dy ? (dx < dy ? -1 : 1) : (x > y) - (x < y);
+}
+
+static void s_nearest(const int *times, size_t n, int asked, size_t k)
+{
+    int out[16], sorted[2 * 1440];
+    size_t got = sched_slots_nearest(times, n, asked, out, k);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (m == 0 || sorted[m - 1] != times[i])
+            sorted[m++] = times[i];
+    s_asked = asked;
+    qsort(sorted, m, sizeof *sorted, s_by_nearness);
+    FUZZ_CHECK(got == (m < k ? m : k));
+    for (size_t i = 0; i < got; i++)
+        FUZZ_CHECK(out[i] == sorted[i]);
+}
+
+static void s_buffered(const sched_iv_t *work, size_t nw, const sched_iv_t *busy, size_t nb,
+                       int duration, int step, int after, fuzz_in_t *in,
+                       const int *plain, size_t nplain)
+{
+    int before = fuzz_range(in, 0, KV_SERVICE_BUFFER_MAX);
+    int after_buf = fuzz_range(in, 0, KV_SERVICE_BUFFER_MAX);
+    if (fuzz_u8(in) % 4 == 0)
+        before = after_buf = 0;
+    sched_iv_t w2[S_MAX_WORK], grown[S_MAX_BUSY], b2[S_MAX_BUSY];
+    for (size_t i = 0; i < nb; i++) {
+        grown[i].start = busy[i].start - before;   /* may reach the day before */
+        grown[i].end = busy[i].end + after_buf;
+    }
+    int got[1440], want[1440];
+    memcpy(w2, work, nw * sizeof *work);
+    memcpy(b2, grown, nb * sizeof *grown);
+    size_t n = sched_slots_staff_buffered(w2, nw, b2, nb, duration, before, after_buf, step,
+                                          after, got, 1440);
+    size_t m = s_oracle_buffered(work, nw, grown, nb, duration, before, after_buf, step, after,
+                                 want);
+    FUZZ_CHECK(n == m && memcmp(got, want, n * sizeof *got) == 0);
+    if (before == 0 && after_buf == 0)
+        FUZZ_CHECK(n == nplain && memcmp(got, plain, n * sizeof *got) == 0);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -112,5 +193,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (size_t i = 1; i < na; i++)
         FUZZ_CHECK(all[i - 1].time < all[i].time ||
                    (all[i - 1].time == all[i].time && all[i - 1].staff_id < all[i].staff_id));
+
+    /* the alternatives of a taken slot, from the merged times */
+    int times[2 * 1440];
+    for (size_t i = 0; i < na; i++)
+        times[i] = all[i].time;
+    s_nearest(times, na, fuzz_range(&in, 0, 1439), (size_t)fuzz_u8(&in) % 17);
+
+    s_buffered(work, nw, busy, nb, duration, step, after, &in, got, n);
     return 0;
 }
