@@ -10,6 +10,8 @@
 #   make test-san   the same tests on the ASan + UBSan build
 #   make lint-openapi  only the lint of docs/openapi.yaml (@redocly/cli)
 #   make bench      wrk against the gateway beside pgbench on the same query
+#   make fuzz       the libFuzzer harnesses of tests/fuzz/ (clang, ASan +
+#                   UBSan), FUZZ_SECONDS (60) each, FUZZ_ONLY=<name> for one
 #
 # SAN=1 builds the sanitizer variant into build/san/ (binaries in
 # build/san/bin) so both builds can sit side by side.
@@ -54,7 +56,8 @@ KVT_OBJ   := $(BUILD)/tests/lib/kvt.o $(BUILD)/tests/lib/kvt_check.o
 TOOL_SRC  := $(wildcard tests/tools/*.c)
 TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(TOOL_SRC))
 
-.PHONY: all tests run up down test test-san bench clean deps deps-dev lint-openapi
+.PHONY: all tests run up down test test-san bench clean deps deps-dev lint-openapi \
+        fuzz fuzz-build fuzz-merge deps-fuzz
 all: $(SVC_BINS) $(CLI_BIN)
 tests: all $(UNIT_BINS) $(E2E_BINS) $(TOOL_BINS)
 
@@ -129,6 +132,82 @@ test-san: deps-dev
 bench: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/bench.sh
+
+# ---- fuzzing ------------------------------------------------------------------
+#
+# Every parser that sees outside bytes has a libFuzzer harness in
+# tests/fuzz/fuzz_<name>.c, a seed corpus in tests/fuzz/<name>/ and a
+# dictionary in tests/fuzz/<name>.dict.  They are built by clang alone, into
+# build/fuzz/, never by `make` or `make test` (which need no clang): each
+# links its harness and the pure objects it exercises, compiled again with
+# ASan + UBSan (no recovery) and libFuzzer's coverage.  `make fuzz` runs
+# each for FUZZ_SECONDS from its corpus (tests/fuzz/run.sh) and fails on any
+# crash, leak, sanitizer report or broken property; `make fuzz-merge` adds
+# what the runs found to the seed corpora, minimised (-merge=1).
+
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_ONLY    ?=
+FUZZ_BUILD   := build/fuzz
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS  := -O1 -g -std=c11 -D_GNU_SOURCE $(WARN) -Ishared -Iproto $(PKG_CFLAGS) \
+                $(FUZZ_SAN) -fsanitize=fuzzer-no-link -MMD -MP
+FUZZ_LDFLAGS := $(FUZZ_SAN) -fsanitize=fuzzer
+
+# The objects (without .o) each harness links besides its own file.  kv_api
+# needs kv_db (for its reply helpers) and so libpq at link time; nothing of
+# it runs.
+FUZZ_VALID  := shared/kv_valid shared/kv_api shared/kv_db shared/kv_env shared/kv_log shared/kv_mem
+FUZZ_RESOURCES := services/crm/crm_valid services/calls/call_valid \
+                  services/scheduling/sched_valid services/scheduling/slots
+fuzz_objs_key    := services/gateway/gw_keys shared/kv_mem
+fuzz_objs_query  := services/gateway/gw_input services/gateway/gw_keys $(FUZZ_RESOURCES) shared/kv_sync \
+                    $(FUZZ_VALID)
+fuzz_objs_route  := services/gateway/gw_routes services/gateway/gw_input shared/kv_ops
+fuzz_objs_addr   := services/gateway/gw_addr shared/kv_mem
+fuzz_objs_body_crm   := services/crm/crm_valid $(FUZZ_VALID)
+fuzz_objs_body_calls := services/calls/call_valid $(FUZZ_VALID)
+fuzz_objs_body_sched := services/scheduling/sched_valid services/scheduling/slots $(FUZZ_VALID)
+fuzz_objs_bus        := shared/kv_bus shared/kv_msg shared/kv_mem
+fuzz_objs_url        := services/webhooks/ssrf services/calls/call_valid $(FUZZ_VALID)
+fuzz_objs_values     := services/calls/call_valid $(FUZZ_VALID)
+fuzz_objs_slots      := services/scheduling/slots services/scheduling/sched_valid $(FUZZ_VALID)
+fuzz_objs_sign       := services/webhooks/sign shared/kv_mem
+# The console's checks live beside its handlers (gw_session.c): the
+# harness links the gateway's objects (never its main.c), of which only
+# those pure checks and gw_password.c run.
+FUZZ_GATEWAY := $(filter-out services/gateway/main,$(basename $(wildcard services/gateway/*.c))) \
+                $(basename $(wildcard shared/*.c))
+fuzz_objs_console    := $(FUZZ_GATEWAY)
+fuzz_objs_body_hooks := services/webhooks/hook_valid services/webhooks/ssrf \
+                        services/webhooks/config $(FUZZ_VALID)
+FUZZ_NAMES := key query route addr body_crm body_calls body_sched body_hooks bus url values \
+              slots sign console
+
+$(FUZZ_BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+
+define FUZZ_RULE
+$(FUZZ_BUILD)/fuzz_$(1): $(FUZZ_BUILD)/tests/fuzz/fuzz_$(1).o $$(fuzz_objs_$(1):%=$(FUZZ_BUILD)/%.o)
+	$$(FUZZ_CC) $$(FUZZ_LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+endef
+$(foreach f,$(FUZZ_NAMES),$(eval $(call FUZZ_RULE,$(f))))
+
+FUZZ_BINS := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
+
+deps-fuzz:
+	@scripts/deps.sh --fuzz
+
+fuzz-build: deps-fuzz
+	@$(MAKE) --no-print-directory $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	@FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_ONLY=$(FUZZ_ONLY) \
+	    tests/fuzz/run.sh $(FUZZ_NAMES)
+
+fuzz-merge: fuzz-build
+	@FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_ONLY=$(FUZZ_ONLY) tests/fuzz/run.sh --merge $(FUZZ_NAMES)
 
 clean:
 	rm -rf build bin

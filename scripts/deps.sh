@@ -13,14 +13,20 @@
 #                           lint, the contract check, puppeteer-core, axe-core),
 #                           only when node_modules is missing or older than
 #                           package-lock.json
+#   scripts/deps.sh --fuzz  also what `make fuzz` needs: clang, its sanitizer
+#                           and libFuzzer runtimes (libclang-rt-14-dev, only
+#                           recommended by clang, so named here) and
+#                           llvm-symbolizer (llvm-14) for readable reports
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DEV=0
+FUZZ=0
 case "${1:-}" in
     --dev) DEV=1 ;;
+    --fuzz) FUZZ=1 ;;
     "") ;;
-    *) echo "usage: scripts/deps.sh [--dev]" >&2; exit 2 ;;
+    *) echo "usage: scripts/deps.sh [--dev | --fuzz]" >&2; exit 2 ;;
 esac
 
 PACKAGES=(
@@ -30,6 +36,10 @@ PACKAGES=(
     postgresql postgresql-contrib
     curl wrk jq openssl ca-certificates
 )
+
+if (( FUZZ )); then
+    PACKAGES+=(clang libclang-rt-14-dev llvm-14)
+fi
 
 # Node comes from wherever the machine has it (Debian's, NodeSource's, nvm's):
 # Debian's packages are added only when the commands are missing, so that

@@ -55,8 +55,10 @@ int crm_search_digits(const char *s, char *out, size_t size)
     out[0] = '\0';
     for (const char *p = s; *p; p++) {
         if (*p >= '0' && *p <= '9') {
-            if (n + 1 >= size)
+            if (n + 1 >= size) {
+                out[0] = '\0';   /* the digits written so far have no NUL */
                 return -1;
+            }
             out[n++] = *p;
         } else if (!strchr(" +-.()", *p)) {
             n = 0;

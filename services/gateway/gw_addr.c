@@ -185,8 +185,7 @@ int gw_xff_client(const char *xff, const gw_cidr_t *trusted, int n, gw_addr_t *o
         return -1;
     const char *end = xff + strlen(xff);
     gw_addr_t last;
-    int have = 0;
-    while (end > xff) {
+    for (;;) {
         const char *start = end;
         while (start > xff && start[-1] != ',')
             start--;
@@ -203,11 +202,10 @@ int gw_xff_client(const char *xff, const gw_cidr_t *trusted, int n, gw_addr_t *o
             return 0;
         }
         last = cur;
-        have = 1;
-        end = start > xff ? start - 1 : xff;
+        if (start == xff)   /* the left-most entry; an empty one failed above */
+            break;
+        end = start - 1;
     }
-    if (!have)
-        return -1;
     *out = last;
     return 0;
 }

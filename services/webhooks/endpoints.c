@@ -4,7 +4,8 @@
  * Endpoints" settings and Zapier-style integrations use).
  *
  * The secret is generated here, returned once by create (and by
- * rotate-secret, for the new one) and never again.  A URL passes the SSRF
+ * rotate-secret, for the new one) and never again.  The bodies' rules are
+ * hook_valid.c's (pure, fuzzed).  A URL passes the SSRF
  * check at create and at every change: parsed by ssrf.c (no user-info,
  * an IP address or an ASCII host name), then, for a name, resolved by
  * resolve.c -- bounded and admitted per tenant, after every cheaper check
@@ -17,6 +18,7 @@
  * limit together.
  */
 #include "hook.h"
+#include "hook_valid.h"
 #include "resolve.h"
 #include "sign.h"
 
@@ -32,57 +34,8 @@
 
 #include <openssl/crypto.h>
 
-#define S_DESC_MAX 1000
 #define S_NOT_FOUND "Webhook endpoint"
 #define S_ST_TOO_MANY 429
-
-/* Checks body's keys against the allowed list; each unknown one adds an
- * error under its own name. */
-static void s_unknown_fields(json_t *body, const char *const *allowed, json_t *errors)
-{
-    const char *key;
-    json_t *v;
-    json_object_foreach(body, key, v) {
-        if (!kv_pick(allowed, key)) {
-            char msg[160];
-            snprintf(msg, sizeof msg, "The %.60s field is not accepted.", key);
-            kv_errors_add(errors, key, msg);
-        }
-    }
-}
-
-/* Validates url (a string) into errors["url"] without any lookup: its
- * shape (hook_url_parse) and, for an IP address, the SSRF guard.  On
- * success returns the URL (borrowed from v) and fills *target. */
-static const char *s_check_url(json_t *v, hook_url_t *target, json_t *errors)
-{
-    char err[200];
-    if (!json_is_string(v) || json_string_length(v) == 0) {
-        kv_errors_add(errors, "url", "The url must be a non-empty string.");
-        return NULL;
-    }
-    const char *url = json_string_value(v);
-    if (strlen(url) > HOOK_URL_MAX) {
-        snprintf(err, sizeof err, "The url may not be greater than %d characters.", HOOK_URL_MAX);
-        kv_errors_add(errors, "url", err);
-        return NULL;
-    }
-    if (!kv_valid_text(url, HOOK_URL_MAX) || strpbrk(url, " \r\n\t")) {
-        kv_errors_add(errors, "url", "The url must be a valid URL.");
-        return NULL;
-    }
-    if (hook_url_parse(url, target, err, sizeof err) != 0) {
-        kv_errors_add(errors, "url", err);
-        return NULL;
-    }
-    if (target->literal &&
-        !hook_ssrf_allowed((const struct sockaddr *)&target->addr, hook_config.allow)) {
-        hook_url_refused_literal((const struct sockaddr *)&target->addr, err, sizeof err);
-        kv_errors_add(errors, "url", err);
-        return NULL;
-    }
-    return url;
-}
 
 /* Resolves target's host name for the request's tenant (nothing to do for
  * an IP address) and checks every address.  0 when the URL may be stored;
@@ -122,72 +75,6 @@ static int s_vet_url(const kv_req_t *req, const hook_url_t *target, kv_rep_t *re
         return -1;
     }
     return 0;
-}
-
-/* Validates events (a non-empty list of known type names) into a
- * PostgreSQL array literal in buf (room for all five names), in the
- * canonical order, duplicates dropped.  0 or -1 (errors filled). */
-static int s_check_events(json_t *v, char *buf, size_t size, json_t *errors)
-{
-    size_t i;
-    json_t *e;
-    unsigned mask = 0;
-    if (!json_is_array(v) || json_array_size(v) == 0) {
-        kv_errors_add(errors, "events",
-                      "The events must be a non-empty list of event names.");
-        return -1;
-    }
-    json_array_foreach(v, i, e) {
-        const char *name = json_string_value(e);
-        int k = name ? hook_event_index(name) : -1;
-        if (k < 0) {
-            char msg[200];
-            snprintf(msg, sizeof msg, "The event %.60s is not one of appointment.created, "
-                     "appointment.cancelled, call.ended, call.missed, appointment.rescheduled.",
-                     name ? name : "(not a string)");
-            kv_errors_add(errors, "events", msg);
-            return -1;
-        }
-        mask |= 1u << k;
-    }
-    size_t used = 0;
-    buf[used++] = '{';
-    for (int k = 0; k < HOOK_EVENT_TYPES; k++) {
-        if (!(mask & (1u << k)))
-            continue;
-        const char *name = hook_event_name(k);
-        size_t n = strlen(name);
-        if (used + n + 3 > size)
-            return -1;
-        if (used > 1)
-            buf[used++] = ',';
-        memcpy(buf + used, name, n);
-        used += n;
-    }
-    buf[used++] = '}';
-    buf[used] = '\0';
-    return 0;
-}
-
-/* Validates description: absent (*set 0), null, or a string of at most
- * S_DESC_MAX bytes of text.  *out is borrowed from v. */
-static void s_check_desc(json_t *v, int *set, const char **out, json_t *errors)
-{
-    *set = 0;
-    *out = NULL;
-    if (!v)
-        return;
-    if (json_is_null(v)) {
-        *set = 1;
-        return;
-    }
-    if (!json_is_string(v) || !kv_valid_text(json_string_value(v), S_DESC_MAX)) {
-        kv_errors_add(errors, "description",
-                      "The description must be a text of at most 1000 characters.");
-        return;
-    }
-    *set = 1;
-    *out = json_string_value(v);
 }
 
 void hook_op_list(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
@@ -245,36 +132,15 @@ static int s_count(kv_ctx_t *ctx, const kv_req_t *req, long long *n)
 
 void hook_op_create(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
 {
-    static const char *const allowed[] = { "url", "events", "description", NULL };
     PGresult *r = NULL;
     json_t *errors = json_object();
-    json_t *body = req->body;
-    char events[160], tenant[KV_DB_I64_LEN], max[KV_DB_I64_LEN];
+    char tenant[KV_DB_I64_LEN], max[KV_DB_I64_LEN];
     char secret[HOOK_SECRET_MAX];
-    const char *url = NULL, *desc = NULL;
-    int desc_set = 0;
     long long count = 0;
-    hook_url_t target;
+    hook_endpoint_input_t in;
 
     memset(secret, 0, sizeof secret);
-    if (!json_is_object(body)) {
-        kv_errors_add(errors, "url", "The url field is required.");
-        kv_errors_add(errors, "events", "The events field is required.");
-        goto invalid;
-    }
-    s_unknown_fields(body, allowed, errors);
-    json_t *ev = json_object_get(body, "events");
-    if (!ev)
-        kv_errors_add(errors, "events", "The events field is required.");
-    else
-        s_check_events(ev, events, sizeof events, errors);
-    s_check_desc(json_object_get(body, "description"), &desc_set, &desc, errors);
-    json_t *u = json_object_get(body, "url");
-    if (!u)
-        kv_errors_add(errors, "url", "The url field is required.");
-    else
-        url = s_check_url(u, &target, errors);
-    if (json_object_size(errors) > 0)
+    if (hook_parse_create(req->body, hook_config.allow, &in, errors) != 0)
         goto invalid;
 
     /* The limit before any lookup (the insert below decides for good). */
@@ -286,7 +152,7 @@ void hook_op_create(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
         s_reply_limit(rep);
         goto out;
     }
-    if (s_vet_url(req, &target, rep) != 0)
+    if (s_vet_url(req, &in.target, rep) != 0)
         goto out;
 
     if (hook_secret_new(secret) != 0) {
@@ -297,7 +163,7 @@ void hook_op_create(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
     kv_db_i64_param(tenant, KV_TENANT(req));
     kv_db_i64_param(max, hook_config.max_endpoints);
     const char *lp[1] = { tenant };
-    const char *p[6] = { tenant, url, secret, events, desc, max };
+    const char *p[6] = { tenant, in.url, secret, in.events, in.desc, max };
     if (kv_db_begin(ctx->db, KV_RID(req)) != 0 ||
         kv_db_run(ctx->db, KV_RID(req), "hook_endpoint_lock_tenant", 1, lp) != 0 ||
         !(r = kv_db_exec(ctx->db, KV_RID(req), "hook_endpoint_insert", 6, p)) ||
@@ -371,15 +237,11 @@ void hook_op_get(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
 
 void hook_op_update(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
 {
-    static const char *const allowed[] = { "url", "events", "description", "active", NULL };
     PGresult *r = NULL;
     json_t *errors = json_object();
-    json_t *body = req->body;
-    char id[KV_DB_I64_LEN], tenant[KV_DB_I64_LEN], events[160];
-    const char *url = NULL, *desc = NULL, *events_p = NULL, *active = NULL;
-    int desc_set = 0;
+    char id[KV_DB_I64_LEN], tenant[KV_DB_I64_LEN];
     int64_t eid;
-    hook_url_t target;
+    hook_endpoint_input_t in;
 
     /* Ownership first: nothing is validated, let alone resolved, for an
      * endpoint that is not the tenant's. */
@@ -388,30 +250,14 @@ void hook_op_update(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
         goto out;
     PQclear(r);
     r = NULL;
-    if (!json_is_object(body) || json_object_size(body) == 0) {
-        kv_errors_add(errors, "body", "Give at least one of url, events, description, active.");
+    if (hook_parse_update(req->body, hook_config.allow, &in, errors) != 0)
         goto invalid;
-    }
-    s_unknown_fields(body, allowed, errors);
-    json_t *ev = json_object_get(body, "events");
-    if (ev && s_check_events(ev, events, sizeof events, errors) == 0)
-        events_p = events;
-    s_check_desc(json_object_get(body, "description"), &desc_set, &desc, errors);
-    json_t *a = json_object_get(body, "active");
-    if (a && !json_is_boolean(a))
-        kv_errors_add(errors, "active", "The active field must be true or false.");
-    else if (a)
-        active = json_is_true(a) ? "true" : "false";
-    json_t *u = json_object_get(body, "url");
-    if (u)
-        url = s_check_url(u, &target, errors);
-    if (json_object_size(errors) > 0)
-        goto invalid;
-    if (url && s_vet_url(req, &target, rep) != 0)
+    if (in.url && s_vet_url(req, &in.target, rep) != 0)
         goto out;
 
     const char *p[7] = { kv_db_i64_param(id, eid), kv_db_i64_param(tenant, KV_TENANT(req)),
-                         url, events_p, desc_set ? "true" : "false", desc, active };
+                         in.url, in.events, in.desc_set ? "true" : "false", in.desc,
+                         in.active };
     r = kv_db_exec(ctx->db, KV_RID(req), "hook_endpoint_update", 7, p);
     if (!r) {
         kv_reply_db_error(rep, ctx->db);

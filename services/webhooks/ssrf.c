@@ -292,6 +292,12 @@ static int s_parse(const char *url, hook_url_t *out, char *err, size_t err_size,
             snprintf(err, err_size, "The url must be a valid URL.");
             goto out;
         }
+        /* one text per address, lowercase like a name ([FE80::1] and
+         * [fe80:0::1] are one host to the deliverer's per-host slots) */
+        if (!inet_ntop(AF_INET6, &in6->sin6_addr, out->host, sizeof out->host)) {
+            snprintf(err, err_size, "The url must be a valid URL.");
+            goto out;
+        }
         in6->sin6_family = AF_INET6;
         out->literal = 1;
         rc = 0;

@@ -50,7 +50,9 @@ int hook_ssrf_allowed(const struct sockaddr *sa, hook_allow_t policy);
 /* A webhook URL taken apart. */
 typedef struct {
     char host[HOOK_HOST_MAX + 1];   /* ASCII, lowercase, no brackets, no
-                                       trailing dot: the name curl resolves */
+                                       trailing dot: the name curl resolves
+                                       (an IPv6 address in its canonical
+                                       inet_ntop text) */
     int https;                      /* 1: https, 0: http */
     int port;                       /* explicit or the scheme's default */
     int literal;                    /* 1: host is an IP address, in addr */

@@ -96,6 +96,14 @@ static void test_search_digits(void)
     char small[4];
     KVT_OK(crm_search_digits("12345", small, sizeof small) == -1,
            "digits that do not fit are refused, not truncated");
+    /* fuzz_query found it: the digits that fitted were left without a NUL
+     * (tests/fuzz/query/crash-8e91a7e3abc1c5fb76a3aa12707d18f90bae8a1c) */
+    memset(small, '7', sizeof small);
+    KVT_OK(crm_search_digits("12345", small, sizeof small) == -1 && small[0] == '\0',
+           "digits that do not fit leave an empty string, as when not phone-like");
+    memset(small, '7', sizeof small);
+    KVT_OK(crm_search_digits("123", small, sizeof small) == 0 && strcmp(small, "123") == 0,
+           "digits that just fit are written with their NUL");
 }
 
 static void test_create_valid(void)

@@ -130,6 +130,15 @@ int main(void)
     KVT_OK(gw_xff_client("", l, n, &out) == -1 && gw_xff_client(NULL, l, n, &out) == -1,
            "an empty or missing header leaves the peer address");
     KVT_OK(gw_xff_client("203.0.113.9,", l, n, &out) == -1, "a trailing comma is malformed");
+    /* fuzz_addr found it: an empty left-most entry was skipped, not refused
+     * (tests/fuzz/addr/crash-86395e2258239dbc05c0c82304c7ccf5c92f2cd2) */
+    out = A("1.1.1.1");
+    KVT_OK(gw_xff_client(", 10.0.0.1", l, n, &out) == -1 && strcmp(F(&out), "1.1.1.1") == 0,
+           "a leading comma is malformed too, and leaves the peer address");
+    KVT_OK(gw_xff_client(",203.0.113.9", l, n, &out) == 0 && strcmp(F(&out), "203.0.113.9") == 0,
+           "an untrusted entry is the client before the walk reaches a malformed one");
+    KVT_OK(gw_xff_client("10.0.0.1", l, n, &out) == 0 && strcmp(F(&out), "10.0.0.1") == 0,
+           "a single trusted entry is the left-most, so the client");
     KVT_OK(gw_xff_client(" 2001:db8::7 ", l, n, &out) == 0 && strcmp(F(&out), "2001:db8::7") == 0,
            "IPv6 entries with spaces around them");
     free(l);

@@ -260,6 +260,15 @@ static void test_urls(void)
     KVT_EQ_INT(s_parse("http://[::1]:9/x", &u, err, sizeof err), 0, "IPv6 literal parses");
     KVT_OK(u.literal && strcmp(u.host, "::1") == 0 && u.addr.ss_family == AF_INET6,
            "IPv6 literal without brackets");
+    /* fuzz_url found it: an IPv6 literal kept the case it was written in
+     * (tests/fuzz/url/crash-15ce192b02be8518767afd5a62b845fac0f7f9b2) */
+    KVT_EQ_INT(s_parse("https:/[Fe24::]//", &u, err, sizeof err), 0, "an upper-case IPv6 literal parses");
+    KVT_EQ_STR(u.host, "fe24::", "and its host is lowercase, as every host of a parsed URL");
+    KVT_EQ_INT(s_parse("https://[2001:DB8:0:0::0:1]:8443/x", &u, err, sizeof err), 0,
+               "an IPv6 literal with zeros written out parses");
+    KVT_EQ_STR(u.host, "2001:db8::1", "and its host is the address's one canonical text");
+    KVT_OK(hook_url_target("https://[2001:DB8::1]/", &u) == 0 && strcmp(u.host, "2001:db8::1") == 0,
+           "the deliverer reads the same host from a stored URL");
     KVT_EQ_INT(s_parse("http://[fe80::1%25eth0]/x", &u, err, sizeof err), -1,
                "IPv6 zone refused");
 
