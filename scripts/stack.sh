@@ -40,6 +40,9 @@
 # as this superuser first), KAIVOX_ADMIN_TOKEN (unset: $KAIVOX_VAR_DIR/admin.token,
 # generated once), KVT_FAST_PG=1 (tests only: fsync off).  Every KAIVOX_*
 # variable of the caller reaches every process (they inherit the environment).
+# up/run remember the KAIVOX_* variables they were given in
+# $KAIVOX_VAR_DIR/stack.env; the other commands read them back (the
+# caller's own values win), so `status` and `down` need no variables.
 # Relative paths are taken from the repository root.
 set -euo pipefail
 
