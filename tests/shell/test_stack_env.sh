@@ -86,3 +86,11 @@ check "down: no pid file left" [ "$left" = 0 ]
 bare scripts/stack.sh status > "$OUT" 2>&1; rc=$?
 check "status after down: exit 1, PostgreSQL stopped" \
     sh -c '[ "$1" = 1 ] && grep -q "^postgres    stopped" "$2"' _ "$rc" "$OUT"
+# Its processes' logs are deleted with the directory: look for sanitizer
+# reports first (make test-san).
+san=0
+for f in "$VAR"/log/*.log; do
+    [[ -f "$f" && ! -L "$f" ]] || continue
+    grep -qE 'ERROR: AddressSanitizer|runtime error:|LeakSanitizer' "$f" && { san=1; grep -E 'ERROR: AddressSanitizer|runtime error:|LeakSanitizer' "$f" | head -n 5; }
+done
+check "no sanitizer report in the logs of this stack" [ "$san" = 0 ]
