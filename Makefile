@@ -15,6 +15,12 @@
 #
 # SAN=1 builds the sanitizer variant into build/san/ (binaries in
 # build/san/bin) so both builds can sit side by side.
+#
+# The build prints one short line per step (`CC services/crm/customers.c`,
+# `AR build/release/libkv.a`, `LD bin/kaivox-crm`); V=1 prints the full
+# command lines instead.  `make run` / `make up` announce their long steps
+# with `==> ...` lines (dependencies, build, then database and services from
+# scripts/stack.sh).
 
 CC      ?= cc
 PKGS    := libmicrohttpd libzmq jansson libpq libcurl openssl libcares libargon2
@@ -25,6 +31,17 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parame
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE $(WARN) -Ishared -Iproto $(PKG_CFLAGS) -MMD -MP
 LDLIBS  := $(PKG_LIBS) -lpthread -lm
+
+V ?= 0
+ifeq ($(V),1)
+QUIET_CC =
+QUIET_AR =
+QUIET_LD =
+else
+QUIET_CC = @printf '  %-4s %s\n' CC $<;
+QUIET_AR = @printf '  %-4s %s\n' AR $@;
+QUIET_LD = @printf '  %-4s %s\n' LD $@;
+endif
 
 ifeq ($(SAN),1)
 BUILD   := build/san
@@ -58,46 +75,49 @@ TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(TOOL_SRC))
 
 .PHONY: all tests run up down test test-san bench clean deps deps-dev lint-openapi \
         fuzz fuzz-build fuzz-merge deps-fuzz
+# keep the test objects (no rebuild, no long "rm" line at the end of a build)
+.SECONDARY:
 all: $(SVC_BINS) $(CLI_BIN)
 tests: all $(UNIT_BINS) $(E2E_BINS) $(TOOL_BINS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(QUIET_CC)$(CC) $(CFLAGS) -c $< -o $@
 
 $(LIBKV): $(SHARED_OBJ)
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+	$(QUIET_AR)rm -f $@ && ar rcs $@ $^
 
 define SVC_RULE
 $(BIN)/kaivox-$(1): $(call svc_obj,$(1)) $(LIBKV)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+	$$(QUIET_LD)$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
 endef
 $(foreach s,$(SERVICES),$(eval $(call SVC_RULE,$(s))))
 
 $(CLI_BIN): $(BUILD)/cli/kaivoxctl.o $(LIBKV)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(QUIET_LD)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Unit tests: tests/unit/<area>/test_x.c links libkv and, for a service
 # area, every object of that service but its main.o.
 define UNIT_RULE
 $(BUILD)/tests/unit/$(1)/%: $(BUILD)/tests/unit/$(1)/%.o $(if $(filter $(1),$(SERVICES)),$(call svc_lib_obj,$(1))) $(BUILD)/tests/lib/kvt_check.o $(LIBKV)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+	$$(QUIET_LD)$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
 endef
 $(foreach a,shared $(SERVICES),$(eval $(call UNIT_RULE,$(a))))
 
 $(BUILD)/tests/e2e/%: $(BUILD)/tests/e2e/%.o $(KVT_OBJ) $(LIBKV)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(QUIET_LD)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o $(KVT_OBJ) $(LIBKV)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(QUIET_LD)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 deps:
+	@echo '==> dependencies'
 	@scripts/deps.sh
 
 # The tests also need node and the npm tooling of package-lock.json (the
@@ -110,11 +130,15 @@ lint-openapi: deps-dev
 	@REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true \
 	    node_modules/.bin/redocly lint --config redocly.yaml docs/openapi.yaml
 
+# The long steps of run / up are announced (==> dependencies, build);
+# scripts/stack.sh prints "==> database" and "==> services" itself.
 run: deps
+	@echo '==> build'
 	@$(MAKE) --no-print-directory all
 	@scripts/stack.sh run
 
 up: deps
+	@echo '==> build'
 	@$(MAKE) --no-print-directory all
 	@scripts/stack.sh up
 

@@ -40,6 +40,9 @@
 # as this superuser first), KAIVOX_ADMIN_TOKEN (unset: $KAIVOX_VAR_DIR/admin.token,
 # generated once), KVT_FAST_PG=1 (tests only: fsync off).  Every KAIVOX_*
 # variable of the caller reaches every process (they inherit the environment).
+# up/run remember the KAIVOX_* variables they were given in
+# $KAIVOX_VAR_DIR/stack.env; the other commands read them back (the
+# caller's own values win), so `status` and `down` need no variables.
 # Relative paths are taken from the repository root.
 set -euo pipefail
 
@@ -51,11 +54,40 @@ PG_BIN="${KAIVOX_PG_BIN:-/usr/lib/postgresql/15/bin}"
 
 abspath() { case "$1" in /*) printf '%s\n' "$1" ;; *) printf '%s\n' "$ROOT/$1" ;; esac; }
 log() { printf 'stack: %s\n' "$*" >&2; }
+step() { printf '==> %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
 # ---- settings -----------------------------------------------------------
 
 VAR_DIR="$(abspath "${KAIVOX_VAR_DIR:-var}")"
+
+# ---- remembered settings ($VAR_DIR/stack.env) -----------------------------
+# `up` / `run` write the KAIVOX_* settings they were given (one NAME=VALUE a
+# line, shell-quoted, mode 0600: it may hold passwords, like admin.token);
+# every other command (status, down, start, stop, restart, ...) reads them
+# back first, so `KAIVOX_HTTP_PORT=9090 make up` then `make down` stops that
+# stack.  A variable set in the caller's environment wins over the file.
+STACK_ENV="$VAR_DIR/stack.env"
+STACK_ENV_GIVEN="$(compgen -e | grep -E '^KAIVOX_[A-Z0-9_]+$' | grep -vx 'KAIVOX_VAR_DIR' || true)"
+write_stack_env() {
+    local v
+    mkdir -p "$VAR_DIR"
+    (umask 077
+     { echo "# written by scripts/stack.sh ${1:-up}; read by its other commands"
+       for v in $STACK_ENV_GIVEN; do printf '%s=%q\n' "$v" "${!v}"; done
+     } > "$STACK_ENV.tmp" && mv -f "$STACK_ENV.tmp" "$STACK_ENV")
+}
+load_stack_env() {
+    local line name
+    [[ -r "$STACK_ENV" ]] || return 0
+    while IFS= read -r line; do
+        [[ "$line" =~ ^(KAIVOX_[A-Z0-9_]+)= ]] || continue
+        name="${BASH_REMATCH[1]}"
+        [[ -n "${!name+set}" ]] && continue       # the caller's value wins
+        eval "export $line"                       # written by printf %q above
+    done < "$STACK_ENV"
+}
+case "${1:-}" in up|run|""|-h|--help|help) ;; *) load_stack_env ;; esac
 BIN_DIR="$(abspath "${KAIVOX_BIN_DIR:-bin}")"
 export KAIVOX_VAR_DIR="$VAR_DIR" KAIVOX_BIN_DIR="$BIN_DIR"
 export KAIVOX_PG_PORT="${KAIVOX_PG_PORT:-54320}"
@@ -394,9 +426,11 @@ demo_staff() {
     return 0
 }
 
-# write_demo TENANT KEY STAFF [CONSOLE_EMAIL CONSOLE_PASSWORD]
+# write_demo TENANT KEY STAFF [CONSOLE_EMAIL CONSOLE_PASSWORD]: tenant_id is
+# stored as a JSON integer, as the API and kaivoxctl show ids.
 write_demo() {
-    (umask 077; jq -n --arg t "$1" --arg k "$2" --argjson s "$3" --arg e "${4:-}" --arg p "${5:-}" \
+    [[ "$1" =~ ^[1-9][0-9]{0,18}$ ]] || { log "write_demo: tenant id '$1' is not an integer"; return 1; }
+    (umask 077; jq -n --argjson t "$1" --arg k "$2" --argjson s "$3" --arg e "${4:-}" --arg p "${5:-}" \
         '{tenant_id: $t, key: $k, staff: $s}
          + (if $e != "" then {console_email: $e, console_password: $p} else {} end)' \
         > "$DEMO_FILE.tmp" && mv -f "$DEMO_FILE.tmp" "$DEMO_FILE")
@@ -536,12 +570,20 @@ cmd_up() {
     UP_DONE=0
     trap 'if [[ $UP_DONE == 0 ]]; then log "start-up failed: stopping what was started"; cmd_down; fi' EXIT
     trap 'exit 130' INT TERM
-    if [[ "$EMBEDDED_PG" == 1 ]]; then pg_start; fi
+    write_stack_env up
+    if [[ "$EMBEDDED_PG" == 1 ]]; then
+        step "database (PostgreSQL on 127.0.0.1:${KAIVOX_PG_PORT}, roles and schemas)"
+        pg_start
+    else
+        step "database (KAIVOX_DATABASE_URL)"
+    fi
     db_bootstrap
+    step "services (gateway on $BASE_URL, ${PROCS[*]:1}; migrations, then /readyz)"
     local n
     for n in "${PROCS[@]}"; do start_proc "$n" 1; done
     wait_ready
     if [[ $demo == 1 ]]; then
+        step "demo tenant"
         demo_out="$(ensure_demo)" || { log "warning: demo data could not be created"; demo_out=""; }
         read -r key email pw <<< "$demo_out" || true
     fi

@@ -27,6 +27,10 @@
 # services; the location ones (ports, var dir, database, admin token) are
 # always the runner's own.
 #
+# tests/shell/test_*.sh run after the end-to-end tests (test_examples.sh
+# against this stack, with its Node receiver on base+50; test_stack_env.sh
+# on a stack of its own, base+40..47).
+#
 # Tests see KVT_BASE_URL, KVT_ADMIN_URL, KVT_ADMIN_TOKEN, KVT_ROOT and
 # KVT_STACK (scripts/stack.sh, same environment: `$KVT_STACK stop scheduling`).
 set -euo pipefail
@@ -255,7 +259,16 @@ if [[ -n "$ONLY" ]]; then
     mapfile -t UNIT < <(filter "${UNIT[@]+"${UNIT[@]}"}")
     mapfile -t E2E < <(filter "${E2E[@]+"${E2E[@]}"}")
 fi
-if (( ${#UNIT[@]} + ${#E2E[@]} == 0 && DOC_CHECKS == 0 )); then
+# tests/shell/test_*.sh: the examples (examples/, against this stack), the
+# scripts (stack.sh's remembered settings, on a stack of their own at
+# base+40..47) and the docs' honesty check; PASS/FAIL lines, like the others.
+SHELL_TESTS=()
+mapfile -t SHELL_TESTS < <(find "$ROOT/tests/shell" -maxdepth 1 -type f -name 'test_*.sh' -perm -u+x | LC_ALL=C sort)
+if [[ -n "$ONLY" ]]; then
+    mapfile -t SHELL_TESTS < <(for t in "${SHELL_TESTS[@]+"${SHELL_TESTS[@]}"}"; do
+                                   [[ "shell/${t##*/}" == *"$ONLY"* ]] && printf '%s\n' "$t"; done; true)
+fi
+if (( ${#UNIT[@]} + ${#E2E[@]} + ${#SHELL_TESTS[@]} == 0 && DOC_CHECKS == 0 )); then
     fail_one "test binaries found under $KVT_BUILD/tests (build them: make tests)${ONLY:+ matching '$ONLY'}"
 fi
 
@@ -268,6 +281,28 @@ if [[ $STACK_OK == 1 ]]; then
 elif (( ${#E2E[@]} > 0 )); then
     echo "   skipped: the stack did not start"
 fi
+
+# script_check NAME CMD...: a script printing PASS/FAIL lines, counted as
+# count_checks does.
+script_check() {
+    local name="$1" out rc=0
+    shift
+    out="$(mktemp)"
+    ( cd "$ROOT" && timeout -k 10 "$TIMEOUT" "$@" ) > "$out" 2>&1 < /dev/null || rc=$?
+    count_checks "$name" "$out" "$rc"
+    rm -f "$out"
+}
+
+echo "== shell tests (${#SHELL_TESTS[@]}): examples, scripts, docs"
+for t in "${SHELL_TESTS[@]+"${SHELL_TESTS[@]}"}"; do
+    if [[ "${t##*/}" == test_examples.sh && $STACK_OK != 1 ]]; then
+        echo "   shell/${t##*/} skipped: the stack did not start"
+    elif [[ "${t##*/}" == test_examples.sh ]] && { (( NODE_OK == 0 )) || [[ ! -d "$ROOT/node_modules/standardwebhooks" ]]; }; then
+        fail_one "shell/test_examples.sh: node_modules/standardwebhooks is missing (run scripts/deps.sh --dev)"
+    else
+        script_check "shell/${t##*/}" bash "$t"
+    fi
+done
 
 # ---- the web console in a real browser ---------------------------------------
 # tests/browser/console.mjs: Debian's chromium, headless, driven by
