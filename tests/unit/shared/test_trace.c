@@ -1,0 +1,128 @@
+/*
+ * test_trace.c -- unit tests of shared/kv_trace.c: W3C Trace Context level
+ * 1 traceparent parsing (valid, each invalid shape, future versions),
+ * tracestate validation, a new span per hop that keeps the trace id and
+ * flags, a new trace for a bad or missing header, and the current trace
+ * reaching every kv_log line of the thread as trace_id.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../lib/kvt.h"
+#include "kv_log.h"
+#include "kv_trace.h"
+
+#define TP_OK "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+static int s_parse(const char *s)
+{
+    kv_trace_t t;
+    memset(&t, 0, sizeof t);
+    return kv_traceparent_parse(s, strlen(s), &t);
+}
+
+static int s_hex(const char *s, size_t n)
+{
+    if (strlen(s) != n)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!strchr("0123456789abcdef", s[i]))
+            return 0;
+    return 1;
+}
+
+int main(void)
+{
+    kv_trace_t t;
+    memset(&t, 0, sizeof t);
+    KVT_EQ_INT(kv_traceparent_parse(TP_OK, strlen(TP_OK), &t), 0, "the spec's example parses");
+    KVT_EQ_STR(t.trace_id, "4bf92f3577b34da6a3ce929d0e0e4736", "its trace id");
+    KVT_EQ_STR(t.parent_id, "00f067aa0ba902b7", "its parent id");
+    KVT_EQ_INT(t.flags, 1, "its flags (sampled)");
+
+    KVT_OK(s_parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00") == 0, "flags 00 parse");
+    KVT_OK(s_parse("00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01") != 0, "uppercase hex is refused");
+    KVT_OK(s_parse("00-00000000000000000000000000000000-00f067aa0ba902b7-01") != 0, "an all-zero trace id is refused");
+    KVT_OK(s_parse("00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01") != 0, "an all-zero parent id is refused");
+    KVT_OK(s_parse("ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01") != 0, "version ff is refused");
+    KVT_OK(s_parse(TP_OK "-") != 0, "version 00 with anything after the flags is refused");
+    KVT_OK(s_parse("00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01") != 0, "a short trace id is refused");
+    KVT_OK(s_parse("00_4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01") != 0, "a wrong separator is refused");
+    KVT_OK(s_parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0g") != 0, "non-hex flags are refused");
+    KVT_OK(s_parse("") != 0 && s_parse("garbage") != 0, "empty and garbage are refused");
+    KVT_OK(s_parse("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-what-the-future-brings") == 0,
+           "a later version with more fields parses (its level-1 part)");
+    KVT_OK(s_parse("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01x") != 0,
+           "a later version without '-' after the flags is refused");
+
+    KVT_OK(kv_tracestate_valid("rojo=00f067aa0ba902b7,congo=t61rcWkgMzE", 38), "a two-member tracestate is valid");
+    KVT_OK(kv_tracestate_valid("", 0), "an empty tracestate is valid");
+    KVT_OK(kv_tracestate_valid("a@b=1 , ,c=2", 12), "tenant@system keys, spaces and empty members are valid");
+    KVT_OK(!kv_tracestate_valid("Rojo=1", 6), "an uppercase key is invalid");
+    KVT_OK(!kv_tracestate_valid("rojo", 4), "a member without '=' is invalid");
+    KVT_OK(!kv_tracestate_valid("rojo=a=b", 8), "a value with '=' is invalid");
+    char many[600] = "";
+    for (int i = 0; i < 33; i++)
+        snprintf(many + strlen(many), sizeof many - strlen(many), "%sk%d=v", i ? "," : "", i);
+    KVT_OK(!kv_tracestate_valid(many, strlen(many)), "33 members are too many");
+
+    kv_trace_t a, b;
+    kv_trace_begin(&a, TP_OK, "rojo=00f067aa0ba902b7");
+    KVT_EQ_STR(a.trace_id, "4bf92f3577b34da6a3ce929d0e0e4736", "a valid traceparent keeps its trace id");
+    KVT_EQ_STR(a.parent_id, "00f067aa0ba902b7", "and names the caller's span as parent");
+    KVT_OK(s_hex(a.span_id, 16) && strcmp(a.span_id, "00f067aa0ba902b7") != 0, "this hop gets a new span id");
+    KVT_EQ_STR(a.state, "rojo=00f067aa0ba902b7", "a valid tracestate travels along");
+    char out[KV_TRACEPARENT_LEN + 1];
+    kv_traceparent_format(&a, out);
+    KVT_OK(strncmp(out, "00-4bf92f3577b34da6a3ce929d0e0e4736-", 36) == 0 &&
+           strcmp(out + 36 + 16, "-01") == 0 && strncmp(out + 36, a.span_id, 16) == 0,
+           "the traceparent sent on carries the trace, our span, the flags");
+    KVT_EQ_INT(s_parse(out), 0, "and parses again");
+
+    kv_trace_begin(&b, "00-zzz", "rojo=1");
+    KVT_OK(s_hex(b.trace_id, 32) && strcmp(b.trace_id, a.trace_id) != 0 && b.parent_id[0] == '\0',
+           "an invalid traceparent starts a new trace");
+    KVT_EQ_STR(b.state, "", "the tracestate of an invalid traceparent is dropped");
+    kv_trace_begin(&b, NULL, NULL);
+    KVT_OK(s_hex(b.trace_id, 32) && b.flags == 1, "no traceparent: a new sampled trace");
+    kv_trace_begin(&b, TP_OK, "Bad=1");
+    KVT_EQ_STR(b.state, "", "an invalid tracestate is dropped, the traceparent kept");
+    KVT_EQ_STR(b.trace_id, "4bf92f3577b34da6a3ce929d0e0e4736", "(trace id kept)");
+
+    /* the thread's current trace reaches kv_log */
+    kv_log_init("crm");
+    fflush(stderr);
+    FILE *tmp = tmpfile();
+    int saved = dup(STDERR_FILENO);
+    dup2(fileno(tmp), STDERR_FILENO);
+    kv_trace_set_current(&a);
+    KVT_OK(kv_trace_current() && strcmp(kv_trace_current()->span_id, a.span_id) == 0,
+           "the current trace is the one set");
+    kv_info("req-9", "inside");
+    kv_trace_clear_current();
+    kv_info("req-9", "outside");
+    fflush(stderr);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    char buf[4096] = "";
+    rewind(tmp);
+    size_t got = fread(buf, 1, sizeof buf - 1, tmp);
+    buf[got] = '\0';
+    fclose(tmp);
+    char *nl = strchr(buf, '\n');
+    KVT_OK(nl != NULL, "two lines logged");
+    if (nl) {
+        *nl = '\0';
+        json_t *j1 = json_loads(buf, 0, NULL), *j2 = json_loads(nl + 1, 0, NULL);
+        KVT_EQ_STR(json_string_value(json_object_get(j1, "trace_id")), a.trace_id,
+                   "a line logged while serving a trace carries its trace_id");
+        KVT_EQ_STR(json_string_value(json_object_get(j1, "request_id")), "req-9", "and its request_id");
+        KVT_OK(j2 && json_object_get(j2, "trace_id") == NULL, "a line after the request has no trace_id");
+        json_decref(j1);
+        json_decref(j2);
+    }
+    KVT_OK(kv_trace_current() == NULL, "no current trace after clear");
+    return kvt_done();
+}
