@@ -206,6 +206,11 @@ char *kv_hdr_encode(const kv_hdr_t *h, int is_reply)
             json_object_set_new(o, "tenant", t);
         }
         json_object_set_new(o, "deadline", json_integer(h->deadline_ms));
+        if (h->traceparent[0]) {
+            json_object_set_new(o, "traceparent", json_string(h->traceparent));
+            if (h->tracestate[0])
+                json_object_set_new(o, "tracestate", json_string(h->tracestate));
+        }
     }
     char *s = json_dumps(o, JSON_COMPACT);
     json_decref(o);
@@ -324,6 +329,19 @@ int kv_hdr_decode(const char *text, size_t len, int is_reply, kv_hdr_t *h)
             if (!json_is_integer(d) || json_integer_value(d) < 0)
                 goto out;
             h->deadline_ms = json_integer_value(d);
+        }
+        /* optional trace context: an invalid one is dropped, not an error
+         * (the worker then starts a trace of its own) */
+        kv_trace_t tr;
+        json_t *tp = json_object_get(o, "traceparent");
+        json_t *ts = json_object_get(o, "tracestate");
+        if (json_is_string(tp) && json_string_length(tp) == KV_TRACEPARENT_LEN &&
+            kv_traceparent_parse(json_string_value(tp), KV_TRACEPARENT_LEN, &tr) == 0) {
+            memcpy(h->traceparent, json_string_value(tp), KV_TRACEPARENT_LEN + 1);
+            if (json_is_string(ts) && json_string_length(ts) <= KV_TRACESTATE_MAX &&
+                strlen(json_string_value(ts)) == json_string_length(ts) &&
+                kv_tracestate_valid(json_string_value(ts), json_string_length(ts)))
+                memcpy(h->tracestate, json_string_value(ts), json_string_length(ts) + 1);
         }
     }
     rc = KV_BUS_OK;

@@ -268,6 +268,17 @@ void kv_series_set(kv_series_t *s, int64_t v)
         atomic_store_explicit(&s->value, v, memory_order_relaxed);
 }
 
+void kv_series_max(kv_series_t *s, int64_t v)
+{
+    if (!s)
+        return;
+    int64_t cur = atomic_load_explicit(&s->value, memory_order_relaxed);
+    while (cur < v && !atomic_compare_exchange_weak_explicit(&s->value, &cur, v,
+                                                             memory_order_relaxed,
+                                                             memory_order_relaxed))
+        ;
+}
+
 /* The bucket of us in m: the first bound >= us, nbounds for +Inf. */
 static int s_bucket(const kv_metric_t *m, int64_t us)
 {

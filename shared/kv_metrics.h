@@ -62,6 +62,9 @@ kv_series_t *kv_metric_series(kv_metric_t *m, const char *const *values);
  * 0). */
 void kv_series_add(kv_series_t *s, int64_t n);
 void kv_series_set(kv_series_t *s, int64_t v);
+/* Gauges: raises the value to v when v is larger (a high-water mark that
+ * several threads may move). */
+void kv_series_max(kv_series_t *s, int64_t v);
 void kv_series_observe_us(kv_series_t *s, int64_t us);
 
 /* One-call forms: find the series of values, then update it. */

@@ -170,6 +170,7 @@ static int s_store_chunk(s_intake_t *in, const char *producer, const s_event_t *
     if (kv_db_commit(in->db, NULL) != 0)
         goto out;
     rc = 0;
+    hook_metrics_intake(producer, n > 0 ? evs[n - 1].h.seq : 0, last);
     if (stored > 0)
         kv_debug(NULL, "intake: %s: %lld events stored, %lld deliveries, cursor %" PRId64,
                  producer, stored, deliveries, last);
