@@ -377,6 +377,8 @@ kv_msg_t *kv_event_msg(const kv_event_hdr_t *h, const char *payload, size_t len)
     json_object_set_new(o, "id", json_string(h->id));
     json_object_set_new(o, "tenant_id", json_integer(h->tenant_id));
     json_object_set_new(o, "created_at", json_string(h->created_at));
+    if (h->traceparent[0])
+        json_object_set_new(o, "traceparent", json_string(h->traceparent));
     char *hdr = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     if (!hdr)
@@ -425,6 +427,12 @@ int kv_event_parse(const kv_msg_t *m, kv_event_hdr_t *h, const char **payload, s
         goto out;
     h->seq = json_integer_value(seq);
     h->tenant_id = json_integer_value(tid);
+    /* optional; an invalid one is dropped, never an error */
+    json_t *tp = json_object_get(o, "traceparent");
+    kv_trace_t tr;
+    if (json_is_string(tp) && json_string_length(tp) == KV_TRACEPARENT_LEN &&
+        kv_traceparent_parse(json_string_value(tp), KV_TRACEPARENT_LEN, &tr) == 0)
+        memcpy(h->traceparent, json_string_value(tp), KV_TRACEPARENT_LEN + 1);
     *payload = kv_msg_data(m, 2, payload_len);
     rc = KV_BUS_OK;
 out:

@@ -163,6 +163,8 @@ typedef struct {
     char id[65];             /* globally unique event id (uuid text) */
     int64_t tenant_id;
     char created_at[40];     /* RFC 3339 UTC */
+    char traceparent[KV_TRACEPARENT_LEN + 1];  /* the W3C trace context the event
+                                was made under, "" when none (optional) */
 } kv_event_hdr_t;
 
 /* Builds [topic=producer][hdr JSON][payload]; caller owns the result. */

@@ -7,6 +7,9 @@
  *     its trace id (and the request's id where there is one), and the
  *     receiver gets a traceparent of the same trace with a span id of its
  *     own (never the client's);
+ *   - an event (appointment.cancelled) keeps the trace of the request that
+ *     made it through the outbox and the intake: its webhook request
+ *     carries a traceparent of that trace;
  *   - calls -> crm (a service calling another): crm's line of the nested
  *     operation carries the same trace id;
  *   - an invalid traceparent is ignored (the request succeeds, a new trace
@@ -139,6 +142,35 @@ int main(void)
     free(gw);
     free(wh);
     wh_receiver_stop(&rcv);
+
+    /* ---- an event: outbox -> PUB/events.since -> intake -> delivery ---- */
+    wh_receiver_t rcv2 = { 0 };
+    wh_receiver_start(&rcv2, 1000);
+    wh_shop_t shop;
+    wh_shop(&shop, "obs-trace-shop");
+    char hook2[300];
+    wh_url(&rcv2, "/ok/event", hook2, sizeof hook2);
+    long long ep2 = wh_endpoint(shop.key, hook2, "[\"appointment.cancelled\"]", NULL);
+    long long appt = wh_book(&shop, 0);
+    KVT_OK(ep2 > 0 && appt > 0, "a shop with an endpoint for appointment.cancelled and a booking");
+    char trace5[33], rid5[40], tp5[64], apath[96];
+    kv_trace_random_hex(trace5, 32);
+    kv_trace_random_hex(rid5, 32);
+    snprintf(tp5, sizeof tp5, "00-%s-%s-01", trace5, parent);
+    snprintf(apath, sizeof apath, "/api/v1/appointments/%lld", appt);
+    r = s_traced(shop.key, "DELETE", apath, NULL, rid5, tp5, NULL);
+    KVT_EQ_INT(r.status, 200, "the booking is cancelled with a traceparent");
+    kvt_resp_free(&r);
+    KVT_OK(wh_wait_count(&rcv2, "/ok/event", 1, 30000) >= 1, "the appointment.cancelled webhook arrived");
+    got[0] = '\0';
+    body = headers = NULL;
+    if (wh_request(&rcv2, "/ok/event", 1, &body, &blen, &headers, bpath, sizeof bpath) == 0)
+        wh_hdr(headers, "traceparent", got, sizeof got);
+    KVT_OK(strlen(got) == 55 && strncmp(got + 3, trace5, 32) == 0,
+           "the event's webhook request continues the trace of the request that made it (%s)", got);
+    free(body);
+    free(headers);
+    wh_receiver_stop(&rcv2);
 
     /* ---- calls -> crm: a service's call to another keeps the trace ---- */
     char trace2[33], rid2[40], tp2[64];

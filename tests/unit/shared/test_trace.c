@@ -3,7 +3,9 @@
  * 1 traceparent parsing (valid, each invalid shape, future versions),
  * tracestate validation, a new span per hop that keeps the trace id and
  * flags, a new trace for a bad or missing header, and the current trace
- * reaching every kv_log line of the thread as trace_id.
+ * reaching every kv_log line of the thread as trace_id; the bus request
+ * header and the event header carry traceparent/tracestate, and drop an
+ * invalid one instead of refusing the message.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +13,7 @@
 #include <unistd.h>
 
 #include "../../lib/kvt.h"
+#include "kv_bus.h"
 #include "kv_log.h"
 #include "kv_trace.h"
 
@@ -124,5 +127,53 @@ int main(void)
         json_decref(j2);
     }
     KVT_OK(kv_trace_current() == NULL, "no current trace after clear");
+
+    /* the bus request header */
+    kv_hdr_t h, d;
+    memset(&h, 0, sizeof h);
+    snprintf(h.id, sizeof h.id, "rid-1");
+    snprintf(h.op, sizeof h.op, "services.list");
+    h.tenant_id = 7;
+    snprintf(h.traceparent, sizeof h.traceparent, "%s", TP_OK);
+    snprintf(h.tracestate, sizeof h.tracestate, "rojo=1");
+    char *text = kv_hdr_encode(&h, 0);
+    KVT_OK(text && strstr(text, "\"traceparent\":\"" TP_OK "\"") != NULL, "a request header carries traceparent");
+    KVT_EQ_INT(kv_hdr_decode(text, strlen(text), 0, &d), KV_BUS_OK, "and decodes");
+    KVT_EQ_STR(d.traceparent, TP_OK, "traceparent round-trips");
+    KVT_EQ_STR(d.tracestate, "rojo=1", "tracestate round-trips");
+    free(text);
+    const char *bad = "{\"v\":1,\"id\":\"r\",\"op\":\"sys.ping\",\"traceparent\":\"00-zz\",\"tracestate\":\"x=1\"}";
+    KVT_EQ_INT(kv_hdr_decode(bad, strlen(bad), 0, &d), KV_BUS_OK, "an invalid traceparent does not make the header malformed");
+    KVT_OK(d.traceparent[0] == '\0' && d.tracestate[0] == '\0', "it is dropped, its tracestate too");
+    const char *num = "{\"v\":1,\"id\":\"r\",\"op\":\"sys.ping\",\"traceparent\":42}";
+    KVT_EQ_INT(kv_hdr_decode(num, strlen(num), 0, &d), KV_BUS_OK, "a traceparent of the wrong type is dropped too");
+    memset(&h, 0, sizeof h);
+    snprintf(h.id, sizeof h.id, "rid-2");
+    snprintf(h.op, sizeof h.op, "sys.ping");
+    text = kv_hdr_encode(&h, 0);
+    KVT_OK(text && strstr(text, "trace") == NULL, "no trace: no trace keys in the header");
+    free(text);
+
+    /* the event header */
+    kv_event_hdr_t eh, ed;
+    memset(&eh, 0, sizeof eh);
+    snprintf(eh.producer, sizeof eh.producer, "scheduling");
+    eh.seq = 3;
+    snprintf(eh.type, sizeof eh.type, "appointment.created");
+    snprintf(eh.id, sizeof eh.id, "0b8f3c1e-1111-2222-3333-444455556666");
+    eh.tenant_id = 9;
+    snprintf(eh.created_at, sizeof eh.created_at, "2026-12-01T10:00:00.000000Z");
+    snprintf(eh.traceparent, sizeof eh.traceparent, "%s", TP_OK);
+    kv_msg_t *m = kv_event_msg(&eh, "{}", 2);
+    const char *payload;
+    size_t plen;
+    KVT_EQ_INT(kv_event_parse(m, &ed, &payload, &plen), KV_BUS_OK, "an event with a traceparent parses");
+    KVT_EQ_STR(ed.traceparent, TP_OK, "and keeps it");
+    kv_msg_destroy(&m);
+    eh.traceparent[0] = '\0';
+    m = kv_event_msg(&eh, "{}", 2);
+    KVT_EQ_INT(kv_event_parse(m, &ed, &payload, &plen), KV_BUS_OK, "an event without one parses");
+    KVT_EQ_STR(ed.traceparent, "", "with none");
+    kv_msg_destroy(&m);
     return kvt_done();
 }
