@@ -205,6 +205,9 @@ static kv_metric_t *s_m_bus;         /* kaivox_gateway_bus_requests_total */
 static kv_metric_t *s_m_bus_lat;     /* kaivox_gateway_bus_request_duration_seconds */
 static kv_metric_t *s_m_workers;     /* kaivox_bus_workers{service,state} */
 static kv_metric_t *s_m_queue;       /* kaivox_bus_queue_depth{service} */
+static kv_metric_t *s_m_conns;       /* kaivox_http_connections */
+static kv_metric_t *s_m_refused;     /* kaivox_http_connections_refused_total{reason} */
+static kv_metric_t *s_m_keys;        /* kaivox_api_key_lookups_total{result} */
 
 static const char *const s_services[] = {
     KV_SVC_SCHEDULING, KV_SVC_CRM, KV_SVC_CALLS, KV_SVC_WEBHOOKS, NULL
@@ -223,6 +226,17 @@ static void s_scrape_broker(void *arg)
         kv_metric_set(s_m_workers, KV_LABELS(s_services[i], "available"), st.workers);
         kv_metric_set(s_m_queue, KV_LABELS(s_services[i]), st.queued);
     }
+    /* the edge's counters (gw_stats.h), as they are */
+    kv_metric_set(s_m_conns, NULL, atomic_load(&gw_stats.connections));
+    kv_metric_set(s_m_refused, KV_LABELS("max_connections"), atomic_load(&gw_stats.refused_total));
+    kv_metric_set(s_m_refused, KV_LABELS("max_per_ip"), atomic_load(&gw_stats.refused_per_ip));
+    kv_metric_set(s_m_refused, KV_LABELS("header_timeout"), atomic_load(&gw_stats.cut_headers));
+    kv_metric_set(s_m_refused, KV_LABELS("body_timeout"), atomic_load(&gw_stats.cut_body));
+    kv_metric_set(s_m_refused, KV_LABELS("auth_fail_limit"), atomic_load(&gw_stats.auth_fail_limited));
+    kv_metric_set(s_m_keys, KV_LABELS("database"), atomic_load(&gw_stats.key_lookups));
+    kv_metric_set(s_m_keys, KV_LABELS("refused_unchecked"), atomic_load(&gw_stats.key_refused));
+    kv_metric_set(s_m_keys, KV_LABELS("negative_cache"), atomic_load(&gw_stats.key_negative_hits));
+    kv_metric_set(s_m_keys, KV_LABELS("wait_timeout"), atomic_load(&gw_stats.key_wait_timeouts));
 }
 
 void gw_http_metrics_init(void)
@@ -246,13 +260,18 @@ void gw_http_metrics_init(void)
         "registered; busy: holding a request; available: can take work).", "service,state");
     s_m_queue = kv_gauge_new("kaivox_bus_queue_depth",
         "Requests waiting in this gateway's broker for a worker, by service.", "service");
+    s_m_conns = kv_gauge_new("kaivox_http_connections",
+        "Open connections of the public listener.", NULL);
+    s_m_refused = kv_counter_new("kaivox_http_connections_refused_total",
+        "Connections the public listener refused or cut, and 429s of the failed-authentication "
+        "limit, by reason.", "reason");
+    s_m_keys = kv_counter_new("kaivox_api_key_lookups_total",
+        "API key checks that were not cache hits, by how they were answered.", "result");
     kv_metric_t *start = kv_gauge_new("kaivox_process_start_time_seconds",
         "When this process started, in seconds since the epoch.", NULL);
     kv_metric_set(start, NULL, (int64_t)time(NULL));
-    for (int i = 0; s_services[i]; i++) {
-        kv_metric_series(s_m_bus, KV_LABELS(s_services[i], "", "timeout"));
+    for (int i = 0; s_services[i]; i++)
         kv_metric_series(s_m_bus_lat, KV_LABELS(s_services[i]));
-    }
     kv_metrics_on_scrape(s_scrape_broker, NULL);
     kv_db_metrics_init();
 }
@@ -281,6 +300,19 @@ static const char *s_outcome(int status)
     case 505: return "version";
     default:  return status >= 500 ? "error" : status >= 400 ? "client_error" : "ok";
     }
+}
+
+/* The status label of an HTTP status: three digits written without
+ * printf (the request path does no formatting), "0" for none. */
+static const char *s_status_label(int status, char buf[4])
+{
+    if (status < 100 || status > 999)
+        return "0";
+    buf[0] = (char)('0' + status / 100);
+    buf[1] = (char)('0' + status / 10 % 10);
+    buf[2] = (char)('0' + status % 10);
+    buf[3] = '\0';
+    return buf;
 }
 
 /* The method label: the methods of the API, anything else "other". */
@@ -443,10 +475,8 @@ static void s_on_reply(void *arg, int status, const char *body, size_t len, cons
     char *text;
     if (status < 100 || status > 599)
         status = 502;
-    kv_trace_set_current(&r->trace);
     kv_metric_inc(s_m_bus, KV_LABELS(r->bus_service, r->bus_op, s_outcome(status)));
     kv_metric_observe_us(s_m_bus_lat, KV_LABELS(r->bus_service), s_mono_us() - r->bus_t0_us);
-    kv_trace_clear_current();
     if (body && len > 0) {
         text = kv_strndup(body, len);
     } else {
@@ -731,9 +761,8 @@ static void s_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                       : (strcmp(r->path, "/healthz") == 0 || strcmp(r->path, "/readyz") == 0 ||
                          strcmp(r->path, "/metrics") == 0) ? r->path : "unmatched";
     const char *method = s_method_label(r->method);
-    char st[8];
-    snprintf(st, sizeof st, "%d", r->status);
-    kv_metric_inc(s_m_http, KV_LABELS(srv->name, route, method, st));
+    char st[4];
+    kv_metric_inc(s_m_http, KV_LABELS(srv->name, route, method, s_status_label(r->status, st)));
     kv_metric_observe_us(s_m_http_lat, KV_LABELS(srv->name, route, method), us);
     kv_trace_set_current(&r->trace);
     kv_log(r->status >= 500 || r->status == 0 ? KV_LOG_WARN : KV_LOG_INFO, r->rid,

@@ -81,8 +81,12 @@ int main(void)
     KVT_OK(obs_value(after, "kaivox_bus_workers{service=\"crm\",state=\"busy\"}") >= 0,
            "busy workers of crm are reported");
     KVT_OK(obs_value(after, "kaivox_bus_queue_depth{service=\"calls\"}") >= 0, "the queue depth of calls is reported");
-    KVT_OK(obs_value(after, "kaivox_gateway_bus_requests_total{service=\"webhooks\",op=\"\","
-                     "outcome=\"timeout\"}") >= 0, "the timeout (deadline) series exist from the start");
+    KVT_OK(obs_value(after, "kaivox_gateway_bus_request_duration_seconds_count{service=\"webhooks\"}") >= 0,
+           "the bus latency histogram of every service exists from the start");
+    KVT_OK(obs_value(after, "kaivox_http_connections") >= 0 &&
+           obs_value(after, "kaivox_http_connections_refused_total{reason=\"max_per_ip\"}") >= 0 &&
+           obs_value(after, "kaivox_api_key_lookups_total{result=\"database\"}") >= 1,
+           "the edge's connections, refusals and key lookups are exported");
     KVT_OK(obs_value(after, "kaivox_process_start_time_seconds") > 1.7e9, "the process start time is there");
     KVT_OK(obs_value(after, "kaivox_db_reconnects_total") >= 0, "the gateway's database reconnects are counted");
     KVT_OK(obs_promtool_ok(after, "gateway"), "promtool check metrics accepts the gateway's /metrics");
