@@ -7,6 +7,7 @@
  * header and the event header carry traceparent/tracestate, and drop an
  * invalid one instead of refusing the message.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,17 @@ static int s_parse(const char *s)
     kv_trace_t t;
     memset(&t, 0, sizeof t);
     return kv_traceparent_parse(s, strlen(s), &t);
+}
+
+static int s_cmp(const void *a, const void *b)
+{
+    return strcmp((const char *)a, (const char *)b);
+}
+
+static void *s_first_span(void *arg)
+{
+    kv_trace_random_hex(arg, 16);
+    return NULL;
 }
 
 static int s_hex(const char *s, size_t n)
@@ -93,6 +105,26 @@ int main(void)
     kv_trace_begin(&b, TP_OK, "Bad=1");
     KVT_EQ_STR(b.state, "", "an invalid tracestate is dropped, the traceparent kept");
     KVT_EQ_STR(b.trace_id, "4bf92f3577b34da6a3ce929d0e0e4736", "(trace id kept)");
+
+    /* ids: never repeated, and every thread seeded on its own */
+    enum { N = 20000 };
+    static char ids[N][17];
+    for (int i = 0; i < N; i++)
+        kv_trace_random_hex(ids[i], 16);
+    qsort(ids, N, sizeof ids[0], s_cmp);
+    int dups = 0, hex = 1;
+    for (int i = 0; i < N; i++) {
+        dups += i > 0 && strcmp(ids[i], ids[i - 1]) == 0;
+        hex &= s_hex(ids[i], 16);
+    }
+    KVT_OK(dups == 0 && hex, "20000 span ids: 16 lowercase hex digits each, no two alike");
+    char t1[17], t2[17];
+    pthread_t th1, th2;
+    pthread_create(&th1, NULL, s_first_span, t1);
+    pthread_create(&th2, NULL, s_first_span, t2);
+    pthread_join(th1, NULL);
+    pthread_join(th2, NULL);
+    KVT_OK(strcmp(t1, t2) != 0, "two new threads' first span ids differ (each seeded on its own)");
 
     /* the thread's current trace reaches kv_log */
     kv_log_init("crm");
