@@ -21,7 +21,8 @@
 # process wrote to its log is a JSON object.
 #
 # Environment:
-#   KVT_PORT_BASE  (18000)  HTTP base+80, admin base+81, bus base+70..72, PG base+32
+#   KVT_PORT_BASE  (18000)  HTTP base+80, admin base+81, bus base+70..72, PG base+32,
+#                           service metrics base+40.., the test Prometheus base+38
 #   KVT_BUILD      (build/release)  where the test binaries are
 #   KAIVOX_BIN_DIR (bin)    where the service binaries are (build/san/bin for test-san)
 #   KVT_ONLY       run only the binaries whose path contains this substring
