@@ -12,7 +12,9 @@
 #                           of the tooling in package-lock.json (the OpenAPI
 #                           lint, the contract check, puppeteer-core, axe-core),
 #                           only when node_modules is missing or older than
-#                           package-lock.json
+#                           package-lock.json, and Debian's prometheus (promtool
+#                           checks the metrics, the rules and the config; a real
+#                           Prometheus scrapes the test stack)
 #   scripts/deps.sh --fuzz  also what `make fuzz` needs: clang, its sanitizer
 #                           and libFuzzer runtimes (libclang-rt-14-dev, only
 #                           recommended by clang, so named here) and
@@ -50,6 +52,8 @@ if (( DEV )); then
     # the console's browser tests drive Debian's chromium (puppeteer-core
     # never downloads a browser)
     PACKAGES+=(chromium fonts-dejavu-core)
+    # promtool and a real Prometheus for the metrics tests (deploy/prometheus)
+    PACKAGES+=(prometheus)
 fi
 
 missing=()

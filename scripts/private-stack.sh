@@ -12,7 +12,8 @@
 # stack gets the documented defaults.  Then exports the port layout derived
 # from BASE:
 #   PostgreSQL BASE+32, bus BASE+70, events in/out BASE+71/72,
-#   HTTP BASE+80, admin BASE+81.
+#   HTTP BASE+80, admin BASE+81, service metrics BASE+40.. (stack.sh: BASE+40
+#   + 4*(instance-1) + service index), a test Prometheus BASE+38.
 # Sets STACK (path of scripts/stack.sh) and BIN_DIR (absolute).
 private_stack_env() {
     local base="$1" var_dir="$2" clean="${3:-}" v
@@ -31,6 +32,7 @@ private_stack_env() {
     export KAIVOX_EVENTS_IN_ENDPOINT="tcp://127.0.0.1:$((base + 71))"
     export KAIVOX_EVENTS_OUT_ENDPOINT="tcp://127.0.0.1:$((base + 72))"
     export KAIVOX_ADMIN_URL="http://127.0.0.1:${KAIVOX_ADMIN_PORT}"
+    export KAIVOX_METRICS_BASE_PORT=$((base + 40))
     BIN_DIR="${KAIVOX_BIN_DIR:-bin}"
     case "$BIN_DIR" in /*) ;; *) BIN_DIR="$ROOT/$BIN_DIR" ;; esac
     export KAIVOX_BIN_DIR="$BIN_DIR"

@@ -38,7 +38,10 @@
 # (/usr/lib/postgresql/15/bin),
 # KAIVOX_DB_SUPERUSER_URL (with KAIVOX_DATABASE_URL: bootstrap that server
 # as this superuser first), KAIVOX_ADMIN_TOKEN (unset: $KAIVOX_VAR_DIR/admin.token,
-# generated once), KVT_FAST_PG=1 (tests only: fsync off).  Every KAIVOX_*
+# generated once), KVT_FAST_PG=1 (tests only: fsync off),
+# KAIVOX_METRICS_BASE_PORT (9460; "off": none): each service process gets
+# KAIVOX_METRICS_ADDR=127.0.0.1:<base + 4*(instance-1) + i>, i = 0 scheduling,
+# 1 crm, 2 calls, 3 webhooks (the gateway serves /metrics on its admin port).  Every KAIVOX_*
 # variable of the caller reaches every process (they inherit the environment).
 # up/run remember the KAIVOX_* variables they were given in
 # $KAIVOX_VAR_DIR/stack.env; the other commands read them back (the
@@ -192,7 +195,12 @@ start_proc() {
     fi
     ensure_dirs
     rm -f "$RUN_DIR/$stem.pid"
-    KAIVOX_INSTANCE="$inst" setsid bash -c 'echo $$ > "$1"; shift; exec "$@"' \
+    local mbase="${KAIVOX_METRICS_BASE_PORT:-9460}" maddr="" idx
+    if [[ "$name" != gateway && "$mbase" =~ ^[0-9]+$ ]]; then
+        case "$name" in scheduling) idx=0 ;; crm) idx=1 ;; calls) idx=2 ;; *) idx=3 ;; esac
+        maddr="127.0.0.1:$((mbase + 4 * (inst - 1) + idx))"
+    fi
+    KAIVOX_METRICS_ADDR="$maddr" KAIVOX_INSTANCE="$inst" setsid bash -c 'echo $$ > "$1"; shift; exec "$@"' \
         _ "$RUN_DIR/$stem.pid" "$bin" >> "$LOG_DIR/$stem.log" 2>&1 < /dev/null &
     # Wait until the pid file exists and the process has exec'd the binary
     # (live_pid only believes kaivox-* command lines), or died trying.

@@ -206,6 +206,11 @@ char *kv_hdr_encode(const kv_hdr_t *h, int is_reply)
             json_object_set_new(o, "tenant", t);
         }
         json_object_set_new(o, "deadline", json_integer(h->deadline_ms));
+        if (h->traceparent[0]) {
+            json_object_set_new(o, "traceparent", json_string(h->traceparent));
+            if (h->tracestate[0])
+                json_object_set_new(o, "tracestate", json_string(h->tracestate));
+        }
     }
     char *s = json_dumps(o, JSON_COMPACT);
     json_decref(o);
@@ -325,6 +330,19 @@ int kv_hdr_decode(const char *text, size_t len, int is_reply, kv_hdr_t *h)
                 goto out;
             h->deadline_ms = json_integer_value(d);
         }
+        /* optional trace context: an invalid one is dropped, not an error
+         * (the worker then starts a trace of its own) */
+        kv_trace_t tr;
+        json_t *tp = json_object_get(o, "traceparent");
+        json_t *ts = json_object_get(o, "tracestate");
+        if (json_is_string(tp) && json_string_length(tp) == KV_TRACEPARENT_LEN &&
+            kv_traceparent_parse(json_string_value(tp), KV_TRACEPARENT_LEN, &tr) == 0) {
+            memcpy(h->traceparent, json_string_value(tp), KV_TRACEPARENT_LEN + 1);
+            if (json_is_string(ts) && json_string_length(ts) <= KV_TRACESTATE_MAX &&
+                strlen(json_string_value(ts)) == json_string_length(ts) &&
+                kv_tracestate_valid(json_string_value(ts), json_string_length(ts)))
+                memcpy(h->tracestate, json_string_value(ts), json_string_length(ts) + 1);
+        }
     }
     rc = KV_BUS_OK;
 out:
@@ -359,6 +377,8 @@ kv_msg_t *kv_event_msg(const kv_event_hdr_t *h, const char *payload, size_t len)
     json_object_set_new(o, "id", json_string(h->id));
     json_object_set_new(o, "tenant_id", json_integer(h->tenant_id));
     json_object_set_new(o, "created_at", json_string(h->created_at));
+    if (h->traceparent[0])
+        json_object_set_new(o, "traceparent", json_string(h->traceparent));
     char *hdr = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     if (!hdr)
@@ -407,6 +427,12 @@ int kv_event_parse(const kv_msg_t *m, kv_event_hdr_t *h, const char **payload, s
         goto out;
     h->seq = json_integer_value(seq);
     h->tenant_id = json_integer_value(tid);
+    /* optional; an invalid one is dropped, never an error */
+    json_t *tp = json_object_get(o, "traceparent");
+    kv_trace_t tr;
+    if (json_is_string(tp) && json_string_length(tp) == KV_TRACEPARENT_LEN &&
+        kv_traceparent_parse(json_string_value(tp), KV_TRACEPARENT_LEN, &tr) == 0)
+        memcpy(h->traceparent, json_string_value(tp), KV_TRACEPARENT_LEN + 1);
     *payload = kv_msg_data(m, 2, payload_len);
     rc = KV_BUS_OK;
 out:

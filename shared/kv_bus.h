@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "kv_msg.h"
+#include "kv_trace.h"
 #include "../proto/kv_proto.h"
 
 /* Errors of parsing; all negative. */
@@ -84,6 +85,10 @@ typedef struct {
     char idem_key[KV_IDEM_KEY_MAX + 1];
     int replayed;            /* replies only: 1 when the body is the answer
                                 recorded for that key, sent again */
+    /* requests only: the W3C trace context of the caller's span
+     * (kv_trace.h), "" when none; an invalid one is dropped on decode */
+    char traceparent[KV_TRACEPARENT_LEN + 1];
+    char tracestate[KV_TRACESTATE_MAX + 1];
 } kv_hdr_t;
 
 /* Encodes h as a JSON object text.  is_reply selects status and
@@ -158,6 +163,8 @@ typedef struct {
     char id[65];             /* globally unique event id (uuid text) */
     int64_t tenant_id;
     char created_at[40];     /* RFC 3339 UTC */
+    char traceparent[KV_TRACEPARENT_LEN + 1];  /* the W3C trace context the event
+                                was made under, "" when none (optional) */
 } kv_event_hdr_t;
 
 /* Builds [topic=producer][hdr JSON][payload]; caller owns the result. */

@@ -8,7 +8,9 @@
  * two calls of one request apart; the cid can: it is this client's own
  * counter, so a late reply to an earlier call that timed out is read and
  * dropped, never taken for the current call's.  After a timeout the socket
- * is kept: ZeroMQ reconnects by itself.
+ * is kept: ZeroMQ reconnects by itself.  A call made while the thread
+ * serves a traced request (kv_trace_current) carries the trace on: its
+ * traceparent names the calling request's span as the parent.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -20,6 +22,7 @@
 #include "kv_env.h"
 #include "kv_log.h"
 #include "kv_mem.h"
+#include "kv_trace.h"
 
 struct kv_client {
     void *sock;          /* ZMQ_DEALER to KAIVOX_BUS_ENDPOINT */
@@ -79,6 +82,11 @@ static int s_call(kv_client_t *c, kv_hdr_t *h, const char *service, json_t *para
         return KV_ST_INTERNAL;
     }
     snprintf(h->cid, sizeof h->cid, "%016" PRIx64, c->next_cid++);
+    const kv_trace_t *tr = kv_trace_current();
+    if (tr) {
+        kv_traceparent_format(tr, h->traceparent);
+        snprintf(h->tracestate, sizeof h->tracestate, "%s", tr->state);
+    }
     char *htext = kv_hdr_encode(h, 0);
     kv_msg_t *m = kv_bus_envelope(KV_CMD_REQUEST, service, strlen(service),
                                   htext, strlen(htext), btext, strlen(btext));

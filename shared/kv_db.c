@@ -21,6 +21,7 @@
 #include "kv_env.h"
 #include "kv_log.h"
 #include "kv_mem.h"
+#include "kv_metrics.h"
 
 #include <assert.h>
 #include <ctype.h>
@@ -29,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define KV_DB_DEFAULT_URL "postgresql://127.0.0.1:54320/kaivox"
 
@@ -44,7 +46,38 @@ struct kv_db {
     int conn_err;              /* last failure was a lost connection */
     char sqlstate[6];          /* last failure's SQLSTATE, "" if none */
     char constraint[64];       /* last failure's constraint, "" if none */
+    int connected_once;        /* a later connect is a reconnect */
 };
+
+/* Metrics (kv_db_metrics_init); NULL: not recorded. */
+static kv_metric_t *s_m_errors, *s_m_latency;
+static kv_series_t *s_m_reconnects, *s_m_connect_failed;
+
+void kv_db_metrics_init(void)
+{
+    s_m_errors = kv_counter_new("kaivox_db_errors_total",
+        "Failed database statements, by SQLSTATE class (08: connection, 23: integrity, ...).",
+        "class");
+    s_m_latency = kv_histogram_new("kaivox_db_query_duration_seconds",
+        "Time a prepared statement took, by statement name.", "statement",
+        kv_metric_latency_buckets, kv_metric_latency_nbuckets);
+    s_m_reconnects = kv_metric_series(kv_counter_new("kaivox_db_reconnects_total",
+        "Database connections opened again after one was lost or closed.", NULL), NULL);
+    s_m_connect_failed = kv_metric_series(kv_counter_new("kaivox_db_connect_failures_total",
+        "Attempts to connect to the database that failed.", NULL), NULL);
+    kv_metric_series(s_m_errors, KV_LABELS("08"));
+}
+
+/* Counts one failed statement under its SQLSTATE class. */
+static void s_count_error(const char *sqlstate)
+{
+    char cls[3] = "XX";
+    if (sqlstate && isalnum((unsigned char)sqlstate[0]) && isalnum((unsigned char)sqlstate[1])) {
+        cls[0] = sqlstate[0];
+        cls[1] = sqlstate[1];
+    }
+    kv_metric_inc(s_m_errors, KV_LABELS(cls));
+}
 
 kv_db_t *kv_db_new(const char *service, const kv_stmt_t *stmts)
 {
@@ -150,6 +183,7 @@ static void s_fail(kv_db_t *db, const char *req_id, const char *what, const PGre
     snprintf(db->sqlstate, sizeof db->sqlstate, "%s", st);
     snprintf(db->constraint, sizeof db->constraint, "%s", s_field(r, PG_DIAG_CONSTRAINT_NAME));
     db->conn_err = bad || s_is_conn_state(st);
+    s_count_error(st);
 
     char primary[512], detail[512], hint[256], context[512];
     const char *pm = s_field(r, PG_DIAG_MESSAGE_PRIMARY);
@@ -227,6 +261,7 @@ static int s_connect(kv_db_t *db)
         char msg[512];
         s_redact(msg, sizeof msg, db->conn ? PQerrorMessage(db->conn) : "out of memory", 0);
         kv_error(NULL, "db connect as %s failed: %s", user, msg);
+        kv_series_add(s_m_connect_failed, 1);
         snprintf(db->sqlstate, sizeof db->sqlstate, "08006");
         db->constraint[0] = '\0';
         db->conn_err = 1;
@@ -236,6 +271,9 @@ static int s_connect(kv_db_t *db)
         return -1;
     }
     PQsetNoticeReceiver(db->conn, s_notice, db);
+    if (db->connected_once)
+        kv_series_add(s_m_reconnects, 1);
+    db->connected_once = 1;
     return 0;
 }
 
@@ -292,7 +330,14 @@ PGresult *kv_db_exec(kv_db_t *db, const char *req_id, const char *stmt,
             kv_error(req_id, "db %s not run: connection lost in transaction", stmt);
             return NULL;
         }
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
         PGresult *r = PQexecPrepared(db->conn, stmt, n, params, NULL, NULL, 0);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        if (s_m_latency)   /* statement names are the code's constants: bounded */
+            kv_metric_observe_us(s_m_latency, KV_LABELS(stmt),
+                                 (int64_t)(t1.tv_sec - t0.tv_sec) * 1000000 +
+                                 (t1.tv_nsec - t0.tv_nsec) / 1000);
         ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
         if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
             s_clear_error(db);

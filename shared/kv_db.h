@@ -37,6 +37,13 @@ void kv_db_add_stmts(kv_db_t *db, const kv_stmt_t *extra);
  * Cheap when already connected.  0 or -1 (logged). */
 int kv_db_ensure(kv_db_t *db);
 
+/* Registers the database metrics (kv_metrics.h) every kv_db_t of the
+ * process then records: kaivox_db_errors_total{class} (SQLSTATE class),
+ * kaivox_db_reconnects_total, kaivox_db_connect_failures_total and
+ * kaivox_db_query_duration_seconds{statement}.  Without this call nothing
+ * is recorded.  Call once from main() before threads start. */
+void kv_db_metrics_init(void);
+
 /* Runs the named prepared statement with n text parameters (NULL = SQL
  * NULL).  Returns the result on PGRES_COMMAND_OK / PGRES_TUPLES_OK: the
  * caller owns it (PQclear).  Returns NULL on any error, after logging every

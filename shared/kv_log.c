@@ -2,7 +2,10 @@
  * kv_log.c -- structured logging: one JSON object per line on stderr.
  *
  *   {"ts":"2026-11-28T21:00:00.123Z","level":"info","service":"crm",
- *    "request_id":"...","msg":"..."}
+ *    "request_id":"...","trace_id":"...","msg":"..."}
+ *
+ * request_id is there when the caller names one; trace_id when the thread
+ * serves a traced request (kv_log_set_trace, thread-local).
  *
  * The message is formatted and escaped into a stack buffer (heap through
  * kv_mem only for unusually long messages), and the whole line goes out
@@ -29,6 +32,8 @@
 static char s_service[64] = "kaivox";
 static kv_log_level_t s_min_level = KV_LOG_INFO;
 
+static _Thread_local char s_trace[33];   /* "" when the thread serves no trace */
+
 static const char *const s_level_names[] = { "debug", "info", "warn", "error" };
 
 void kv_log_init(const char *service)
@@ -53,6 +58,17 @@ void kv_log_init(const char *service)
         if (!found)
             kv_log(KV_LOG_WARN, NULL, "unknown KAIVOX_LOG_LEVEL, using info");
     }
+}
+
+void kv_log_set_trace(const char *trace_id)
+{
+    if (!trace_id) {
+        s_trace[0] = '\0';
+        return;
+    }
+    size_t n = strnlen(trace_id, sizeof s_trace - 1);
+    memcpy(s_trace, trace_id, n);
+    s_trace[n] = '\0';
 }
 
 /* Length of the valid UTF-8 sequence starting at p (n bytes left), or 0
@@ -164,7 +180,8 @@ void kv_log(kv_log_level_t level, const char *req_id, const char *fmt, ...)
     /* 3. the line */
     size_t rid_len = req_id ? strnlen(req_id, 128) : 0;
     size_t svc_len = strlen(s_service);
-    size_t need = 128 + strlen(tbuf) + 6 * (svc_len + rid_len + (size_t)mlen);
+    size_t trace_len = strlen(s_trace);
+    size_t need = 160 + strlen(tbuf) + trace_len + 6 * (svc_len + rid_len + (size_t)mlen);
     char lstack[KV_LOG_STACK * 2];
     char *line = need <= sizeof lstack ? lstack : kv_malloc(need);
     size_t pos = 0;
@@ -177,6 +194,10 @@ void kv_log(kv_log_level_t level, const char *req_id, const char *fmt, ...)
     if (rid_len) {
         s_put(line, &pos, "\",\"request_id\":\"");
         s_escape(line, &pos, req_id, rid_len);
+    }
+    if (trace_len) {
+        s_put(line, &pos, "\",\"trace_id\":\"");
+        s_escape(line, &pos, s_trace, trace_len);
     }
     s_put(line, &pos, "\",\"msg\":\"");
     s_escape(line, &pos, msg, (size_t)mlen);

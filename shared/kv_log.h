@@ -1,8 +1,9 @@
 /*
  * kv_log.h -- structured logging: one JSON object per line on stderr.
  *
- * Every line carries ts, level, service, and the request id when there is
- * one.  Never pass an API key, a secret, a phone number or an e-mail address
+ * Every line carries ts, level, service, and the request id and the W3C
+ * trace id (kv_trace.h) when there are: one request can be followed across
+ * processes with grep on either.  Never pass an API key, a secret, a phone number or an e-mail address
  * to these functions: log ids instead.
  */
 #ifndef KV_LOG_H
@@ -18,6 +19,11 @@ void kv_log_init(const char *service);
  * each line is written with one write(2). */
 void kv_log(kv_log_level_t level, const char *req_id, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Sets (trace_id: 32 lowercase hex digits) or clears (NULL) the trace id
+ * every line this thread logs carries from now on ("trace_id", after
+ * "request_id").  Thread-local; kv_trace_set_current() calls it. */
+void kv_log_set_trace(const char *trace_id);
 
 #define kv_debug(rid, ...) kv_log(KV_LOG_DEBUG, (rid), __VA_ARGS__)
 #define kv_info(rid, ...)  kv_log(KV_LOG_INFO, (rid), __VA_ARGS__)

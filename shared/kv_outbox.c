@@ -20,6 +20,7 @@
 #include "kv_log.h"
 #include "kv_mem.h"
 #include "kv_pub.h"
+#include "kv_trace.h"
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -70,8 +71,13 @@ int kv_outbox_add(kv_ctx_t *ctx, const char *req_id, int64_t tenant_id,
     char seq_s[24], tenant_s[24];
     snprintf(seq_s, sizeof seq_s, "%" PRId64, seq);
     snprintf(tenant_s, sizeof tenant_s, "%" PRId64, tenant_id);
-    const char *params[4] = { seq_s, tenant_s, type, ev->payload };
-    r = kv_db_exec(ctx->db, req_id, "kv_outbox_insert", 4, params);
+    /* the request's trace goes with the event (to the webhook deliveries) */
+    const kv_trace_t *tr = kv_trace_current();
+    if (tr)
+        kv_traceparent_format(tr, ev->hdr.traceparent);
+    const char *params[5] = { seq_s, tenant_s, type, ev->payload,
+                              tr ? ev->hdr.traceparent : NULL };
+    r = kv_db_exec(ctx->db, req_id, "kv_outbox_insert", 5, params);
     if (!r)
         goto out;
     if (PQntuples(r) != 1) {
@@ -224,6 +230,8 @@ void kv_outbox_since_op(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
         json_object_set_new(o, "type", json_string(kv_db_str(r, i, 3) ? kv_db_str(r, i, 3) : ""));
         json_object_set_new(o, "created_at",
                             json_string(kv_db_str(r, i, 5) ? kv_db_str(r, i, 5) : ""));
+        if (kv_db_str(r, i, 6))
+            json_object_set_new(o, "traceparent", json_string(kv_db_str(r, i, 6)));
         json_error_t jerr;
         const char *ptext = kv_db_str(r, i, 4);
         json_t *payload = ptext ? json_loads(ptext, JSON_DECODE_ANY, &jerr) : NULL;

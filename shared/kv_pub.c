@@ -4,6 +4,9 @@
  * PUB never blocks: when the proxy is unreachable or slow, messages are
  * dropped at the high-water mark.  That is acceptable by design: every event
  * is in the producer's outbox first, and consumers catch up from there.
+ * The highest sequence handed to the socket is a gauge
+ * (kaivox_outbox_published_seq{producer}): the consumers' cursors
+ * (kaivox_intake_cursor_seq) tell their lag from it.
  */
 #include <zmq.h>
 
@@ -11,9 +14,12 @@
 #include "kv_env.h"
 #include "kv_log.h"
 #include "kv_mem.h"
+#include "kv_metrics.h"
 
 struct kv_pub {
     void *sock;      /* ZMQ_PUB, connected to KAIVOX_EVENTS_IN_ENDPOINT */
+    kv_metric_t *published;   /* kaivox_outbox_published_seq{producer} */
+    kv_series_t *failed;      /* kaivox_events_publish_failures_total */
 };
 
 kv_pub_t *kv_pub_new(void *zmq_ctx)
@@ -34,6 +40,11 @@ kv_pub_t *kv_pub_new(void *zmq_ctx)
         free(p);
         return NULL;
     }
+    /* the same families for every thread's publisher */
+    p->published = kv_gauge_new("kaivox_outbox_published_seq",
+        "Highest outbox sequence this process published, by producer.", "producer");
+    p->failed = kv_metric_series(kv_counter_new("kaivox_events_publish_failures_total",
+        "Events whose publication failed (consumers catch up from the outbox).", NULL), NULL);
     return p;
 }
 
@@ -53,5 +64,9 @@ int kv_pub_send(kv_pub_t *p, const kv_event_hdr_t *h, const char *payload, size_
     kv_msg_t *m = kv_event_msg(h, payload, len);
     int rc = kv_msg_send(m, p->sock);
     kv_msg_destroy(&m);
+    if (rc == 0)
+        kv_series_max(kv_metric_series(p->published, KV_LABELS(h->producer)), h->seq);
+    else
+        kv_series_add(p->failed, 1);
     return rc;
 }

@@ -26,6 +26,13 @@
  * order per connection, so nothing can follow it), then sends DISCONNECT
  * with a linger so the goodbye reaches the broker, and closes.  The main
  * thread waits for every thread at most KAIVOX_DRAIN_S seconds.
+ *
+ * Observability: each request is a span of the trace its header carries
+ * (or of a new trace): the worker thread's current trace (kv_trace.h)
+ * while it runs, so every log line carries its trace_id and every call it
+ * makes passes the trace on.  Requests, their latency, deadline misses and
+ * busy workers are counted (kv_metrics.h) and served on
+ * KAIVOX_METRICS_ADDR by a listener thread of their own.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -44,7 +51,9 @@
 #include "kv_idem.h"
 #include "kv_log.h"
 #include "kv_mem.h"
+#include "kv_metrics.h"
 #include "kv_outbox.h"
+#include "kv_trace.h"
 #include "kv_pub.h"
 
 #define S_LINKS_MAX 8            /* brokers one worker may register with */
@@ -67,6 +76,12 @@ static pthread_mutex_t s_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t s_cond = PTHREAD_COND_INITIALIZER;
 static int s_live;
 static int s_signals;
+
+/* Metrics of the request path (registered once in kv_service_run). */
+static kv_metric_t *s_m_requests;    /* kaivox_bus_requests_total{op,status} */
+static kv_metric_t *s_m_latency;     /* kaivox_bus_request_duration_seconds{op} */
+static kv_metric_t *s_m_missed;      /* kaivox_bus_deadline_missed_total{op} */
+static kv_series_t *s_m_busy;        /* kaivox_workers{state="busy"} */
 
 /* Test hook: operations made slow on purpose (KAIVOX_TEST_SLOW_OPS). */
 static struct { char op[KV_OP_NAME_MAX + 1]; int ms; } s_slow[S_SLOW_MAX];
@@ -257,6 +272,7 @@ static void s_dispatch(kv_ctx_t *ctx, const kv_hdr_t *h, const char *body, size_
         goto out;
     }
     if (h->deadline_ms > 0 && kv_now_ms() > h->deadline_ms) {
+        kv_metric_inc(s_m_missed, KV_LABELS(op->op->name));
         kv_reply_error(&rep, KV_ST_TIMEOUT, "The request timed out.", NULL);
         goto out;
     }
@@ -314,11 +330,33 @@ static void s_handle_request(kv_ctx_t *ctx, void *sock, const kv_bus_frame_t *f)
         kv_warn(NULL, "dropping request with a malformed header (%d)", rc);
         return;
     } else {
-        int64_t t0 = kv_mono_ms();
+        /* this request is a span of the caller's trace (or of a new one) */
+        kv_trace_t tr;
+        kv_trace_begin(&tr, h.traceparent[0] ? h.traceparent : NULL, h.tracestate);
+        kv_trace_set_current(&tr);
+        kv_series_add(s_m_busy, 1);
+        struct timespec t0;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
         s_dispatch(ctx, &h, f->body, f->body_len, &ans);
-        kv_log(ans.status >= 500 ? KV_LOG_WARN : KV_LOG_DEBUG, h.id,
-               "op %s tenant %lld status %d%s in %lld ms", h.op, (long long)h.tenant_id,
-               ans.status, ans.replayed ? " (replayed)" : "", (long long)(kv_mono_ms() - t0));
+        struct timespec t1;
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        int64_t us = (int64_t)(t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000;
+        kv_series_add(s_m_busy, -1);
+        /* label values only from the operation table: bounded */
+        const kv_op_t *op = s_find_op(h.op);
+        const char *opn = op ? op->op->name : "unknown";
+        char st[4] = { '0', '0', '0', '\0' };
+        if (ans.status >= 100 && ans.status <= 999) {   /* no printf on the request path */
+            st[0] = (char)('0' + ans.status / 100);
+            st[1] = (char)('0' + ans.status / 10 % 10);
+            st[2] = (char)('0' + ans.status % 10);
+        }
+        kv_metric_inc(s_m_requests, KV_LABELS(opn, st));
+        kv_metric_observe_us(s_m_latency, KV_LABELS(opn), us);
+        kv_log(ans.status >= 500 ? KV_LOG_WARN : KV_LOG_INFO, h.id,
+               "op %s tenant %lld status %d%s in %lld us parent_span=%s span=%s", h.op,
+               (long long)h.tenant_id, ans.status, ans.replayed ? " (replayed)" : "",
+               (long long)us, tr.parent_id[0] ? tr.parent_id : "-", tr.span_id);
     }
     kv_hdr_t rh;
     memset(&rh, 0, sizeof rh);
@@ -334,6 +372,7 @@ static void s_handle_request(kv_ctx_t *ctx, void *sock, const kv_bus_frame_t *f)
         kv_warn(h.id, "could not send reply: %s", zmq_strerror(zmq_errno()));
     kv_msg_destroy(&m);
     free(ans.body);
+    kv_trace_clear_current();
 }
 
 /* ---- links to brokers ------------------------------------------------------- */
@@ -630,6 +669,35 @@ static int s_usage(FILE *f, const char *name)
     return f == stdout ? 0 : 2;
 }
 
+/* Registers the runtime's metrics: requests by operation and status,
+ * their latency, deadline misses, live and busy workers, the process's
+ * start time; and the database's (kv_db.h). */
+static void s_metrics_init(const kv_service_def_t *def, int nworkers)
+{
+    s_m_requests = kv_counter_new("kaivox_bus_requests_total",
+        "Bus requests this service answered, by operation and status code.", "op,status");
+    s_m_latency = kv_histogram_new("kaivox_bus_request_duration_seconds",
+        "Time this service took to answer a bus request, by operation.", "op",
+        kv_metric_latency_buckets, kv_metric_latency_nbuckets);
+    s_m_missed = kv_counter_new("kaivox_bus_deadline_missed_total",
+        "Bus requests that arrived after their deadline and were answered 504 unrun.", "op");
+    kv_metric_t *workers = kv_gauge_new("kaivox_workers",
+        "Worker threads of this process: live (started) and busy (serving a request).", "state");
+    kv_metric_set(workers, KV_LABELS("live"), nworkers);
+    s_m_busy = kv_metric_series(workers, KV_LABELS("busy"));
+    kv_metric_t *start = kv_gauge_new("kaivox_process_start_time_seconds",
+        "When this process started, in seconds since the epoch.", NULL);
+    kv_metric_set(start, NULL, (int64_t)time(NULL));
+    /* every operation's series from the start, at zero: a rate() over a
+     * deadline miss that never happened is 0, not absent */
+    for (int i = 0; i < s_nops; i++) {
+        kv_metric_series(s_m_missed, KV_LABELS(s_ops[i]->op->name));
+        kv_metric_series(s_m_latency, KV_LABELS(s_ops[i]->op->name));
+    }
+    kv_db_metrics_init();
+    (void)def;
+}
+
 int kv_service_run(const kv_service_def_t *def, int argc, char **argv)
 {
     s_def = def;
@@ -662,12 +730,21 @@ int kv_service_run(const kv_service_def_t *def, int argc, char **argv)
     if (s_test_hooks() != 0)
         return 2;
     kv_idem_configure();
+    s_metrics_init(def, nworkers);
+    int metrics_failed = 0;
+    kv_metrics_http_t *metrics = kv_metrics_http_start(kv_env_str("KAIVOX_METRICS_ADDR", NULL),
+                                                       &metrics_failed);
+    if (metrics_failed)
+        kv_error(NULL, "service %s runs without its metrics listener", def->name);
     s_ready_info = s_ready_info_new(nworkers);
     s_zmq = zmq_ctx_new();
     if (s_migrate() != 0) {
-        if (kv_service_stopping())
+        if (kv_service_stopping()) {
+            kv_metrics_http_stop(&metrics);
             return 0;
+        }
         kv_error(NULL, "migrations failed; exiting");
+        kv_metrics_http_stop(&metrics);
         return 1;
     }
 
@@ -707,6 +784,7 @@ int kv_service_run(const kv_service_def_t *def, int argc, char **argv)
         pthread_join(bg, NULL);
     free(workers);
     zmq_ctx_term(s_zmq);   /* waits (KV_GOODBYE_LINGER_MS at most) for the goodbyes */
+    kv_metrics_http_stop(&metrics);
     free(s_ready_info);
     free(s_ops);
     kv_info(NULL, "service %s drained and stopped in %lld ms", def->name,

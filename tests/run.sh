@@ -16,9 +16,13 @@
 # the contract checker's self-test, and, after the end-to-end tests, the
 # contract check of every public-API answer and webhook request they
 # recorded (KVT_CONTRACT_LOG) against the document (tests/contract/).
+# Then promtool on deploy/prometheus (the rules, the config, the rules'
+# unit tests), and after the teardown a check that every line each
+# process wrote to its log is a JSON object.
 #
 # Environment:
-#   KVT_PORT_BASE  (18000)  HTTP base+80, admin base+81, bus base+70..72, PG base+32
+#   KVT_PORT_BASE  (18000)  HTTP base+80, admin base+81, bus base+70..72, PG base+32,
+#                           service metrics base+40.., the test Prometheus base+38
 #   KVT_BUILD      (build/release)  where the test binaries are
 #   KAIVOX_BIN_DIR (bin)    where the service binaries are (build/san/bin for test-san)
 #   KVT_ONLY       run only the binaries whose path contains this substring
@@ -204,6 +208,36 @@ else
     contract_check "contract/selftest" tests/contract/selftest.mjs
 fi
 
+# ---- deploy/prometheus: the scrape config and the alerting rules ----------
+# promtool (Debian's prometheus package, scripts/deps.sh --dev): the rules
+# load, the config loads, and the rules' own unit tests
+# (kaivox.rules.test.yml) see each alert fire.  `promtool check metrics`
+# runs inside the tests on every process's /metrics (test_obs_metrics).
+PROM_CHECKS=1
+if [[ -n "$ONLY" && "deploy/prometheus" != *"$ONLY"* ]]; then
+    PROM_CHECKS=0
+fi
+if (( PROM_CHECKS )); then
+    echo "== deploy/prometheus (promtool)"
+    if ! command -v promtool >/dev/null 2>&1; then
+        fail_one "deploy/prometheus: promtool is missing (run scripts/deps.sh --dev)"
+    else
+        prom_out="$(mktemp)"
+        for check in "check rules kaivox.rules.yml" "check config prometheus.yml" \
+                     "test rules kaivox.rules.test.yml"; do
+            # shellcheck disable=SC2086
+            if (cd "$ROOT/deploy/prometheus" && promtool $check) > "$prom_out.one" 2>&1; then
+                printf 'PASS promtool %s\n' "$check" >> "$prom_out"
+            else
+                { printf 'FAIL promtool %s\n' "$check"; sed 's/^/  /' "$prom_out.one"; } >> "$prom_out"
+            fi
+        done
+        rm -f "$prom_out.one"
+        count_checks "deploy/prometheus" "$prom_out" 0
+        rm -f "$prom_out"
+    fi
+fi
+
 # ---- the test binaries ------------------------------------------------------
 
 list_tests() {   # list_tests DIR: executable test_* files under DIR, sorted
@@ -350,6 +384,31 @@ for logf in "$KAIVOX_VAR_DIR"/log/*.log; do
         done < <(grep -E "$SAN_RE" "$logf")
     fi
 done
+
+# Every line a KaiVox process wrote (its stdout and stderr both go to its
+# log) is one JSON object: libmicrohttpd's and libpq's own messages
+# included.  One check per log file of the run (extra instances and test
+# gateways too); not PostgreSQL's own logs.
+if [[ $STACK_OK == 1 ]] && (( ${#E2E[@]} > 0 )); then
+    echo "== logs: every line a process wrote is JSON"
+    json_out="$(mktemp)"
+    for logf in "$KAIVOX_VAR_DIR"/log/*.log; do
+        [[ -f "$logf" && ! -L "$logf" ]] || continue
+        case "${logf##*/}" in initdb.log|bootstrap.log|postgres.log) continue ;; esac
+        bad="$(jq -Rr 'try (fromjson | if type == "object" and has("ts") and has("level") and has("msg") then empty else "x" end) catch "x"' \
+               < "$logf" 2>/dev/null | wc -l)"
+        lines="$(wc -l < "$logf")"
+        if [[ "$bad" == 0 ]]; then
+            printf 'PASS %s: all %d lines are JSON objects with ts, level, msg\n' "${logf##*/}" "$lines" >> "$json_out"
+        else
+            { printf 'FAIL %s: %d of %d lines are not JSON log objects\n' "${logf##*/}" "$bad" "$lines"
+              jq -Rr 'try (fromjson | if type == "object" then empty else . end) catch .' < "$logf" \
+                  | head -n 5 | cut -c1-300 | sed 's/^/  /'; } >> "$json_out"
+        fi
+    done
+    count_checks "logs/json-only" "$json_out" 0
+    rm -f "$json_out"
+fi
 
 if (( FAILED > 0 )); then
     echo

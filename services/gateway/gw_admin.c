@@ -406,6 +406,15 @@ static int s_forward(gw_req_t *r, kv_db_t *db, const gw_route_t *route, const gw
 
 int gw_admin_dispatch(gw_req_t *r)
 {
+    /* Prometheus scrapes without the admin token: the exposition carries
+     * no id, key or personal data (README.md, "Metrics and tracing") */
+    if (strcmp(r->path, "/metrics") == 0) {
+        if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0) {
+            gw_req_add_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+            return gw_reply_error(r, 405, "Method not allowed.");
+        }
+        return gw_reply_metrics(r);
+    }
     if (!s_token_ok(r)) {
         gw_req_add_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
         return gw_reply_error(r, 401, "Admin token missing or invalid.");
@@ -414,6 +423,8 @@ int gw_admin_dispatch(gw_req_t *r)
     gw_params_t pp;
     char allow[64];
     int found = gw_route_find(s_routes, r->method, r->path, &route, &pp, allow, sizeof allow);
+    if (found == GW_ROUTE_FOUND)
+        r->route = route;            /* its template labels the metrics */
     if (found == GW_ROUTE_NOT_FOUND)
         return gw_reply_error(r, 404, "Route not found.");
     if (found == GW_ROUTE_BAD_METHOD) {

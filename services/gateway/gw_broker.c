@@ -476,9 +476,15 @@ static void s_snapshot(gw_broker_t *b)
     gw_svc_state_t st[S_MAX_SERVICES];
     memset(st, 0, sizeof st);
     for (s_worker_t *w = b->workers; w; w = w->next) {
+        gw_svc_state_t *x = &st[w->service - b->services];
         if (!w->withdrawn && !(w->busy && now_epoch > w->busy_deadline))
-            st[w->service - b->services].workers++;
+            x->workers++;
+        x->live++;
+        x->busy += w->busy != 0;
     }
+    for (int i = 0; i < b->nservices; i++)
+        for (s_pending_t *p = b->services[i].queue_head; p; p = p->queue_next)
+            st[i].queued++;
     for (s_instance_t *in = b->instances; in; in = in->next)
         st[in->service - b->services].joining += !in->joined;
     pthread_mutex_lock(&b->lock);

@@ -82,6 +82,9 @@ typedef struct {
                                 withdrawn, not busy past their deadline */
     int joining;             /* instances whose announced workers have not
                                 all registered yet (at most KV_JOIN_MAX_MS) */
+    int live;                /* registered workers, withdrawn ones included (metrics) */
+    int busy;                /* of those, holding a request (metrics) */
+    int queued;              /* requests waiting for a worker (metrics) */
 } gw_svc_state_t;
 
 /* Fills *st for service (zeros for a service never seen).  Returns 1 while

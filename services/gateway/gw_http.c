@@ -39,6 +39,16 @@
  *     for its length (414) and its query's percent-escapes (400), which
  *     libmicrohttpd would otherwise pass on literally.
  *
+ * Observability: every request is a span (kv_trace.h) of the client's
+ * traceparent, or of a new trace when it sent none or an invalid one; the
+ * loop thread's current trace is set around each libmicrohttpd callback
+ * of the request, so every log line about it carries its trace_id, and a
+ * forwarded request carries the trace on the bus.  Each completed request
+ * counts in kaivox_http_requests_total{listener,route,method,status}
+ * (route: the route table's template, never the raw path) and its
+ * latency histogram; each bus answer in kaivox_gateway_bus_requests_total.
+ * The series are found without a lock or a malloc (kv_metrics.h).
+ *
  * Suspend/resume race (admin listener): the broker may answer before the
  * HTTP thread has suspended the connection, and libmicrohttpd forbids
  * resuming a connection that is not suspended.  Both sides therefore meet
@@ -70,6 +80,7 @@
 #include "kv_env.h"
 #include "kv_log.h"
 #include "kv_mem.h"
+#include "kv_metrics.h"
 #include "kv_proto.h"
 #include "kv_valid.h"
 
@@ -184,6 +195,135 @@ static int64_t s_mono_us(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* ---- metrics -------------------------------------------------------- */
+
+static kv_metric_t *s_m_http;        /* kaivox_http_requests_total */
+static kv_metric_t *s_m_http_lat;    /* kaivox_http_request_duration_seconds */
+static kv_metric_t *s_m_bus;         /* kaivox_gateway_bus_requests_total */
+static kv_metric_t *s_m_bus_lat;     /* kaivox_gateway_bus_request_duration_seconds */
+static kv_metric_t *s_m_workers;     /* kaivox_bus_workers{service,state} */
+static kv_metric_t *s_m_queue;       /* kaivox_bus_queue_depth{service} */
+static kv_metric_t *s_m_conns;       /* kaivox_http_connections */
+static kv_metric_t *s_m_refused;     /* kaivox_http_connections_refused_total{reason} */
+static kv_metric_t *s_m_keys;        /* kaivox_api_key_lookups_total{result} */
+
+static const char *const s_services[] = {
+    KV_SVC_SCHEDULING, KV_SVC_CRM, KV_SVC_CALLS, KV_SVC_WEBHOOKS, NULL
+};
+
+/* Scrape time: the broker's last snapshot (refreshed at every change and
+ * timer tick of the loop) as gauges. */
+static void s_scrape_broker(void *arg)
+{
+    (void)arg;
+    for (int i = 0; s_services[i]; i++) {
+        gw_svc_state_t st;
+        gw_http_service_state(s_services[i], &st);
+        kv_metric_set(s_m_workers, KV_LABELS(s_services[i], "live"), st.live);
+        kv_metric_set(s_m_workers, KV_LABELS(s_services[i], "busy"), st.busy);
+        kv_metric_set(s_m_workers, KV_LABELS(s_services[i], "available"), st.workers);
+        kv_metric_set(s_m_queue, KV_LABELS(s_services[i]), st.queued);
+    }
+    /* the edge's counters (gw_stats.h), as they are */
+    kv_metric_set(s_m_conns, NULL, atomic_load(&gw_stats.connections));
+    kv_metric_set(s_m_refused, KV_LABELS("max_connections"), atomic_load(&gw_stats.refused_total));
+    kv_metric_set(s_m_refused, KV_LABELS("max_per_ip"), atomic_load(&gw_stats.refused_per_ip));
+    kv_metric_set(s_m_refused, KV_LABELS("header_timeout"), atomic_load(&gw_stats.cut_headers));
+    kv_metric_set(s_m_refused, KV_LABELS("body_timeout"), atomic_load(&gw_stats.cut_body));
+    kv_metric_set(s_m_refused, KV_LABELS("auth_fail_limit"), atomic_load(&gw_stats.auth_fail_limited));
+    kv_metric_set(s_m_keys, KV_LABELS("database"), atomic_load(&gw_stats.key_lookups));
+    kv_metric_set(s_m_keys, KV_LABELS("refused_unchecked"), atomic_load(&gw_stats.key_refused));
+    kv_metric_set(s_m_keys, KV_LABELS("negative_cache"), atomic_load(&gw_stats.key_negative_hits));
+    kv_metric_set(s_m_keys, KV_LABELS("wait_timeout"), atomic_load(&gw_stats.key_wait_timeouts));
+}
+
+void gw_http_metrics_init(void)
+{
+    s_m_http = kv_counter_new("kaivox_http_requests_total",
+        "HTTP requests answered, by listener, route template, method and status code.",
+        "listener,route,method,status");
+    s_m_http_lat = kv_histogram_new("kaivox_http_request_duration_seconds",
+        "Time from a request's first callback to its completion, by listener, route "
+        "template and method.", "listener,route,method",
+        kv_metric_latency_buckets, kv_metric_latency_nbuckets);
+    s_m_bus = kv_counter_new("kaivox_gateway_bus_requests_total",
+        "Requests the gateway sent over the bus, by service, operation and outcome "
+        "(ok, client_error, error, unknown_op, refused, unavailable, timeout, version).",
+        "service,op,outcome");
+    s_m_bus_lat = kv_histogram_new("kaivox_gateway_bus_request_duration_seconds",
+        "Time from handing a request to the broker to its answer, by service.", "service",
+        kv_metric_latency_buckets, kv_metric_latency_nbuckets);
+    s_m_workers = kv_gauge_new("kaivox_bus_workers",
+        "Workers registered with this gateway's broker, by service and state (live: "
+        "registered; busy: holding a request; available: can take work).", "service,state");
+    s_m_queue = kv_gauge_new("kaivox_bus_queue_depth",
+        "Requests waiting in this gateway's broker for a worker, by service.", "service");
+    s_m_conns = kv_gauge_new("kaivox_http_connections",
+        "Open connections of the public listener.", NULL);
+    s_m_refused = kv_counter_new("kaivox_http_connections_refused_total",
+        "Connections the public listener refused or cut, and 429s of the failed-authentication "
+        "limit, by reason.", "reason");
+    s_m_keys = kv_counter_new("kaivox_api_key_lookups_total",
+        "API key checks that were not cache hits, by how they were answered.", "result");
+    kv_metric_t *start = kv_gauge_new("kaivox_process_start_time_seconds",
+        "When this process started, in seconds since the epoch.", NULL);
+    kv_metric_set(start, NULL, (int64_t)time(NULL));
+    for (int i = 0; s_services[i]; i++)
+        kv_metric_series(s_m_bus_lat, KV_LABELS(s_services[i]));
+    kv_metrics_on_scrape(s_scrape_broker, NULL);
+    kv_db_metrics_init();
+}
+
+int gw_reply_metrics(gw_req_t *r)
+{
+    size_t len = 0;
+    char *text = kv_metrics_render(&len);
+    free(r->out);
+    r->out_ref = NULL;
+    r->out = text;
+    r->out_len = len;
+    r->out_type = "text/plain; version=0.0.4; charset=utf-8";
+    r->out_status = 200;
+    return 0;
+}
+
+/* The outcome label of a bus answer's status: a small fixed set. */
+static const char *s_outcome(int status)
+{
+    switch (status) {
+    case 501: return "unknown_op";
+    case 502: return "refused";
+    case 503: return "unavailable";
+    case 504: return "timeout";
+    case 505: return "version";
+    default:  return status >= 500 ? "error" : status >= 400 ? "client_error" : "ok";
+    }
+}
+
+/* The status label of an HTTP status: three digits written without
+ * printf (the request path does no formatting), "0" for none. */
+static const char *s_status_label(int status, char buf[4])
+{
+    if (status < 100 || status > 999)
+        return "0";
+    buf[0] = (char)('0' + status / 100);
+    buf[1] = (char)('0' + status / 10 % 10);
+    buf[2] = (char)('0' + status % 10);
+    buf[3] = '\0';
+    return buf;
+}
+
+/* The method label: the methods of the API, anything else "other". */
+static const char *s_method_label(const char *m)
+{
+    static const char *const known[] = { "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE",
+                                         "OPTIONS", NULL };
+    for (int i = 0; m && known[i]; i++)
+        if (strcmp(m, known[i]) == 0)
+            return known[i];
+    return "other";
 }
 
 /* ---- replies -------------------------------------------------------- */
@@ -335,6 +475,8 @@ static void s_on_reply(void *arg, int status, const char *body, size_t len, cons
     char *text;
     if (status < 100 || status > 599)
         status = 502;
+    kv_metric_inc(s_m_bus, KV_LABELS(r->bus_service, r->bus_op, s_outcome(status)));
+    kv_metric_observe_us(s_m_bus_lat, KV_LABELS(r->bus_service), s_mono_us() - r->bus_t0_us);
     if (body && len > 0) {
         text = kv_strndup(body, len);
     } else {
@@ -355,6 +497,13 @@ static void s_on_reply(void *arg, int status, const char *body, size_t len, cons
 int gw_forward(gw_req_t *r, const char *service, kv_hdr_t *h, json_t *bus_body)
 {
     snprintf(h->id, sizeof h->id, "%s", r->rid);
+    /* the service's span is a child of this request's */
+    kv_traceparent_format(&r->trace, h->traceparent);
+    memcpy(h->tracestate, r->trace.state, sizeof h->tracestate);
+    /* metric labels: names of the route tables, never the client's bytes */
+    snprintf(r->bus_service, sizeof r->bus_service, "%s", service);
+    snprintf(r->bus_op, sizeof r->bus_op, "%s", h->op);
+    r->bus_t0_us = s_mono_us();
     char *text = json_dumps(bus_body, JSON_COMPACT);
     if (!text)
         return gw_reply_error(r, 500, "Internal server error.");
@@ -441,6 +590,9 @@ static gw_req_t *s_req_new(struct MHD_Connection *conn, const char *url, const c
         snprintf(r->rid, sizeof r->rid, "%s", rid);
     else
         kv_bus_new_id(r->rid);
+    /* W3C trace context: the client's when valid, else a new trace */
+    kv_trace_begin(&r->trace, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "traceparent"),
+                   MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "tracestate"));
     return r;
 }
 
@@ -479,10 +631,31 @@ static int s_body_announced(struct MHD_Connection *conn)
     return (te && *te) || (cl && strspn(cl, "0") != strlen(cl));
 }
 
+static enum MHD_Result s_access_step(void *cls, struct MHD_Connection *conn, const char *url,
+                                     const char *method, const char *version,
+                                     const char *upload_data, size_t *upload_data_size,
+                                     void **con_cls);
+
+/* libmicrohttpd's access callback: one step of the request with its trace
+ * as the thread's current one (every log line of the step carries it). */
 static enum MHD_Result s_access(void *cls, struct MHD_Connection *conn, const char *url,
                                 const char *method, const char *version,
                                 const char *upload_data, size_t *upload_data_size,
                                 void **con_cls)
+{
+    gw_req_t *r = *con_cls;
+    if (r)
+        kv_trace_set_current(&r->trace);
+    enum MHD_Result ret = s_access_step(cls, conn, url, method, version, upload_data,
+                                        upload_data_size, con_cls);
+    kv_trace_clear_current();
+    return ret;
+}
+
+static enum MHD_Result s_access_step(void *cls, struct MHD_Connection *conn, const char *url,
+                                     const char *method, const char *version,
+                                     const char *upload_data, size_t *upload_data_size,
+                                     void **con_cls)
 {
     gw_server_t *srv = cls;
     gw_req_t *r = *con_cls;
@@ -491,6 +664,7 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *conn, const ch
     if (!r) {
         r = s_req_new(conn, url, method);
         *con_cls = r;
+        kv_trace_set_current(&r->trace);
         srv->requests++;
         s_phase(s_conn_of(conn), C_BUSY);
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
@@ -579,10 +753,24 @@ static void s_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         return;
     srv->requests--;
     int64_t us = s_mono_us() - r->t0_us;
+    /* labels: the route's template (never the path: ids stay out), a known
+     * method, the status code; the console's pages and unmatched paths
+     * each get one value */
+    const char *route = r->route ? r->route->pattern
+                      : r->console ? "/console"
+                      : (strcmp(r->path, "/healthz") == 0 || strcmp(r->path, "/readyz") == 0 ||
+                         strcmp(r->path, "/metrics") == 0) ? r->path : "unmatched";
+    const char *method = s_method_label(r->method);
+    char st[4];
+    kv_metric_inc(s_m_http, KV_LABELS(srv->name, route, method, s_status_label(r->status, st)));
+    kv_metric_observe_us(s_m_http_lat, KV_LABELS(srv->name, route, method), us);
+    kv_trace_set_current(&r->trace);
     kv_log(r->status >= 500 || r->status == 0 ? KV_LOG_WARN : KV_LOG_INFO, r->rid,
-           "%s request method=%s path=%.200s status=%d duration_us=%lld tenant_id=%lld%s",
-           srv->name, r->method, r->path, r->status, (long long)us, (long long)r->tenant_id,
+           "%s request method=%s path=%.200s status=%d duration_us=%lld tenant_id=%lld "
+           "span=%s%s", srv->name, r->method, r->path, r->status, (long long)us,
+           (long long)r->tenant_id, r->trace.span_id,
            toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
+    kv_trace_clear_current();
     pthread_mutex_destroy(&r->mu);
     json_decref(r->query);
     free(r->path);

@@ -115,6 +115,11 @@ typedef struct gw_req {
     const char *const *out_hdrs; /* borrowed "name", "value", ..., NULL pairs
                                     sent besides hdr[] (long values: CSP) */
 
+    kv_trace_t trace;            /* this request's span: of the client's
+                                    traceparent, or of a new trace */
+    char bus_service[KV_SERVICE_NAME_MAX + 1];  /* forwarded to: for metrics */
+    char bus_op[KV_OP_NAME_MAX + 1];            /* "" when not forwarded */
+    int64_t bus_t0_us;           /* monotonic: handed to the broker */
     int nhdr;                    /* extra response headers */
     struct { char name[32]; char value[128]; } hdr[GW_REQ_MAX_HEADERS];
 
@@ -163,6 +168,16 @@ typedef struct {
 } gw_http_cfg_t;
 
 void gw_http_configure(const gw_http_cfg_t *cfg);
+
+/* Registers the gateway's metrics (HTTP requests and latency by listener,
+ * route template, method and status; bus requests by service, operation
+ * and outcome; workers and queue depth per service from the broker's
+ * snapshot at scrape time) and the database's.  Once, from main(). */
+void gw_http_metrics_init(void);
+
+/* GET /metrics on the admin listener (no token: it carries no ids, keys
+ * or personal data): the Prometheus exposition of the process. */
+int gw_reply_metrics(gw_req_t *r);
 const gw_http_cfg_t *gw_http_cfg(void);
 
 /* Sets the broker requests go to; NULL closes the gate (waits for every

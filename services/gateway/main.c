@@ -247,6 +247,7 @@ int main(int argc, char **argv)
     cfg.authfail = authfail;
     cfg.key_secret = secret;
     gw_http_configure(&cfg);
+    gw_http_metrics_init();
     gw_http_set_broker(broker);
 
     http = gw_server_start(&hcfg);

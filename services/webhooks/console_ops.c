@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "kv_log.h"
+#include "kv_trace.h"
 #include "kv_valid.h"
 
 void hook_op_test(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
@@ -50,7 +51,14 @@ void hook_op_test(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
                        "The endpoint is not active: turn it on to send it a test event.", NULL);
         goto out;
     }
-    r = kv_db_exec(ctx->db, KV_RID(req), "hook_test_event", 2, p);
+    /* the event remembers this request's span: its deliveries continue
+     * the trace (005_traceparent.sql) */
+    char tp[KV_TRACEPARENT_LEN + 1];
+    const kv_trace_t *tr = kv_trace_current();
+    if (tr)
+        kv_traceparent_format(tr, tp);
+    const char *tp3[3] = { p[0], p[1], tr ? tp : NULL };
+    r = kv_db_exec(ctx->db, KV_RID(req), "hook_test_event", 3, tp3);
     if (!r || PQntuples(r) != 1) {
         kv_reply_unavailable(rep);
         goto out;

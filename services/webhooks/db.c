@@ -116,12 +116,13 @@ const kv_stmt_t hook_stmts[] = {
     { "hook_test_event",
       "WITH n AS MATERIALIZED (SELECT nextval(pg_get_serial_sequence('events', 'id')) AS id, "
       "  gen_random_uuid()::text AS uuid, now() AS at), "
-      "ev AS (INSERT INTO events (id, tenant_id, producer, seq, event_id, type, created_at, body) "
+      "ev AS (INSERT INTO events (id, tenant_id, producer, seq, event_id, type, created_at, body, "
+      "  traceparent) "
       "  SELECT n.id, $2, 'test', n.id, n.uuid, 'ping', n.at, "
       "  json_build_object('id', n.uuid, 'event', 'ping', 'created_at', "
       "    to_char(n.at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "
       "    'data', json_build_object('endpoint_id', $1::bigint, 'message', "
-      "    'A test event sent from the KaiVox console.'))::text FROM n RETURNING id) "
+      "    'A test event sent from the KaiVox console.'))::text, $3::text FROM n RETURNING id) "
       "INSERT INTO deliveries (tenant_id, endpoint_id, event_ref) "
       "SELECT $2, $1, ev.id FROM ev RETURNING id" },
     /* $1 tenant, $2 endpoint, $3 event, $4 status (NULL: any), $5/$6 page */
@@ -156,10 +157,12 @@ const kv_stmt_t hook_stmts[] = {
     { "hook_events_store",
       "WITH input AS ("
       "  SELECT * FROM json_to_recordset($2::json) AS x (tenant_id bigint, seq bigint, "
-      "    event_id text, type text, created_at timestamptz, body text)), "
+      "    event_id text, type text, created_at timestamptz, body text, traceparent text)), "
       "ev AS ("
-      "  INSERT INTO events (tenant_id, producer, seq, event_id, type, created_at, body) "
-      "  SELECT tenant_id, $1, seq, event_id, type, created_at, body FROM input ORDER BY seq "
+      "  INSERT INTO events (tenant_id, producer, seq, event_id, type, created_at, body, "
+      "    traceparent) "
+      "  SELECT tenant_id, $1, seq, event_id, type, created_at, body, traceparent FROM input "
+      "  ORDER BY seq "
       "  ON CONFLICT (producer, seq) DO NOTHING "
       "  RETURNING id, tenant_id, type, created_at), "
       "dl AS ("
@@ -240,7 +243,8 @@ const kv_stmt_t hook_stmts[] = {
       "WHERE d.id = due.id AND e.id = d.endpoint_id AND ev.id = d.event_ref "
       "RETURNING d.id, d.tenant_id, d.claim_no, d.attempt_count, e.id, e.url, e.secret, "
       "  ev.type, ev.body, "
-      "  CASE WHEN e.previous_secret_expires_at > now() THEN e.previous_secret END" },
+      "  CASE WHEN e.previous_secret_expires_at > now() THEN e.previous_secret END, "
+      "  ev.traceparent" },
     /* The attempt's log row, unless the delivery is gone (its endpoint was
      * deleted while the attempt ran), so that the other outcomes recorded
      * in the same transaction are kept.  Run after hook_delivery_result,
@@ -260,6 +264,16 @@ const kv_stmt_t hook_stmts[] = {
       "next_attempt_at = now() + make_interval(secs => $4::double precision), "
       "updated_at = now() WHERE id = $1 AND claim_no = $2" },
     /* A 410 Gone: the endpoint is switched off by the service. */
+    /* ---- metrics at scrape time (metrics.c): all tenants, counts only ---- */
+    /* pending: no attempt yet; retrying: an attempt failed, another is
+     * scheduled (deliveries_due serves the scan of pending rows) */
+    { "hook_metrics_backlog",
+      "SELECT count(*) FILTER (WHERE attempt_count = 0), count(*) FILTER (WHERE attempt_count > 0) "
+      "FROM deliveries WHERE status = 'pending'" },
+    { "hook_metrics_endpoints",
+      "SELECT count(*) FILTER (WHERE active), "
+      "  count(*) FILTER (WHERE NOT active AND disabled_reason IS NULL), "
+      "  count(*) FILTER (WHERE NOT active AND disabled_reason IS NOT NULL) FROM endpoints" },
     { "hook_endpoint_disable",
       "UPDATE endpoints SET active = false, disabled_reason = $2, updated_at = now() "
       "WHERE id = $1" },

@@ -75,6 +75,7 @@
 
 #include "kv_env.h"
 #include "kv_log.h"
+#include "kv_trace.h"
 #include "kv_mem.h"
 
 #define S_GRACE_MS      3000    /* at shutdown, time left to in-flight transfers */
@@ -120,6 +121,7 @@ typedef struct s_xfer {
     char *url, *secret, *type;   /* owned, from the claim */
     char *previous;              /* owned: the rotated-out secret, or NULL */
     char *body;                  /* owned: the exact bytes sent */
+    kv_trace_t trace;            /* this attempt's span, of its event's trace */
     struct curl_slist *headers;  /* owned */
     struct curl_slist *resolve;  /* owned: the vetted addresses for curl */
     const char *blocked;         /* set when an address was refused */
@@ -567,6 +569,9 @@ static int s_transfer(hook_deliverer_t *d, s_xfer_t *x)
     hl = s_header(hl, "webhook-id", id_s);
     hl = s_header(hl, "webhook-timestamp", ts_s);
     hl = s_header(hl, "webhook-signature", std);
+    char tp[KV_TRACEPARENT_LEN + 1];
+    kv_traceparent_format(&x->trace, tp);
+    hl = s_header(hl, "traceparent", tp);
     struct curl_slist *nl = curl_slist_append(hl, "Expect:");   /* no 100-continue wait */
     if (!nl)
         abort();   /* out of memory: kv_mem's policy */
@@ -794,6 +799,9 @@ static int s_take(hook_deliverer_t *d, PGresult *r, int i, int64_t lease_end)
     x->previous = previous ? kv_strdup(previous) : NULL;
     x->type = kv_strdup(type);
     x->body = kv_strdup(body);
+    /* the event's trace (a new one for an event made without): this
+     * attempt is a span of it, sent on as the receiver's parent */
+    kv_trace_begin(&x->trace, kv_db_str(r, i, 10), NULL);
 
     char *key = NULL;
     hook_url_t target;
@@ -998,11 +1006,14 @@ static int s_record(hook_deliverer_t *d, s_xfer_t *x, CURLcode res)
         kv_db_run(d->db, NULL, "hook_attempt_insert", 6, ap) != 0 ||
         (gone && kv_db_run(d->db, NULL, "hook_endpoint_disable", 2, gp) != 0))
         return -1;
-    kv_log(strcmp(status, "succeeded") == 0 ? KV_LOG_DEBUG : KV_LOG_INFO, NULL,
-           "deliver: delivery %s attempt %d: %s%s%s (HTTP %ld, %d ms)", id_s, n, status,
-           error[0] ? ", " : "", error, code, ms);
+    hook_metrics_delivery(gone ? "gone" : strcmp(status, "pending") == 0 ? "retrying" : status, ms);
+    kv_trace_set_current(&x->trace);
+    kv_log(KV_LOG_INFO, NULL,
+           "deliver: delivery %s attempt %d: %s%s%s (HTTP %ld, %d ms) span=%s", id_s, n, status,
+           error[0] ? ", " : "", error, code, ms, x->trace.span_id);
     if (gone)
         kv_warn(NULL, "deliver: endpoint %s answered 410 Gone: disabled", ep_s);
+    kv_trace_clear_current();
     return 0;
 }
 

@@ -146,4 +146,16 @@ void hook_intake_run(hook_deliverer_t *d);
  * own thread, its own connection. */
 void hook_janitor_run(void);
 
+/* ---- metrics (metrics.c) ---- */
+
+/* Registers the service's metrics and the scrape-time counts.  Once,
+ * from main() before kv_service_run. */
+void hook_metrics_init(void);
+/* One recorded attempt: outcome "succeeded", "retrying", "failed" or
+ * "gone", and its duration. */
+void hook_metrics_delivery(const char *outcome, int ms);
+/* The intake saw sequence seen (0: none new) and stored up to cursor (0:
+ * unchanged) of producer. */
+void hook_metrics_intake(const char *producer, int64_t seen, int64_t cursor);
+
 #endif

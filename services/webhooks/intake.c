@@ -38,6 +38,7 @@
 #include "kv_log.h"
 #include "kv_mem.h"
 #include "kv_msg.h"
+#include "kv_trace.h"
 
 #define S_BATCH     500     /* events.since page, and PUB messages per drain */
 #define S_TXN_EVENTS 100    /* events stored (and fanned out) per transaction */
@@ -135,10 +136,10 @@ static int s_store_chunk(s_intake_t *in, const char *producer, const s_event_t *
                     h->seq - 1);
             last = h->seq - 1;
         }
-        json_t *row = json_pack("{sIsIssssssss}",
+        json_t *row = json_pack("{sIsIssssssssss*}",
             "tenant_id", (json_int_t)h->tenant_id, "seq", (json_int_t)h->seq,
             "event_id", h->id, "type", h->type, "created_at", h->created_at,
-            "body", evs[i].body);
+            "body", evs[i].body, "traceparent", h->traceparent[0] ? h->traceparent : NULL);
         if (row)
             json_array_append_new(batch, row);
         else                                 /* not UTF-8: it could never be stored */
@@ -170,6 +171,7 @@ static int s_store_chunk(s_intake_t *in, const char *producer, const s_event_t *
     if (kv_db_commit(in->db, NULL) != 0)
         goto out;
     rc = 0;
+    hook_metrics_intake(producer, n > 0 ? evs[n - 1].h.seq : 0, last);
     if (stored > 0)
         kv_debug(NULL, "intake: %s: %lld events stored, %lld deliveries, cursor %" PRId64,
                  producer, stored, deliveries, last);
@@ -220,6 +222,11 @@ static int s_from_since(const char *producer, json_t *o, s_event_t *ev)
     strcpy(ev->h.id, id);
     strcpy(ev->h.type, type);
     strcpy(ev->h.created_at, created);
+    json_t *tp = json_object_get(o, "traceparent");
+    kv_trace_t tr;
+    if (json_is_string(tp) && json_string_length(tp) == KV_TRACEPARENT_LEN &&
+        kv_traceparent_parse(json_string_value(tp), KV_TRACEPARENT_LEN, &tr) == 0)
+        memcpy(ev->h.traceparent, json_string_value(tp), KV_TRACEPARENT_LEN + 1);
     ev->body = s_body(&ev->h, json_object_get(o, "payload"));
     return 0;
 }

@@ -87,6 +87,7 @@ int main(int argc, char **argv)
     }
     if (hook_resolver_start() != 0)
         return 2;
+    hook_metrics_init();
     int rc = kv_service_run(&s_def, argc, argv);
     hook_resolver_stop();
     curl_global_cleanup();

@@ -64,6 +64,7 @@ function hook(event, data, mutate = (h) => h) {
             ['X-KaiVox-Signature', 'a9156f16b6158d2026e5a42ece361122d7339d401c13c3287e48b2fd189833b7'],
             ['webhook-id', '1'], ['webhook-timestamp', '1796095217'],
             ['webhook-signature', 'v1,Ck7JLdvObL2A2WAbfQcy++MLbZ6mnjyA2lw6PUipmq0='],
+            ['traceparent', '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'],
             ['Content-Length', String(body.length)]]),
         body,
     };
