@@ -24,6 +24,7 @@ struct kv_msg {
     s_frame_t *frames;   /* owned array of count frames */
     size_t count;
     size_t cap;
+    char user[KV_MSG_USER_MAX + 1];  /* the sender's ZAP User-Id, "" when none */
 };
 
 kv_msg_t *kv_msg_new(void)
@@ -92,6 +93,11 @@ int kv_msg_pop(kv_msg_t *m, void **data, size_t *len)
     return 0;
 }
 
+const char *kv_msg_user(const kv_msg_t *m)
+{
+    return m->user;
+}
+
 size_t kv_msg_size(const kv_msg_t *m)
 {
     return m->count;
@@ -127,6 +133,15 @@ kv_msg_t *kv_msg_recv(void *sock, int timeout_ms)
             zmq_msg_close(&part);
             kv_msg_destroy(&m);
             return NULL;
+        }
+        if (!m->user[0]) {
+            /* the role the gateway's ZAP handler gave the sender (CURVE).
+             * Read from the first part that has it: a ROUTER's identity
+             * part carries no metadata when poll prefetched the message
+             * (libzmq 4.3.4), the parts the peer sent always do. */
+            const char *user = zmq_msg_gets(&part, "User-Id");
+            if (user && strlen(user) <= KV_MSG_USER_MAX)
+                strcpy(m->user, user);
         }
         kv_msg_add(m, zmq_msg_data(&part), zmq_msg_size(&part));
         int more = zmq_msg_more(&part);

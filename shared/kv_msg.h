@@ -24,6 +24,13 @@ void kv_msg_push(kv_msg_t *m, const void *data, size_t len);
 int kv_msg_pop(kv_msg_t *m, void **data, size_t *len);
 
 size_t kv_msg_size(const kv_msg_t *m);
+
+/* The User-Id ZeroMQ attached to a received message: on the gateway's
+ * CURVE sockets, the role its ZAP handler admitted the sender as
+ * (kv_curve.h).  "" for a message that was built, not received, or came
+ * over a connection without one. */
+#define KV_MSG_USER_MAX 32
+const char *kv_msg_user(const kv_msg_t *m);
 /* Frame i's bytes and length; NULL past the end.  Valid until the message
  * is changed or destroyed.  Frames are always NUL-terminated one byte past
  * their length so text frames can be read as C strings. */

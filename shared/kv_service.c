@@ -37,13 +37,15 @@
 
 #include "kv_service.h"
 #include "kv_client.h"
+#include "kv_curve.h"
+#include "kv_disc.h"
 #include "kv_env.h"
 #include "kv_log.h"
 #include "kv_mem.h"
 #include "kv_outbox.h"
 #include "kv_pub.h"
 
-#define S_LINKS_MAX 8            /* brokers one worker may register with */
+#define S_LINKS_MAX KV_EPS_MAX   /* brokers one worker may register with */
 #define S_SLOW_MAX 8             /* KAIVOX_TEST_SLOW_OPS entries */
 
 static atomic_int s_stop;        /* first signal: drain */
@@ -56,6 +58,7 @@ static int s_drain_ms;           /* KAIVOX_DRAIN_S in milliseconds */
 static const kv_op_t **s_ops;
 static int s_nops;
 static char *s_ready_info;       /* READY's JSON frame, the same for every worker */
+static kv_disc_t *s_bus_disc;    /* where the brokers are (KAIVOX_BUS_ENDPOINT) */
 
 /* Threads still running, and the signals seen; the main thread waits on
  * s_cond for either to change. */
@@ -316,14 +319,25 @@ typedef enum {
 } s_link_state_t;
 
 typedef struct {
-    const char *endpoint;        /* the broker's bus endpoint (environment memory) */
+    char endpoint[KV_EP_LEN];    /* the broker's bus address */
     void *sock;                  /* DEALER; NULL when it could not be made */
     s_link_state_t state;
+    int retiring;                /* its address vanished: closed once DONE */
     int forgotten;               /* the broker sent DISCONNECT: no goodbye owed */
+    int heard;                   /* the broker ever answered on this socket */
+    int silent_logged;           /* its silence was logged (once per silence) */
     int64_t last_seen;           /* monotonic ms of the broker's last message */
     int64_t heartbeat_at;        /* monotonic ms our next heartbeat is due */
     int64_t withdraw_at;         /* monotonic ms WITHDRAW was sent */
 } s_link_t;
+
+/* A worker's links: one per broker address of KAIVOX_BUS_ENDPOINT. */
+typedef struct {
+    s_link_t l[S_LINKS_MAX];
+    int n;
+    kv_disc_t *disc;
+    unsigned gen;                /* generation of the addresses the links follow */
+} s_links_t;
 
 /* (Re)makes l's socket, connected, READY queued. */
 static void s_link_open(s_link_t *l)
@@ -331,7 +345,8 @@ static void s_link_open(s_link_t *l)
     if (l->sock)
         zmq_close(l->sock);
     l->sock = kv_msg_socket(s_zmq, ZMQ_DEALER);
-    if (l->sock && zmq_connect(l->sock, l->endpoint) != 0) {
+    if (l->sock && (kv_curve_client(l->sock) != 0 || kv_disc_prepare(l->sock, l->endpoint) != 0 ||
+                    zmq_connect(l->sock, l->endpoint) != 0)) {
         kv_error(NULL, "cannot connect worker to %s: %s", l->endpoint, zmq_strerror(zmq_errno()));
         zmq_close(l->sock);
         l->sock = NULL;
@@ -342,6 +357,7 @@ static void s_link_open(s_link_t *l)
         kv_msg_destroy(&m);
     }
     l->forgotten = 0;
+    l->heard = 0;
     l->last_seen = kv_mono_ms();
     l->heartbeat_at = l->last_seen + KV_HEARTBEAT_IVL_MS;
 }
@@ -352,7 +368,7 @@ static void s_link_close(s_link_t *l)
 {
     if (!l->sock)
         return;
-    if (!l->forgotten) {
+    if (!l->forgotten && l->heard) {
         kv_msg_t *bye = kv_bus_disconnect();
         kv_msg_send(bye, l->sock);
         kv_msg_destroy(&bye);
@@ -369,6 +385,24 @@ static void s_link_send(s_link_t *l, kv_msg_t *m)
         kv_debug(NULL, "bus send to %s failed: %s", l->endpoint, zmq_strerror(zmq_errno()));
 }
 
+/* Sends WITHDRAW on l: no more work, please (drain, or its address vanished). */
+static void s_link_withdraw(s_link_t *l, int64_t now)
+{
+    if (l->state != S_LINK_ACTIVE)
+        return;
+    if (!l->sock || (!l->heard && now - l->last_seen > KV_HEARTBEAT_IVL_MS)) {
+        /* no broker ever answered on it (a live one heartbeats within an
+         * interval of our READY): nothing can come, nobody to acknowledge */
+        l->state = S_LINK_DONE;
+        return;
+    }
+    kv_msg_t *w = kv_bus_withdraw();
+    s_link_send(l, w);
+    kv_msg_destroy(&w);
+    l->state = S_LINK_WITHDRAWING;
+    l->withdraw_at = now;
+}
+
 /* Handles one message m that arrived on l. */
 static void s_link_on_msg(kv_ctx_t *ctx, s_link_t *l, kv_msg_t *m)
 {
@@ -379,6 +413,10 @@ static void s_link_on_msg(kv_ctx_t *ctx, s_link_t *l, kv_msg_t *m)
         return;
     }
     l->last_seen = kv_mono_ms();
+    if (l->silent_logged)
+        kv_info(NULL, "broker %s answers again", l->endpoint);
+    l->heard = 1;
+    l->silent_logged = 0;
     switch (f.cmd) {
     case KV_CMD_REQUEST:
         /* also while withdrawing: it was sent before the broker saw WITHDRAW */
@@ -416,9 +454,12 @@ static void s_link_tick(s_link_t *l, int64_t now)
             return;
         }
         /* a fresh socket: ZeroMQ reconnects it in the background and the
-         * READY queued on it goes out as soon as the broker is back */
-        kv_warn(NULL, "broker %s silent for %lld ms: re-registering", l->endpoint,
-                (long long)(now - l->last_seen));
+         * READY queued on it goes out as soon as the broker is back.  Said
+         * once per silence: a gateway that is down stays quiet in the log. */
+        if (!l->silent_logged)
+            kv_warn(NULL, "broker %s silent for %lld ms: re-registering until it answers",
+                    l->endpoint, (long long)(now - l->last_seen));
+        l->silent_logged = 1;
         s_link_open(l);
         return;
     }
@@ -427,6 +468,62 @@ static void s_link_tick(s_link_t *l, int64_t now)
         s_link_send(l, hb);
         kv_msg_destroy(&hb);
         l->heartbeat_at = now + KV_HEARTBEAT_IVL_MS;
+    }
+}
+
+/* Follows the broker addresses: a link for each new one, and a drain for
+ * each vanished one (WITHDRAW, served until acknowledged, then closed by
+ * s_links_reap).  An address that comes back while its old link still
+ * drains gets its new link once that one is gone. */
+static void s_links_follow(s_links_t *ls, int64_t now)
+{
+    unsigned gen = kv_disc_gen(ls->disc);
+    if (gen == ls->gen)
+        return;
+    kv_eps_t *eps = kv_malloc(sizeof *eps);
+    ls->gen = kv_disc_snapshot(ls->disc, eps);
+    for (int i = 0; i < ls->n; i++) {
+        s_link_t *l = &ls->l[i];
+        if (!l->retiring && !kv_eps_has(eps, l->endpoint)) {
+            kv_info(NULL, "broker %s is no longer listed: withdrawing from it", l->endpoint);
+            l->retiring = 1;
+            s_link_withdraw(l, now);
+        }
+    }
+    for (int k = 0; k < eps->n; k++) {
+        int have = 0;
+        for (int i = 0; i < ls->n && !have; i++)
+            if (strcmp(ls->l[i].endpoint, eps->ep[k]) == 0) {
+                have = 1;
+                if (ls->l[i].retiring)
+                    ls->gen = 0;          /* look again once it is closed */
+            }
+        if (have)
+            continue;
+        if (ls->n == S_LINKS_MAX) {
+            kv_error(NULL, "more than %d brokers: %s ignored", S_LINKS_MAX, eps->ep[k]);
+            continue;
+        }
+        s_link_t *l = &ls->l[ls->n++];
+        memset(l, 0, sizeof *l);
+        snprintf(l->endpoint, sizeof l->endpoint, "%s", eps->ep[k]);
+        s_link_open(l);
+    }
+    free(eps);
+}
+
+/* Closes and forgets retiring links whose drain is over. */
+static void s_links_reap(s_links_t *ls)
+{
+    for (int i = 0; i < ls->n;) {
+        s_link_t *l = &ls->l[i];
+        if (l->retiring && l->state == S_LINK_DONE) {
+            s_link_close(l);
+            ls->l[i] = ls->l[--ls->n];
+            ls->gen = 0;
+            continue;
+        }
+        i++;
     }
 }
 
@@ -441,7 +538,7 @@ static void s_thread_done(void)
 }
 
 /* The worker's loop over its links, until its drain is over. */
-static void s_serve(kv_ctx_t *ctx, s_link_t *links, int nlinks)
+static void s_serve(kv_ctx_t *ctx, s_links_t *ls)
 {
     int draining = 0;
     int withdraw_wait = KV_WITHDRAW_WAIT_MS < s_drain_ms / 2 ? KV_WITHDRAW_WAIT_MS : s_drain_ms / 2;
@@ -449,54 +546,49 @@ static void s_serve(kv_ctx_t *ctx, s_link_t *links, int nlinks)
         int64_t now = kv_mono_ms();
         if (!draining && kv_service_stopping()) {
             draining = 1;
-            kv_msg_t *w = kv_bus_withdraw();
-            for (int i = 0; i < nlinks; i++) {
-                if (!links[i].sock) {
-                    links[i].state = S_LINK_DONE;
-                    continue;
-                }
-                s_link_send(&links[i], w);
-                links[i].state = S_LINK_WITHDRAWING;
-                links[i].withdraw_at = now;
-            }
-            kv_msg_destroy(&w);
+            for (int i = 0; i < ls->n; i++)
+                s_link_withdraw(&ls->l[i], now);
         }
-        if (draining) {
-            int open = 0;
-            for (int i = 0; i < nlinks; i++) {
-                if (links[i].state == S_LINK_WITHDRAWING && now - links[i].withdraw_at > withdraw_wait) {
-                    kv_warn(NULL, "no acknowledgement of the withdrawal from %s within %d ms",
-                            links[i].endpoint, withdraw_wait);
-                    links[i].state = S_LINK_DONE;
-                }
-                open += links[i].state != S_LINK_DONE;
+        if (!draining)
+            s_links_follow(ls, now);
+        int open = 0;
+        for (int i = 0; i < ls->n; i++) {
+            s_link_t *l = &ls->l[i];
+            if (l->state == S_LINK_WITHDRAWING && now - l->withdraw_at > withdraw_wait) {
+                kv_warn(NULL, "no acknowledgement of the withdrawal from %s within %d ms",
+                        l->endpoint, withdraw_wait);
+                l->state = S_LINK_DONE;
             }
-            if (!open)
-                return;
+            open += l->state != S_LINK_DONE;
         }
+        if (draining && !open)
+            return;
+        if (!draining)
+            s_links_reap(ls);
 
         /* what is waiting already first; a poll only when nothing is */
         int got = 0;
-        for (int i = 0; i < nlinks; i++) {
-            if (!links[i].sock || links[i].state == S_LINK_DONE)
+        for (int i = 0; i < ls->n; i++) {
+            s_link_t *l = &ls->l[i];
+            if (!l->sock || l->state == S_LINK_DONE)
                 continue;
-            kv_msg_t *m = kv_msg_recv(links[i].sock, 0);
+            kv_msg_t *m = kv_msg_recv(l->sock, 0);
             if (m) {
-                s_link_on_msg(ctx, &links[i], m);
+                s_link_on_msg(ctx, l, m);
                 kv_msg_destroy(&m);
                 got = 1;
             }
         }
         now = kv_mono_ms();
-        for (int i = 0; i < nlinks; i++)
-            s_link_tick(&links[i], now);
+        for (int i = 0; i < ls->n; i++)
+            s_link_tick(&ls->l[i], now);
         if (got)
             continue;
         zmq_pollitem_t items[S_LINKS_MAX];
         int n = 0;
-        for (int i = 0; i < nlinks; i++) {
-            if (links[i].sock && links[i].state != S_LINK_DONE)
-                items[n++] = (zmq_pollitem_t){ links[i].sock, 0, ZMQ_POLLIN, 0 };
+        for (int i = 0; i < ls->n; i++) {
+            if (ls->l[i].sock && ls->l[i].state != S_LINK_DONE)
+                items[n++] = (zmq_pollitem_t){ ls->l[i].sock, 0, ZMQ_POLLIN, 0 };
         }
         int timeout = draining ? 50 : 200;
         if (n == 0)
@@ -519,12 +611,12 @@ static void *s_worker(void *arg)
     if (s_def->thread_init)
         ctx.user = s_def->thread_init(&ctx);
 
-    s_link_t links[1];
-    memset(links, 0, sizeof links);
-    links[0].endpoint = kv_env_str("KAIVOX_BUS_ENDPOINT", "tcp://127.0.0.1:7700");
-    s_link_open(&links[0]);
-    s_serve(&ctx, links, 1);
-    s_link_close(&links[0]);
+    s_links_t *ls = kv_calloc(1, sizeof *ls);
+    ls->disc = s_bus_disc;
+    s_serve(&ctx, ls);
+    for (int i = 0; i < ls->n; i++)
+        s_link_close(&ls->l[i]);
+    free(ls);
 
     if (s_def->thread_fini)
         s_def->thread_fini(ctx.user);
@@ -628,6 +720,11 @@ int kv_service_run(const kv_service_def_t *def, int argc, char **argv)
     int nworkers = (int)kv_env_int("KAIVOX_WORKERS", 4, 1, 256);
     s_drain_ms = (int)kv_env_int("KAIVOX_DRAIN_S", 10, 1, 3600) * 1000;
     if (s_test_hooks() != 0)
+        return 2;
+    if (kv_curve_init(def->name) != 0)
+        return 2;
+    s_bus_disc = kv_disc_get("KAIVOX_BUS_ENDPOINT", KV_BUS_ENDPOINT_DEFAULT);
+    if (!s_bus_disc)
         return 2;
     s_ready_info = s_ready_info_new(nworkers);
     s_zmq = zmq_ctx_new();

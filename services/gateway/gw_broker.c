@@ -58,6 +58,7 @@
 #include <zmq.h>
 
 #include "gw_broker.h"
+#include "kv_curve.h"
 #include "kv_env.h"
 #include "kv_log.h"
 #include "kv_mem.h"
@@ -640,9 +641,17 @@ static void s_refuse_log(gw_broker_t *b, const char *service, const char *why)
 }
 
 static void s_on_ready(gw_broker_t *b, const char *id, size_t idlen, s_worker_t *old,
-                       const kv_bus_frame_t *f)
+                       const kv_bus_frame_t *f, const char *user)
 {
     kv_ready_info_t *ri = NULL;
+    if (kv_curve_secure() && strcmp(user, f->service) != 0) {
+        /* a worker of service X only with X's key: another service's key
+         * (or a client that only holds one) cannot take X's requests */
+        char why[96];
+        snprintf(why, sizeof why, "its bus key is %.32s's", user[0] ? user : "nobody");
+        s_refuse_log(b, f->service, why);
+        return;
+    }
     if (f->info) {
         ri = kv_malloc(sizeof *ri);
         int rc = kv_ready_info_decode(f->info, f->info_len, ri);
@@ -849,7 +858,7 @@ static void s_on_message(gw_broker_t *b, const char *id, size_t idlen, kv_msg_t 
     }
     switch (f.cmd) {
     case KV_CMD_READY:
-        s_on_ready(b, id, idlen, w, &f);
+        s_on_ready(b, id, idlen, w, &f, kv_msg_user(m));
         break;
     case KV_CMD_HEARTBEAT:
         if (!w)     /* a worker from before a broker restart: make it re-register */
@@ -1052,6 +1061,10 @@ gw_broker_t *gw_broker_new(void *zmq_ctx)
     b->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     b->router = kv_msg_socket(zmq_ctx, ZMQ_ROUTER);
     int hwm = 100000, mandatory = 1;
+    if (b->router && kv_curve_server(b->router, KV_ZAP_BUS) != 0) {
+        zmq_close(b->router);
+        b->router = NULL;
+    }
     if (b->router) {
         zmq_setsockopt(b->router, ZMQ_SNDHWM, &hwm, sizeof hwm);
         zmq_setsockopt(b->router, ZMQ_RCVHWM, &hwm, sizeof hwm);
