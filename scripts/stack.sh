@@ -551,8 +551,9 @@ cmd_up() {
     if [[ "$EMBEDDED_PG" == 1 ]]; then pg_start; fi
     db_bootstrap
     local n g
-    for n in "${PROCS[@]}"; do start_proc "$n" 1; done
-    for ((g = 2; g <= GATEWAYS; g++)); do start_proc gateway "$g"; done
+    # every gateway first: the services then find all their brokers bound
+    for ((g = 1; g <= GATEWAYS; g++)); do start_proc gateway "$g"; done
+    for n in "${PROCS[@]}"; do [[ "$n" == gateway ]] || start_proc "$n" 1; done
     wait_ready
     if [[ $demo == 1 ]]; then
         key="$(ensure_demo)" || { log "warning: demo data could not be created"; key=""; }

@@ -42,6 +42,12 @@ struct kv_disc {
 static pthread_mutex_t s_mu = PTHREAD_MUTEX_INITIALIZER;   /* guards s_discs, s_thread */
 static kv_disc_t *s_discs;
 static int s_thread;
+static _Atomic(kv_ep_resolve_fn) s_resolve = kv_ep_resolve;   /* unit tests may replace it */
+
+void kv_disc_test_resolver(kv_ep_resolve_fn fn)
+{
+    atomic_store(&s_resolve, fn ? fn : kv_ep_resolve);
+}
 
 /* ---- parsing -------------------------------------------------------------- */
 
@@ -268,7 +274,7 @@ static void s_refresh(kv_disc_t *d)
         if (!d->specs[i].name)
             continue;
         kv_eps_t got;
-        if (kv_ep_resolve(&d->specs[i], &got) == 0)
+        if (atomic_load(&s_resolve)(&d->specs[i], &got) == 0)
             d->per_spec[i] = got;
     }
     kv_eps_t u;
@@ -334,7 +340,7 @@ kv_disc_t *kv_disc_get(const char *setting, const char *def)
     for (int i = 0; i < d->nspecs; i++) {
         if (d->specs[i].name) {
             d->names++;
-            if (kv_ep_resolve(&d->specs[i], &d->per_spec[i]) != 0)
+            if (atomic_load(&s_resolve)(&d->specs[i], &d->per_spec[i]) != 0)
                 kv_warn(NULL, "discovery: %s: %s cannot be resolved yet; trying again every few "
                         "seconds", setting, d->specs[i].host);
         } else {

@@ -80,6 +80,12 @@ int kv_ep_lookup_final(int gai_rc);
  * when it has none), or -1 when the lookup failed for now (out untouched). */
 int kv_ep_resolve(const kv_ep_spec_t *spec, kv_eps_t *out);
 
+/* Unit tests only: makes every later lookup of a name (by kv_disc_get and
+ * the resolver thread) call fn instead of kv_ep_resolve, with the same
+ * contract.  NULL restores it. */
+typedef int (*kv_ep_resolve_fn)(const kv_ep_spec_t *spec, kv_eps_t *out);
+void kv_disc_test_resolver(kv_ep_resolve_fn fn);
+
 /* ---- the process's discovery ------------------------------------------ */
 
 typedef struct kv_disc kv_disc_t;

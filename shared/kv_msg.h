@@ -50,7 +50,8 @@ int kv_msg_send_to(const kv_msg_t *m, void *sock, const void *id, size_t len);
 
 /* A new ZeroMQ socket of type with the options every bus socket shares:
  * ZMQ_MAXMSGSIZE = KV_FRAME_MAX (a larger frame drops the sender's
- * connection), ZMTP heartbeats (KV_ZMTP_HEARTBEAT_*), ZMQ_LINGER 0.
+ * connection), ZMTP heartbeats (KV_ZMTP_HEARTBEAT_*), ZMQ_LINGER 0,
+ * reconnection backing off to KV_RECONNECT_IVL_MAX_MS.
  * NULL when zmq_socket fails.  Caller owns it (zmq_close). */
 void *kv_msg_socket(void *zmq_ctx, int type);
 

@@ -302,6 +302,22 @@ static inline int bus_log_has(const char *stem, const char *needle)
     return found;
 }
 
+/* How many lines of the process log var/log/<stem>.log contain needle. */
+static inline int bus_log_count(const char *stem, const char *needle)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/log/%s.log", kvt_env("KAIVOX_VAR_DIR", "var"), stem);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    char line[8192];
+    int n = 0;
+    while (fgets(line, sizeof line, f))
+        n += strstr(line, needle) != NULL;
+    fclose(f);
+    return n;
+}
+
 /* ---- a steady mixed load ------------------------------------------------------------ */
 
 #define BUS_LOAD_THREADS 8
