@@ -180,6 +180,8 @@ char *kv_hdr_encode(const kv_hdr_t *h, int is_reply)
         json_object_set_new(o, "cid", json_string(h->cid));
     if (is_reply) {
         json_object_set_new(o, "status", json_integer(h->status));
+        if (h->unserved)
+            json_object_set_new(o, "unserved", json_true());
     } else {
         json_object_set_new(o, "op", json_string(h->op));
         if (h->tenant_id > 0) {
@@ -275,6 +277,10 @@ int kv_hdr_decode(const char *text, size_t len, int is_reply, kv_hdr_t *h)
         if (!json_is_integer(st) || json_integer_value(st) < 100 || json_integer_value(st) > 599)
             goto out;
         h->status = (int)json_integer_value(st);
+        json_t *un = json_object_get(o, "unserved");
+        if (un && !json_is_boolean(un))
+            goto out;
+        h->unserved = json_is_true(un) && h->status == KV_ST_UNAVAILABLE;
     } else {
         if (s_copy_str(o, "op", h->op, sizeof h->op, s_op_ok, 1) < 0)
             goto out;

@@ -52,7 +52,38 @@ struct kv_client {
     int n;
     int next;                    /* the broker the next call tries first */
     uint64_t next_cid;           /* the next call's correlation id; random start */
+    kv_client_fill_fn watch_fill;   /* kv_client_watch, or NULL */
+    kv_client_ready_fn watch_ready;
+    void *watch_arg;
 };
+
+void kv_client_watch(kv_client_t *c, kv_client_fill_fn fill, kv_client_ready_fn on_ready,
+                     void *arg)
+{
+    c->watch_fill = fill;
+    c->watch_ready = on_ready;
+    c->watch_arg = arg;
+}
+
+#define S_WATCH_MAX 32
+
+/* Waits at most ms for l's socket to be readable, serving the watched
+ * sockets meanwhile (kv_client_watch).  1 when l's socket is readable. */
+static int s_wait(kv_client_t *c, s_link_t *l, int ms)
+{
+    void *socks[S_WATCH_MAX];
+    int nw = c->watch_fill ? c->watch_fill(c->watch_arg, socks, S_WATCH_MAX) : 0;
+    zmq_pollitem_t items[S_WATCH_MAX + 1];
+    items[0] = (zmq_pollitem_t){ l->sock, 0, ZMQ_POLLIN, 0 };
+    for (int i = 0; i < nw; i++)
+        items[i + 1] = (zmq_pollitem_t){ socks[i], 0, ZMQ_POLLIN, 0 };
+    if (zmq_poll(items, nw + 1, ms) <= 0)
+        return 0;
+    for (int i = 0; i < nw; i++)
+        if (items[i + 1].revents & ZMQ_POLLIN)
+            c->watch_ready(c->watch_arg, socks[i]);
+    return (items[0].revents & ZMQ_POLLIN) != 0;
+}
 
 static int s_link_open(kv_client_t *c, s_link_t *l, const char *ep)
 {
@@ -179,8 +210,8 @@ static int s_pick(kv_client_t *c, uint64_t tried, int wait_ms)
  * until the monotonic ms until.  Returns the reply status (*out its
  * envelope), KV_ST_TIMEOUT, or -1 when the link's connection went down
  * while waiting (the broker is gone). */
-static int s_attempt(s_link_t *l, kv_hdr_t *h, const char *service, const char *btext,
-                     size_t blen, int64_t until, json_t **out)
+static int s_attempt(kv_client_t *c, s_link_t *l, kv_hdr_t *h, const char *service,
+                     const char *btext, size_t blen, int64_t until, json_t **out)
 {
     char *htext = kv_hdr_encode(h, 0);
     kv_msg_t *m = kv_bus_envelope(KV_CMD_REQUEST, service, strlen(service),
@@ -194,7 +225,9 @@ static int s_attempt(s_link_t *l, kv_hdr_t *h, const char *service, const char *
         int64_t left = until - kv_mono_ms();
         if (left <= 0)
             return KV_ST_TIMEOUT;
-        kv_msg_t *r = kv_msg_recv(l->sock, left < S_CHECK_MS ? (int)left : S_CHECK_MS);
+        kv_msg_t *r = NULL;
+        if (s_wait(c, l, left < S_CHECK_MS ? (int)left : S_CHECK_MS))
+            r = kv_msg_recv(l->sock, 0);
         if (!r) {
             if (!s_up(l))
                 return -1;
@@ -261,7 +294,7 @@ static int s_call(kv_client_t *c, kv_hdr_t *h, const char *service, json_t *para
         snprintf(h->cid, sizeof h->cid, "%016" PRIx64, c->next_cid++);
         json_decref(*out);
         *out = NULL;
-        int st = s_attempt(&c->links[i], h, service, btext, blen, until, out);
+        int st = s_attempt(c, &c->links[i], h, service, btext, blen, until, out);
         if (st == KV_ST_TIMEOUT) {
             kv_warn(h->id, "bus call %s.%s timed out after %d ms", service, h->op, timeout_ms);
             status = st;

@@ -39,6 +39,16 @@ int kv_client_call(kv_client_t *c, const kv_hdr_t *parent, const char *service,
                    const char *op, json_t *params, json_t *body,
                    int timeout_ms, json_t **out);
 
+/* While a call waits for its reply, the sockets fill(arg, socks, max)
+ * returns are polled too, and on_ready(arg, sock) runs for each one that
+ * has something to read: a worker thread returns the requests another
+ * gateway sends it meanwhile (kv_service.c), instead of letting them wait
+ * behind this one.  on_ready must not block, nor close a socket. */
+typedef int (*kv_client_fill_fn)(void *arg, void **socks, int max);
+typedef void (*kv_client_ready_fn)(void *arg, void *sock);
+void kv_client_watch(kv_client_t *c, kv_client_fill_fn fill, kv_client_ready_fn on_ready,
+                     void *arg);
+
 /* As kv_client_call for a system operation with tenant_id given
  * explicitly (0 for none). */
 int kv_client_call_tenant(kv_client_t *c, const char *req_id, int64_t tenant_id,

@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -47,6 +48,7 @@
 
 #define S_LINKS_MAX KV_EPS_MAX   /* brokers one worker may register with */
 #define S_SLOW_MAX 8             /* KAIVOX_TEST_SLOW_OPS entries */
+#define S_HEALTH_MAX_AGE_S 5     /* a health file older than this: not running */
 
 static atomic_int s_stop;        /* first signal: drain */
 static void *s_zmq;
@@ -59,6 +61,7 @@ static const kv_op_t **s_ops;
 static int s_nops;
 static char *s_ready_info;       /* READY's JSON frame, the same for every worker */
 static kv_disc_t *s_bus_disc;    /* where the brokers are (KAIVOX_BUS_ENDPOINT) */
+static _Thread_local long s_bounced; /* requests this worker returned unserved */
 
 /* Threads still running, and the signals seen; the main thread waits on
  * s_cond for either to change. */
@@ -66,6 +69,10 @@ static pthread_mutex_t s_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t s_cond = PTHREAD_COND_INITIALIZER;
 static int s_live;
 static int s_signals;
+
+/* Worker threads registered with at least one broker that answers (for
+ * the health file). */
+static atomic_int s_linked;
 
 /* Test hook: operations made slow on purpose (KAIVOX_TEST_SLOW_OPS). */
 static struct { char op[KV_OP_NAME_MAX + 1]; int ms; } s_slow[S_SLOW_MAX];
@@ -323,6 +330,9 @@ typedef struct {
     void *sock;                  /* DEALER; NULL when it could not be made */
     s_link_state_t state;
     int retiring;                /* its address vanished: closed once DONE */
+    int owe_ready;               /* a request was returned unserved: READY when free */
+    int reopen;                  /* DISCONNECT came while the socket could not be
+                                    replaced: reopen it at the next turn */
     int forgotten;               /* the broker sent DISCONNECT: no goodbye owed */
     int heard;                   /* the broker ever answered on this socket */
     int silent_logged;           /* its silence was logged (once per silence) */
@@ -337,6 +347,8 @@ typedef struct {
     int n;
     kv_disc_t *disc;
     unsigned gen;                /* generation of the addresses the links follow */
+    int linked;                  /* counted in s_linked */
+    int busy;                    /* a handler is running */
 } s_links_t;
 
 /* (Re)makes l's socket, connected, READY queued. */
@@ -403,25 +415,57 @@ static void s_link_withdraw(s_link_t *l, int64_t now)
     l->withdraw_at = now;
 }
 
-/* Handles one message m that arrived on l. */
-static void s_link_on_msg(kv_ctx_t *ctx, s_link_t *l, kv_msg_t *m)
+/* Returns request f, which arrived on l, to its broker without running it:
+ * a REPLY 503 marked "unserved" (the broker gives it to another worker; an
+ * older broker passes the 503 on, which a client may retry).  The worker
+ * then owes l a READY, sent once it is free again. */
+static void s_bounce(s_link_t *l, const kv_bus_frame_t *f)
 {
-    kv_bus_frame_t f;
-    int rc = kv_bus_parse(m, KV_BUS_AT_WORKER, &f);
+    kv_hdr_t h, rh;
+    if (kv_hdr_decode(f->header, f->header_len, 0, &h) != KV_BUS_OK) {
+        kv_warn(NULL, "dropping request with a malformed header");
+        return;
+    }
+    memset(&rh, 0, sizeof rh);
+    rh.v = KV_PROTO_VERSION;
+    memcpy(rh.id, h.id, sizeof rh.id);
+    rh.status = KV_ST_UNAVAILABLE;
+    rh.unserved = 1;
+    static const char body[] = "{\"success\":false,\"message\":\"Service temporarily unavailable.\"}";
+    int rc;
+    kv_msg_t *m = kv_bus_reply(f->retaddr, f->retaddr_len, &rh, body, sizeof body - 1, &rc);
+    if (kv_msg_send(m, l->sock) != 0)
+        kv_warn(h.id, "could not return a request to %s: %s", l->endpoint, zmq_strerror(zmq_errno()));
+    kv_msg_destroy(&m);
+    l->owe_ready = 1;
+    s_bounced++;
+    kv_debug(h.id, "op %s from %s returned unserved: busy with another gateway's request",
+             h.op, l->endpoint);
+}
+
+/* Notes that l's broker spoke (m parsed into f).  0, or -1 for a malformed
+ * message (dropped). */
+static int s_link_heard(s_link_t *l, kv_msg_t *m, kv_bus_frame_t *f)
+{
+    int rc = kv_bus_parse(m, KV_BUS_AT_WORKER, f);
     if (rc != KV_BUS_OK) {
         kv_warn(NULL, "dropping malformed bus message (%d)", rc);
-        return;
+        return -1;
     }
     l->last_seen = kv_mono_ms();
     if (l->silent_logged)
         kv_info(NULL, "broker %s answers again", l->endpoint);
     l->heard = 1;
     l->silent_logged = 0;
-    switch (f.cmd) {
-    case KV_CMD_REQUEST:
-        /* also while withdrawing: it was sent before the broker saw WITHDRAW */
-        s_handle_request(ctx, l->sock, &f);
-        break;
+    return 0;
+}
+
+/* What a link's message does besides a request: the acknowledgement of a
+ * withdrawal, the broker not knowing us (reopen: at once, or later when
+ * the socket may not be replaced now), a heartbeat. */
+static void s_link_control(s_link_t *l, const kv_bus_frame_t *f, int may_reopen)
+{
+    switch (f->cmd) {
     case KV_CMD_WITHDRAW:
         if (l->state == S_LINK_WITHDRAWING) {
             kv_debug(NULL, "withdrawal from %s acknowledged in %lld ms", l->endpoint,
@@ -432,7 +476,10 @@ static void s_link_on_msg(kv_ctx_t *ctx, s_link_t *l, kv_msg_t *m)
     case KV_CMD_DISCONNECT:
         /* the broker does not know us (it restarted, or dropped us) */
         if (l->state == S_LINK_ACTIVE) {
-            s_link_open(l);
+            if (may_reopen)
+                s_link_open(l);
+            else
+                l->reopen = 1;
         } else {
             l->forgotten = 1;
             l->state = S_LINK_DONE;
@@ -440,6 +487,95 @@ static void s_link_on_msg(kv_ctx_t *ctx, s_link_t *l, kv_msg_t *m)
         break;
     default:                     /* HEARTBEAT: last_seen is all it does */
         break;
+    }
+}
+
+/* While this worker is busy (or about to be): reads what waits on l and
+ * returns every request unserved (s_bounce), so that no request ever
+ * waits behind another gateway's.  Never replaces a socket. */
+static void s_link_drain_busy(s_link_t *l)
+{
+    for (int i = 0; i < 64 && l->sock && l->state != S_LINK_DONE; i++) {
+        kv_msg_t *m = kv_msg_recv(l->sock, 0);
+        if (!m)
+            return;
+        kv_bus_frame_t f;
+        if (s_link_heard(l, m, &f) == 0) {
+            if (f.cmd == KV_CMD_REQUEST)
+                s_bounce(l, &f);
+            else
+                s_link_control(l, &f, 0);
+        }
+        kv_msg_destroy(&m);
+    }
+}
+
+/* Sends the READY each link is owed (it returned requests while busy). */
+static void s_links_ready_again(s_links_t *ls)
+{
+    for (int i = 0; i < ls->n; i++) {
+        s_link_t *l = &ls->l[i];
+        if (!l->owe_ready)
+            continue;
+        l->owe_ready = 0;
+        if (l->sock && l->state == S_LINK_ACTIVE && !l->reopen) {
+            kv_msg_t *m = kv_bus_ready_info(s_def->name, s_ready_info);
+            s_link_send(l, m);
+            kv_msg_destroy(&m);
+        }
+    }
+}
+
+/* Handles one message m that arrived on l. */
+static void s_link_on_msg(kv_ctx_t *ctx, s_links_t *ls, s_link_t *l, kv_msg_t *m)
+{
+    kv_bus_frame_t f;
+    if (s_link_heard(l, m, &f) != 0)
+        return;
+    if (f.cmd != KV_CMD_REQUEST) {
+        s_link_control(l, &f, 1);
+        return;
+    }
+    /* also while withdrawing: it was sent before the broker saw WITHDRAW.
+     * Another gateway may have sent us a request at the same moment:
+     * return it now rather than make it wait for this one. */
+    for (int i = 0; i < ls->n; i++)
+        if (&ls->l[i] != l)
+            s_link_drain_busy(&ls->l[i]);
+    ls->busy = 1;
+    s_handle_request(ctx, l->sock, &f);
+    ls->busy = 0;
+    s_links_ready_again(ls);
+}
+
+/* kv_client_watch: the sockets of a worker's links, polled while one of
+ * its handlers waits for another service. */
+static int s_watch_fill(void *arg, void **socks, int max)
+{
+    s_links_t *ls = arg;
+    int n = 0;
+    for (int i = 0; i < ls->n && n < max; i++)
+        if (ls->l[i].sock && ls->l[i].state != S_LINK_DONE)
+            socks[n++] = ls->l[i].sock;
+    return n;
+}
+
+/* kv_client_watch: sock has something while a handler waits: requests are
+ * returned (s_bounce), the rest handled; heartbeats due are sent. */
+static void s_watch_ready(void *arg, void *sock)
+{
+    s_links_t *ls = arg;
+    int64_t now = kv_mono_ms();
+    for (int i = 0; i < ls->n; i++) {
+        s_link_t *l = &ls->l[i];
+        if (l->sock == sock)
+            s_link_drain_busy(l);
+        if (l->sock && l->state != S_LINK_DONE && now >= l->heartbeat_at) {
+            kv_msg_t *hb = kv_bus_heartbeat();
+            s_link_send(l, hb);
+            kv_msg_destroy(&hb);
+            l->heartbeat_at = now + KV_HEARTBEAT_IVL_MS;
+        }
     }
 }
 
@@ -562,19 +698,31 @@ static void s_serve(kv_ctx_t *ctx, s_links_t *ls)
             open += l->state != S_LINK_DONE;
         }
         if (draining && !open)
-            return;
+            break;
         if (!draining)
             s_links_reap(ls);
+        int linked = 0;
+        for (int i = 0; i < ls->n && !linked; i++)
+            linked = ls->l[i].heard && !ls->l[i].silent_logged && ls->l[i].state == S_LINK_ACTIVE;
+        if (linked != ls->linked) {
+            atomic_fetch_add(&s_linked, linked ? 1 : -1);
+            ls->linked = linked;
+        }
 
         /* what is waiting already first; a poll only when nothing is */
         int got = 0;
         for (int i = 0; i < ls->n; i++) {
             s_link_t *l = &ls->l[i];
+            if (l->reopen) {
+                l->reopen = 0;
+                if (l->state == S_LINK_ACTIVE)
+                    s_link_open(l);
+            }
             if (!l->sock || l->state == S_LINK_DONE)
                 continue;
             kv_msg_t *m = kv_msg_recv(l->sock, 0);
             if (m) {
-                s_link_on_msg(ctx, l, m);
+                s_link_on_msg(ctx, ls, l, m);
                 kv_msg_destroy(&m);
                 got = 1;
             }
@@ -596,6 +744,9 @@ static void s_serve(kv_ctx_t *ctx, s_links_t *ls)
         else
             zmq_poll(items, n, timeout);
     }
+    if (ls->linked)
+        atomic_fetch_sub(&s_linked, 1);
+    ls->linked = 0;
 }
 
 static void *s_worker(void *arg)
@@ -613,7 +764,12 @@ static void *s_worker(void *arg)
 
     s_links_t *ls = kv_calloc(1, sizeof *ls);
     ls->disc = s_bus_disc;
+    if (ctx.bus)
+        kv_client_watch(ctx.bus, s_watch_fill, s_watch_ready, ls);
     s_serve(&ctx, ls);
+    if (s_bounced)
+        kv_info(NULL, "worker returned %ld request(s) unserved while busy with another "
+                "gateway's", s_bounced);
     for (int i = 0; i < ls->n; i++)
         s_link_close(&ls->l[i]);
     free(ls);
@@ -657,6 +813,63 @@ static int s_migrate(void)
     return rc;
 }
 
+/* ---- health -------------------------------------------------------------------- */
+
+/* Writes KAIVOX_HEALTH_FILE (when set): "ok N/M" while N of the M worker
+ * threads are registered with a broker that answers, else a reason.
+ * Whole files only (a temporary file renamed). */
+static void s_health_write(int nworkers)
+{
+    const char *path = kv_env_str("KAIVOX_HEALTH_FILE", NULL);
+    if (!path)
+        return;
+    char tmp[1100], text[96];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    int linked = atomic_load(&s_linked);
+    if (linked > 0)
+        snprintf(text, sizeof text, "ok %d/%d workers registered\n", linked, nworkers);
+    else
+        snprintf(text, sizeof text, "no worker registered with a gateway\n");
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return;
+    int ok = fputs(text, f) >= 0;
+    ok = fclose(f) == 0 && ok;
+    if (ok)
+        (void)rename(tmp, path);
+}
+
+/* --healthcheck: 0 when the health file is at most S_HEALTH_MAX_AGE_S old
+ * and says ok, else 1 (2: no file configured). */
+static int s_healthcheck(void)
+{
+    const char *path = kv_env_str("KAIVOX_HEALTH_FILE", NULL);
+    if (!path) {
+        fprintf(stderr, "--healthcheck needs KAIVOX_HEALTH_FILE (the file the service writes)\n");
+        return 2;
+    }
+    struct stat st;
+    char text[96] = "";
+    FILE *f = fopen(path, "r");
+    if (!f || fstat(fileno(f), &st) != 0) {
+        fprintf(stderr, "unhealthy: %s: %s\n", path, strerror(errno));
+        if (f)
+            fclose(f);
+        return 1;
+    }
+    if (!fgets(text, sizeof text, f))
+        text[0] = '\0';
+    fclose(f);
+    long age = (long)(time(NULL) - st.st_mtime);
+    if (age > S_HEALTH_MAX_AGE_S) {
+        fprintf(stderr, "unhealthy: %s is %ld s old (the process is not running or stuck)\n",
+                path, age);
+        return 1;
+    }
+    printf("%s", text);
+    return strncmp(text, "ok", 2) == 0 ? 0 : 1;
+}
+
 /* Counts SIGINT/SIGTERM: the first starts the drain, the second ends it. */
 static void *s_signal_thread(void *arg)
 {
@@ -682,10 +895,12 @@ static void *s_signal_thread(void *arg)
 static int s_usage(FILE *f, const char *name)
 {
     fprintf(f,
-            "usage: kaivox-%s [--print-ops | --help]\n"
+            "usage: kaivox-%s [--print-ops | --healthcheck | --help]\n"
             "  Runs the KaiVox %s service.  Settings are KAIVOX_* environment\n"
             "  variables (see README.md).\n"
-            "  --print-ops  prints \"SERVICE OP read|write\" for every operation served and exits.\n",
+            "  --print-ops  prints \"SERVICE OP read|write\" for every operation served and exits.\n"
+            "  --healthcheck  exits 0 when the running process's health file (KAIVOX_HEALTH_FILE)\n"
+            "               is fresh and says ok (a container's HEALTHCHECK), 1 otherwise.\n",
             name, name);
     return f == stdout ? 0 : 2;
 }
@@ -696,6 +911,8 @@ int kv_service_run(const kv_service_def_t *def, int argc, char **argv)
     if (s_build_ops(def) != 0)
         return 2;
     for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--healthcheck") == 0)
+            return s_healthcheck();
         if (strcmp(argv[i], "--print-ops") == 0) {
             for (int k = 0; k < s_nops; k++)
                 printf("%s %s %s\n", def->name, s_ops[k]->op->name,
@@ -749,8 +966,13 @@ int kv_service_run(const kv_service_def_t *def, int argc, char **argv)
     /* serve until the first signal, then drain until every thread ended,
      * the drain time is up, or a second signal came */
     pthread_mutex_lock(&s_mu);
-    while (s_signals == 0)
-        pthread_cond_wait(&s_cond, &s_mu);
+    while (s_signals == 0) {
+        struct timespec tick;
+        clock_gettime(CLOCK_REALTIME, &tick);
+        tick.tv_sec += 1;
+        pthread_cond_timedwait(&s_cond, &s_mu, &tick);
+        s_health_write(nworkers);
+    }
     int64_t t0 = kv_mono_ms();
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
