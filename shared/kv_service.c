@@ -49,6 +49,9 @@
 #define S_LINKS_MAX KV_EPS_MAX   /* brokers one worker may register with */
 #define S_SLOW_MAX 8             /* KAIVOX_TEST_SLOW_OPS entries */
 #define S_HEALTH_MAX_AGE_S 5     /* a health file older than this: not running */
+/* A broker silent this long is taken for gone when the worker withdraws
+ * from it (no acknowledgement will come). */
+#define S_GONE_MS (KV_HEARTBEAT_IVL_MS * 3 / 2)
 
 static atomic_int s_stop;        /* first signal: drain */
 static void *s_zmq;
@@ -402,9 +405,10 @@ static void s_link_withdraw(s_link_t *l, int64_t now)
 {
     if (l->state != S_LINK_ACTIVE)
         return;
-    if (!l->sock || (!l->heard && now - l->last_seen > KV_HEARTBEAT_IVL_MS)) {
-        /* no broker ever answered on it (a live one heartbeats within an
-         * interval of our READY): nothing can come, nobody to acknowledge */
+    if (!l->sock || now - l->last_seen > S_GONE_MS) {
+        /* its broker is gone (a live one heartbeats an idle worker every
+         * interval and probes a busy one four times as often) or never
+         * answered: nothing can come, nobody to acknowledge */
         l->state = S_LINK_DONE;
         return;
     }
