@@ -108,7 +108,9 @@ static int s_load_admitted(char *why, size_t wlen)
         size_t len = strlen(e->d_name);
         if (len <= 4 || strcmp(e->d_name + len - 4, ".pub") != 0)
             continue;
-        len -= 4;
+        /* the role is the name up to its first dot: crm.pub and, during a
+         * key rotation, crm.next.pub are both crm's */
+        len = strcspn(e->d_name, ".");
         if (!s_role_ok(e->d_name, len)) {
             kv_warn(NULL, "bus keys: %s ignored (a role is 1 to %d characters of a-z, 0-9, _ and -)",
                     e->d_name, KV_CURVE_ROLE_MAX);

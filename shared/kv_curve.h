@@ -10,7 +10,9 @@
  * calls, webhooks); `kaivoxctl keygen` makes them, `make run`/`make up`
  * and the tests do so under var/.  A service needs its own .key and
  * gateway.pub; the gateway needs gateway.key and the .pub of every role it
- * admits: each <role>.pub of the directory is admitted as that role.
+ * admits: each <role>.pub of the directory is admitted as that role, and
+ * so is <role>.<anything>.pub (a second key of the role while its key is
+ * being replaced).
  *
  * Every bus socket of the gateway is a CURVE server with a ZAP domain; the
  * ZAP handler answers each handshake with the role of the client's public

@@ -23,6 +23,7 @@
 #include "../../lib/kvt.h"
 
 static char s_dir[256];
+static char s_next_pub[41];       /* crm's second key, crm.next.pub (a rotation) */
 
 static char *s_read(const char *name)
 {
@@ -138,6 +139,11 @@ static void test_zap(void)
            "the event output admits the consumer's key only");
     s_decide(s_zap_req("1.0", KV_ZAP_BUS, "CURVE", stranger, 32), code, user);
     KVT_EQ_STR(code, "400", "a key of nobody's is refused");
+    uint8_t next[32];
+    zmq_z85_decode(next, s_next_pub);
+    s_decide(s_zap_req("1.0", KV_ZAP_BUS, "CURVE", next, 32), code, user);
+    KVT_OK(strcmp(code, "200") == 0 && strcmp(user, "crm") == 0,
+           "crm.next.pub is admitted as crm too (a key being replaced)");
     s_decide(s_zap_req("1.0", "another-domain", "CURVE", crm, 32), code, user);
     KVT_EQ_STR(code, "400", "a domain the gateway does not serve admits nobody");
     s_decide(s_zap_req("1.0", KV_ZAP_BUS, "NULL", NULL, 0), code, user);
@@ -221,6 +227,14 @@ int main(void)
     kv_log_init("test");
     snprintf(s_dir, sizeof s_dir, "/tmp/kvt-curve-%ld", (long)getpid());
     test_keygen();
+    char sec[41], path[512];
+    zmq_curve_keypair(s_next_pub, sec);
+    snprintf(path, sizeof path, "%s/crm.next.pub", s_dir);
+    FILE *f = fopen(path, "w");
+    if (f) {
+        fprintf(f, "%s\n", s_next_pub);
+        fclose(f);
+    }
     setenv("KAIVOX_BUS_KEYS", s_dir, 1);
     unsetenv("KAIVOX_BUS_INSECURE");
     KVT_EQ_INT(kv_curve_init(KV_CURVE_GATEWAY), 0, "the gateway loads its key and the roles it admits");
