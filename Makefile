@@ -15,7 +15,7 @@
 # build/san/bin) so both builds can sit side by side.
 
 CC      ?= cc
-PKGS    := libmicrohttpd libzmq jansson libpq libcurl openssl libcares
+PKGS    := libmicrohttpd libzmq jansson libpq libcurl openssl libcares libargon2
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

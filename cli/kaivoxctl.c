@@ -33,17 +33,30 @@ static const char s_usage[] =
     "  tenant create --name NAME [--timezone IANA_TZ] [--slot-interval MINUTES]\n"
     "  tenant list\n"
     "  tenant show --id TENANT_ID\n"
-    "  key create --tenant ID --name NAME        prints the key: the only time it is shown\n"
-    "  key list --tenant ID                      no secrets; \"legacy\": true marks a key with\n"
-    "                                            the old public checksum: replace and revoke it\n"
+    "  key create --tenant ID --name NAME [--scope full|read]\n"
+    "                                            prints the key: the only time it is shown;\n"
+    "                                            read: GET only, 403 on every write (default full)\n"
+    "  key list --tenant ID                      no secrets; shows each key's scope; \"legacy\":\n"
+    "                                            true marks a key with the old public checksum:\n"
+    "                                            replace and revoke it\n"
     "  key revoke --tenant ID --id KEY_ID\n"
     "  service create --tenant ID --name NAME --duration MINUTES --price DECIMAL [--inactive]\n"
+    "                 [--buffer-before MINUTES] [--buffer-after MINUTES]\n"
+    "                 [--min-notice MINUTES] [--max-advance DAYS]\n"
     "  service update --tenant ID --id SERVICE_ID [--name NAME] [--duration MINUTES]\n"
-    "                 [--price DECIMAL] [--active true|false]\n"
+    "                 [--price DECIMAL] [--active true|false] [--buffer-before MINUTES]\n"
+    "                 [--buffer-after MINUTES] [--min-notice MINUTES] [--max-advance DAYS]\n"
     "  staff create --tenant ID --name NAME [--specialties a,b] [--services ID,ID]\n"
     "               [--hours DAYS=HH:MM-HH:MM]... [--inactive]\n"
     "  staff update --tenant ID --id STAFF_ID [--name NAME] [--specialties a,b]\n"
     "               [--services ID,ID] [--hours DAYS=HH:MM-HH:MM]... [--active true|false]\n"
+    "  user create --tenant ID --email EMAIL [--name NAME]\n"
+    "                                            a console user; prints its one-time\n"
+    "                                            set-password link (valid 24 h)\n"
+    "  user list --tenant ID\n"
+    "  user disable --tenant ID --id USER_ID     its sessions end at once\n"
+    "  user password-link --tenant ID --id USER_ID\n"
+    "                                            a new set-password link (the older ones die)\n"
     "\n"
     "  DAYS is mon..sun, a range like mon-fri, or a comma list (mon,wed,fri-sun).\n"
     "  Several --hours for the same day add intervals (a lunch break):\n"
@@ -79,7 +92,8 @@ static void s_usage_error(const char *fmt, ...)
 
 typedef struct {
     const char *name, *timezone, *slot_interval, *tenant, *id, *duration, *price;
-    const char *active, *specialties, *services;
+    const char *active, *specialties, *services, *email, *scope;
+    const char *buffer_before, *buffer_after, *min_notice, *max_advance;
     const char *hours[MAX_HOURS];
     int nhours;
     int inactive;
@@ -125,11 +139,17 @@ static void s_parse_opts(int argc, char **argv, int from, const char *allowed, o
         else if (strcmp(name, "slot-interval") == 0) o->slot_interval = val;
         else if (strcmp(name, "tenant") == 0) o->tenant = val;
         else if (strcmp(name, "id") == 0) o->id = val;
+        else if (strcmp(name, "scope") == 0) o->scope = val;
         else if (strcmp(name, "duration") == 0) o->duration = val;
         else if (strcmp(name, "price") == 0) o->price = val;
         else if (strcmp(name, "active") == 0) o->active = val;
         else if (strcmp(name, "specialties") == 0) o->specialties = val;
         else if (strcmp(name, "services") == 0) o->services = val;
+        else if (strcmp(name, "buffer-before") == 0) o->buffer_before = val;
+        else if (strcmp(name, "buffer-after") == 0) o->buffer_after = val;
+        else if (strcmp(name, "min-notice") == 0) o->min_notice = val;
+        else if (strcmp(name, "max-advance") == 0) o->max_advance = val;
+        else if (strcmp(name, "email") == 0) o->email = val;
         else if (strcmp(name, "hours") == 0) {
             if (o->nhours >= MAX_HOURS)
                 s_usage_error("too many --hours");
@@ -402,6 +422,9 @@ static int s_call(const char *method, const char *path, json_t *body)
         char *out = json_dumps(data ? data : json_null(), flags);
         if (out) {
             printf("%s\n", out);
+            const char *link = json_string_value(json_object_get(data, "set_password_url"));
+            if (link)
+                fprintf(stderr, "Set-password link (valid 24 hours, works once): %s\n", link);
             free(out);
             rc = 0;
         }
@@ -468,11 +491,13 @@ static int s_key(const char *act, int argc, char **argv)
     opts_t o;
     char path[128];
     if (strcmp(act, "create") == 0) {
-        s_parse_opts(argc, argv, 3, "tenant name", &o);
+        s_parse_opts(argc, argv, 3, "tenant name scope", &o);
         snprintf(path, sizeof path, "/admin/v1/tenants/%s/keys", s_need_id(o.tenant, "tenant"));
         if (!o.name)
             s_usage_error("--name is required");
-        json_t *b = json_pack("{s:s}", "name", o.name);
+        if (o.scope && strcmp(o.scope, "full") != 0 && strcmp(o.scope, "read") != 0)
+            s_usage_error("--scope must be full or read");
+        json_t *b = json_pack("{s:s, s:s}", "name", o.name, "scope", o.scope ? o.scope : "full");
         if (!b)
             s_usage_error("--name must be UTF-8 text");
         return s_call("POST", path, b);
@@ -517,6 +542,44 @@ static json_t *s_write_body(int create, const opts_t *o, const char *t, const ch
     return b;
 }
 
+static int s_user(const char *act, int argc, char **argv)
+{
+    opts_t o;
+    char path[160];
+    if (strcmp(act, "create") == 0) {
+        s_parse_opts(argc, argv, 3, "tenant email name", &o);
+        snprintf(path, sizeof path, "/admin/v1/tenants/%s/users", s_need_id(o.tenant, "tenant"));
+        if (!o.email)
+            s_usage_error("--email is required");
+        json_t *b = json_pack("{s:s}", "email", o.email);
+        if (!b)
+            s_usage_error("--email must be UTF-8 text");
+        if (o.name) {
+            json_t *n = json_string(o.name);
+            if (!n)
+                s_usage_error("--name must be UTF-8 text");
+            json_object_set_new(b, "name", n);
+        }
+        return s_call("POST", path, b);
+    }
+    if (strcmp(act, "list") == 0) {
+        s_parse_opts(argc, argv, 3, "tenant", &o);
+        snprintf(path, sizeof path, "/admin/v1/tenants/%s/users", s_need_id(o.tenant, "tenant"));
+        return s_call("GET", path, NULL);
+    }
+    if (strcmp(act, "disable") == 0 || strcmp(act, "password-link") == 0) {
+        s_parse_opts(argc, argv, 3, "tenant id", &o);
+        const char *t = s_need_id(o.tenant, "tenant");
+        snprintf(path, sizeof path, "/admin/v1/tenants/%s/users/%s/%s", t, s_need_id(o.id, "id"),
+                 act);
+        return s_call("POST", path, NULL);
+    }
+    s_usage_error("unknown command 'user %s'", act);
+}
+
+/* The booking-rule options of service create / update. */
+#define SERVICE_RULE_OPTS "buffer-before buffer-after min-notice max-advance"
+
 static int s_service(const char *act, int argc, char **argv)
 {
     opts_t o;
@@ -524,8 +587,9 @@ static int s_service(const char *act, int argc, char **argv)
     int create = strcmp(act, "create") == 0;
     if (!create && strcmp(act, "update") != 0)
         s_usage_error("unknown command 'service %s'", act);
-    s_parse_opts(argc, argv, 3, create ? "tenant name duration price inactive"
-                                       : "tenant id name duration price active", &o);
+    s_parse_opts(argc, argv, 3,
+                 create ? "tenant name duration price inactive " SERVICE_RULE_OPTS
+                        : "tenant id name duration price active " SERVICE_RULE_OPTS, &o);
     const char *t = s_need_id(o.tenant, "tenant");
     if (create && (!o.name || !o.duration || !o.price))
         s_usage_error("service create needs --name, --duration and --price");
@@ -536,6 +600,18 @@ static int s_service(const char *act, int argc, char **argv)
         s_need_price(o.price);
         json_object_set_new(b, "price", json_string(o.price));
     }
+    /* the booking rules, in the ranges the server takes */
+    const struct { const char *val, *opt, *field; int max; } rules[] = {
+        { o.buffer_before, "buffer-before", "buffer_before_minutes", KV_SERVICE_BUFFER_MAX },
+        { o.buffer_after, "buffer-after", "buffer_after_minutes", KV_SERVICE_BUFFER_MAX },
+        { o.min_notice, "min-notice", "min_notice_minutes", KV_SERVICE_NOTICE_MAX },
+        { o.max_advance, "max-advance", "max_advance_days", KV_SERVICE_ADVANCE_MAX },
+    };
+    for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
+        if (rules[i].val)
+            json_object_set_new(b, rules[i].field,
+                                json_integer(s_need_int(rules[i].val, rules[i].opt, 0,
+                                                        rules[i].max)));
     if (!create && json_object_size(b) == 0)
         s_usage_error("service update needs at least one field to change");
     return s_call(create ? "POST" : "PATCH", path, b);
@@ -659,6 +735,8 @@ int main(int argc, char **argv)
         rc = s_key(argv[2], argc, argv);
     else if (strcmp(argv[1], "service") == 0)
         rc = s_service(argv[2], argc, argv);
+    else if (strcmp(argv[1], "user") == 0)
+        rc = s_user(argc >= 3 ? argv[2] : "", argc, argv);
     else if (strcmp(argv[1], "staff") == 0)
         rc = s_staff(argv[2], argc, argv);
     else

@@ -54,7 +54,12 @@
     X(APPOINTMENTS_GET,           "appointments.get",            KV_SVC_SCHEDULING, KV_OPF_READ) \
     X(APPOINTMENTS_CANCEL,        "appointments.cancel",         KV_SVC_SCHEDULING, 0) \
     X(APPOINTMENTS_SET_STATUS,    "appointments.set_status",     KV_SVC_SCHEDULING, 0) \
+    X(APPOINTMENTS_UPDATE,        "appointments.update",         KV_SVC_SCHEDULING, 0) \
+    X(APPOINTMENTS_HOLD_CREATE,   "appointments.hold_create",    KV_SVC_SCHEDULING, 0) \
+    X(APPOINTMENTS_HOLD_RELEASE,  "appointments.hold_release",   KV_SVC_SCHEDULING, 0) \
     X(APPOINTMENTS_CUSTOMER_STATS,"appointments.customer_stats", KV_SVC_SCHEDULING, KV_OPF_READ) \
+    X(APPOINTMENTS_OF_CALL,       "appointments.of_call",        KV_SVC_SCHEDULING, KV_OPF_READ) \
+    X(APPOINTMENTS_BOOKED_CALLS,  "appointments.booked_calls",   KV_SVC_SCHEDULING, KV_OPF_READ) \
     X(ADMIN_SERVICES_CREATE,      "admin.services.create",       KV_SVC_SCHEDULING, 0) \
     X(ADMIN_SERVICES_UPDATE,      "admin.services.update",       KV_SVC_SCHEDULING, 0) \
     X(ADMIN_STAFF_CREATE,         "admin.staff.create",          KV_SVC_SCHEDULING, 0) \
@@ -70,6 +75,8 @@
     X(CALLS_LIST,                 "calls.list",                  KV_SVC_CALLS,      KV_OPF_READ) \
     X(CALLS_CREATE,               "calls.create",                KV_SVC_CALLS,      0) \
     X(CALLS_GET,                  "calls.get",                   KV_SVC_CALLS,      KV_OPF_READ) \
+    X(CALLS_STATS,                "calls.stats",                 KV_SVC_CALLS,      KV_OPF_READ) \
+    X(CALLS_LOOKUP,               "calls.lookup",                KV_SVC_CALLS,      KV_OPF_READ) \
     /* webhooks */ \
     X(WEBHOOKS_LIST,              "webhooks.list",               KV_SVC_WEBHOOKS,   KV_OPF_READ) \
     X(WEBHOOKS_CREATE,            "webhooks.create",             KV_SVC_WEBHOOKS,   0) \
@@ -78,7 +85,9 @@
     X(WEBHOOKS_DELETE,            "webhooks.delete",             KV_SVC_WEBHOOKS,   0) \
     X(WEBHOOKS_DELIVERIES,        "webhooks.deliveries",         KV_SVC_WEBHOOKS,   KV_OPF_READ) \
     X(WEBHOOKS_REDELIVER,         "webhooks.redeliver",          KV_SVC_WEBHOOKS,   0) \
-    X(WEBHOOKS_ROTATE_SECRET,     "webhooks.rotate_secret",      KV_SVC_WEBHOOKS,   0)
+    X(WEBHOOKS_ROTATE_SECRET,     "webhooks.rotate_secret",      KV_SVC_WEBHOOKS,   0) \
+    X(WEBHOOKS_TEST,              "webhooks.test",               KV_SVC_WEBHOOKS,   0) \
+    X(WEBHOOKS_LOG,               "webhooks.log",                KV_SVC_WEBHOOKS,   KV_OPF_READ)
 
 /* KV_OPID_SYS_PING, KV_OPID_SERVICES_LIST, ... */
 typedef enum {

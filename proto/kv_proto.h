@@ -75,6 +75,9 @@
 #define KV_INSTANCE_MAX         64     /* instance id */
 #define KV_OPS_MAX              64     /* operations one service announces */
 #define KV_INSTANCE_WORKERS_MAX 1024   /* workers one instance announces */
+/* A request header's "idempotency_key": the client's Idempotency-Key,
+ * 1..255 printable ASCII characters (0x20..0x7e). */
+#define KV_IDEM_KEY_MAX         255
 /* ZMQ_MAXMSGSIZE of every bus socket: the largest frame (a body) plus room.
  * A frame larger than this makes ZeroMQ drop the sender's connection; one
  * between KV_BODY_MAX and this is refused by kv_bus_parse. */

@@ -7,10 +7,12 @@
 #   scripts/deps.sh         what building and running KaiVox needs
 #   scripts/deps.sh --dev   also what `make test` needs beyond that: node and
 #                           npm (Debian's nodejs and npm when `node` / `npm`
-#                           are missing; node >= 18), then `npm ci` of the
-#                           tooling in package-lock.json (the OpenAPI lint and
-#                           the contract check), only when node_modules is
-#                           missing or older than package-lock.json
+#                           are missing; node >= 18), Debian's chromium and a
+#                           font for the console's browser tests, then `npm ci`
+#                           of the tooling in package-lock.json (the OpenAPI
+#                           lint, the contract check, puppeteer-core, axe-core),
+#                           only when node_modules is missing or older than
+#                           package-lock.json
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -24,7 +26,7 @@ esac
 PACKAGES=(
     build-essential pkg-config
     libmicrohttpd-dev libzmq3-dev libpq-dev libjansson-dev libssl-dev
-    libcurl4-openssl-dev libc-ares-dev
+    libcurl4-openssl-dev libc-ares-dev libargon2-dev
     postgresql postgresql-contrib
     curl wrk jq openssl ca-certificates
 )
@@ -35,6 +37,9 @@ PACKAGES=(
 if (( DEV )); then
     command -v node >/dev/null 2>&1 || PACKAGES+=(nodejs)
     command -v npm >/dev/null 2>&1 || PACKAGES+=(npm)
+    # the console's browser tests drive Debian's chromium (puppeteer-core
+    # never downloads a browser)
+    PACKAGES+=(chromium fonts-dejavu-core)
 fi
 
 missing=()

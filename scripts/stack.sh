@@ -9,8 +9,12 @@
 #                          everything, the embedded PostgreSQL included
 #   up [--no-demo]         start PostgreSQL (unless KAIVOX_DATABASE_URL is set),
 #                          bootstrap it, start gateway + services, wait for
-#                          /readyz, create (or reuse) the demo tenant and print
-#                          its API key with a curl line to try
+#                          /readyz, create (or reuse) the demo tenant and its
+#                          console user (a generated password, set through the
+#                          user's set-password link) and print its API key with
+#                          a curl line to try, and the console's address with
+#                          the user's email and password (all kept in
+#                          $KAIVOX_VAR_DIR/demo.json)
 #   down                   stop everything up started (TERM: each process
 #                          drains; KILL what still runs KAIVOX_DRAIN_S + 5 s later)
 #   start NAME [--instance N]    start one process (gateway, scheduling, crm,
@@ -72,6 +76,7 @@ export KAIVOX_BUS_ENDPOINT="${KAIVOX_BUS_ENDPOINT:-tcp://127.0.0.1:7700}"
 export KAIVOX_EVENTS_IN_ENDPOINT="${KAIVOX_EVENTS_IN_ENDPOINT:-tcp://127.0.0.1:7701}"
 export KAIVOX_EVENTS_OUT_ENDPOINT="${KAIVOX_EVENTS_OUT_ENDPOINT:-tcp://127.0.0.1:7702}"
 export KAIVOX_SQL_DIR="$(abspath "${KAIVOX_SQL_DIR:-sql}")"
+export KAIVOX_CONSOLE_DIR="$(abspath "${KAIVOX_CONSOLE_DIR:-console}")"
 export KAIVOX_WEBHOOK_ALLOW_PRIVATE="${KAIVOX_WEBHOOK_ALLOW_PRIVATE:-1}"
 GATEWAYS="${KAIVOX_GATEWAYS:-1}"
 [[ "$GATEWAYS" =~ ^[1-9]$ ]] || die "KAIVOX_GATEWAYS must be 1..9"
@@ -465,27 +470,80 @@ demo_staff() {
     return 0
 }
 
+# write_demo TENANT KEY STAFF [CONSOLE_EMAIL CONSOLE_PASSWORD]
 write_demo() {
-    (umask 077; jq -n --arg t "$1" --arg k "$2" --argjson s "$3" \
-        '{tenant_id: $t, key: $k, staff: $s}' > "$DEMO_FILE.tmp" && mv -f "$DEMO_FILE.tmp" "$DEMO_FILE")
+    (umask 077; jq -n --arg t "$1" --arg k "$2" --argjson s "$3" --arg e "${4:-}" --arg p "${5:-}" \
+        '{tenant_id: $t, key: $k, staff: $s}
+         + (if $e != "" then {console_email: $e, console_password: $p} else {} end)' \
+        > "$DEMO_FILE.tmp" && mv -f "$DEMO_FILE.tmp" "$DEMO_FILE")
     chmod 600 "$DEMO_FILE"
 }
 
+DEMO_EMAIL="owner@demo-salon.example"
+
+# console_call METHOD PATH JSON: a console request as the browser makes it
+# (the CSRF token of GET /console/api/session, the console's Origin), in a
+# cookie jar of its own.  Prints the HTTP status.
+console_call() {
+    local jar csrf code
+    jar="$(mktemp)"
+    csrf="$(curl -s --max-time 10 -c "$jar" -b "$jar" "$BASE_URL/console/api/session" \
+            | jq -r '.data.csrf_token // empty' 2>/dev/null || true)"
+    code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 20 -c "$jar" -b "$jar" -X "$1" \
+            -H "Origin: $BASE_URL" -H "X-CSRF-Token: $csrf" -H 'Content-Type: application/json' \
+            --data-binary "$3" "$BASE_URL$2" 2>/dev/null || true)"
+    rm -f "$jar"
+    printf '%s\n' "$code"
+}
+
+# ensure_console_user TENANT [EMAIL PASSWORD]: makes sure the demo user
+# signs in with the saved password, else gives it a new generated one
+# (through its set-password link, as a person would).  Prints
+# "EMAIL PASSWORD" on stdout.
+ensure_console_user() {
+    local tid="$1" email="${2:-}" pw="${3:-}" out link uid
+    if [[ -n "$email" && -n "$pw" && \
+          "$(console_call POST /console/api/session "$(jq -nc --arg e "$email" --arg p "$pw" '{email:$e,password:$p}')")" == 200 ]]; then
+        printf '%s %s\n' "$email" "$pw"
+        return 0
+    fi
+    email="$DEMO_EMAIL"
+    if out="$(ctl user create --tenant "$tid" --email "$email" --name "Demo Owner" 2>/dev/null)"; then
+        link="$(printf '%s' "$out" | json_field set_password_url)" || return 1
+    else
+        uid="$(ctl user list --tenant "$tid" | jq -r --arg e "$email" '.[] | select(.email == $e) | .id')"
+        [[ -n "$uid" ]] || { log "the demo user $email belongs to another tenant"; return 1; }
+        out="$(ctl user password-link --tenant "$tid" --id "$uid" 2>/dev/null)" || return 1
+        link="$(printf '%s' "$out" | json_field set_password_url)" || return 1
+    fi
+    pw="$(openssl rand -base64 24 | tr -dc 'A-Za-z0-9' | cut -c1-16)"
+    [[ "$(console_call POST /console/api/password \
+          "$(jq -nc --arg t "${link##*#token=}" --arg p "$pw" '{token:$t,password:$p}')")" == 200 ]] \
+        || { log "could not set the demo user's password"; return 1; }
+    printf '%s %s\n' "$email" "$pw"
+}
+
 # Creates the demo tenant, or reuses the one in demo.json when its key still
-# works.  Prints the key on stdout.
+# works, and its console user.  Prints "KEY EMAIL PASSWORD" on stdout (the
+# last two empty when the console user could not be made).
 ensure_demo() {
-    local tid="" key="" staff=false out
+    local tid="" key="" staff=false out email="" pw="" cu=""
     [[ -x "$BIN_DIR/kaivoxctl" ]] || { log "no $BIN_DIR/kaivoxctl: skipping demo data"; return 1; }
     if [[ -s "$DEMO_FILE" ]]; then
         tid="$(jq -r '.tenant_id // empty' "$DEMO_FILE" 2>/dev/null || true)"
         key="$(jq -r '.key // empty' "$DEMO_FILE" 2>/dev/null || true)"
         staff="$(jq -r '.staff // false' "$DEMO_FILE" 2>/dev/null || echo false)"
+        email="$(jq -r '.console_email // empty' "$DEMO_FILE" 2>/dev/null || true)"
+        pw="$(jq -r '.console_password // empty' "$DEMO_FILE" 2>/dev/null || true)"
         if [[ -n "$tid" && -n "$key" && \
               "$(http_code -H "Authorization: Bearer $key" "$BASE_URL/api/v1/services")" == 200 ]]; then
             if [[ "$staff" != true ]] && demo_staff "$tid"; then
-                write_demo "$tid" "$key" true
+                staff=true
             fi
-            printf '%s\n' "$key"
+            cu="$(ensure_console_user "$tid" "$email" "$pw")" || { log "warning: the demo console user could not be made"; cu=""; }
+            # shellcheck disable=SC2086  # "EMAIL PASSWORD", or nothing
+            write_demo "$tid" "$key" "$staff" $cu
+            printf '%s %s\n' "$key" "$cu"
             return 0
         fi
         log "the saved demo key no longer works: creating a new demo tenant"
@@ -499,12 +557,14 @@ ensure_demo() {
     ctl service create --tenant "$tid" --name "Beard Trim" --duration 15 --price 12.50 >/dev/null || return 1
     staff=false
     if demo_staff "$tid"; then staff=true; fi
-    write_demo "$tid" "$key" "$staff"
-    printf '%s\n' "$key"
+    cu="$(ensure_console_user "$tid")" || { log "warning: the demo console user could not be made"; cu=""; }
+    # shellcheck disable=SC2086  # "EMAIL PASSWORD", or nothing
+    write_demo "$tid" "$key" "$staff" $cu
+    printf '%s %s\n' "$key" "$cu"
 }
 
 print_banner() {
-    local key="$1"
+    local key="$1" email="${2:-}" pw="${3:-}"
     cat <<EOF
 
 KaiVox is up: API $BASE_URL, admin $KAIVOX_ADMIN_URL, logs in $LOG_DIR
@@ -516,6 +576,13 @@ EOF
 Demo API key: $key
 Try:
   curl -H "Authorization: Bearer $key" $BASE_URL/api/v1/services
+EOF
+    fi
+    if [[ -n "$email" ]]; then
+        cat <<EOF
+Console: $BASE_URL/console/  (Settings -> API & Integrations)
+  Email:    $email
+  Password: $pw
 EOF
     fi
 }
@@ -532,7 +599,7 @@ cmd_down() {
 }
 
 cmd_up() {
-    local demo=1 key=""
+    local demo=1 key="" demo_out="" email="" pw=""
     for a in "$@"; do
         case "$a" in
             --no-demo) demo=0 ;;
@@ -556,11 +623,12 @@ cmd_up() {
     for n in "${PROCS[@]}"; do [[ "$n" == gateway ]] || start_proc "$n" 1; done
     wait_ready
     if [[ $demo == 1 ]]; then
-        key="$(ensure_demo)" || { log "warning: demo data could not be created"; key=""; }
+        demo_out="$(ensure_demo)" || { log "warning: demo data could not be created"; demo_out=""; }
+        read -r key email pw <<< "$demo_out" || true
     fi
     UP_DONE=1
     trap - EXIT INT TERM
-    print_banner "$key"
+    print_banner "$key" "$email" "$pw"
 }
 
 cmd_run() {

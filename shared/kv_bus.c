@@ -46,6 +46,18 @@ int kv_bus_valid_id(const char *s, size_t len)
     return 1;
 }
 
+int kv_bus_valid_idem_key(const char *s, size_t len)
+{
+    if (!s || len == 0 || len > KV_IDEM_KEY_MAX)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c > 0x7e)
+            return 0;
+    }
+    return 1;
+}
+
 int kv_bus_parse(const kv_msg_t *m, kv_bus_side_t side, kv_bus_frame_t *out)
 {
     memset(out, 0, sizeof *out);
@@ -182,7 +194,11 @@ char *kv_hdr_encode(const kv_hdr_t *h, int is_reply)
         json_object_set_new(o, "status", json_integer(h->status));
         if (h->unserved)
             json_object_set_new(o, "unserved", json_true());
+        if (h->replayed)
+            json_object_set_new(o, "replayed", json_true());
     } else {
+        if (h->idem_key[0])
+            json_object_set_new(o, "idempotency_key", json_string(h->idem_key));
         json_object_set_new(o, "op", json_string(h->op));
         if (h->tenant_id > 0) {
             json_t *t = json_object();
@@ -281,8 +297,14 @@ int kv_hdr_decode(const char *text, size_t len, int is_reply, kv_hdr_t *h)
         if (un && !json_is_boolean(un))
             goto out;
         h->unserved = json_is_true(un) && h->status == KV_ST_UNAVAILABLE;
+        json_t *rp = json_object_get(o, "replayed");
+        if (rp && !json_is_boolean(rp))
+            goto out;
+        h->replayed = json_is_true(rp);
     } else {
-        if (s_copy_str(o, "op", h->op, sizeof h->op, s_op_ok, 1) < 0)
+        if (s_copy_str(o, "op", h->op, sizeof h->op, s_op_ok, 1) < 0 ||
+            s_copy_str(o, "idempotency_key", h->idem_key, sizeof h->idem_key,
+                       kv_bus_valid_idem_key, 0) < 0)
             goto out;
         json_t *t = json_object_get(o, "tenant");
         if (t && !json_is_null(t)) {

@@ -84,11 +84,17 @@ typedef struct {
                                 busy with another gateway's): the broker gives it
                                 to another worker (proto/bus.md, "Several
                                 gateways") */
+    /* requests only: the client's Idempotency-Key, "" when none
+     * (kv_bus_valid_idem_key); the service records the write under it */
+    char idem_key[KV_IDEM_KEY_MAX + 1];
+    int replayed;            /* replies only: 1 when the body is the answer
+                                recorded for that key, sent again */
 } kv_hdr_t;
 
-/* Encodes h as a JSON object text.  is_reply selects status (reply) or
- * op/tenant/deadline (request); "cid" is written when h->cid is set.
- * Caller owns the result (free()). */
+/* Encodes h as a JSON object text.  is_reply selects status and
+ * "replayed" (reply) or op/tenant/deadline/"idempotency_key" (request);
+ * "cid" is written when h->cid is set, "idempotency_key" when h->idem_key
+ * is, "replayed" when h->replayed is.  Caller owns the result (free()). */
 char *kv_hdr_encode(const kv_hdr_t *h, int is_reply);
 /* Decodes text[0..len) into *h.  Returns KV_BUS_OK, KV_BUS_EHEADER (not an
  * object, a field of the wrong type or shape, missing id/op/status) or
@@ -97,6 +103,11 @@ int kv_hdr_decode(const char *text, size_t len, int is_reply, kv_hdr_t *h);
 
 /* True when s is a valid request id: 1..64 chars of [A-Za-z0-9._-]. */
 int kv_bus_valid_id(const char *s, size_t len);
+
+/* True when s[0..len) is a valid Idempotency-Key: 1..KV_IDEM_KEY_MAX
+ * printable ASCII characters (0x20..0x7e; no NUL, no control character,
+ * nothing outside ASCII). */
+int kv_bus_valid_idem_key(const char *s, size_t len);
 
 /* What a worker announces in READY's JSON frame (proto/bus.md, "READY"). */
 typedef struct {

@@ -11,6 +11,11 @@
  * are redacted.  A statement that fails because the connection was lost
  * outside a transaction is retried once on a fresh connection; inside a
  * transaction the caller must roll back, as the transaction is gone.
+ *
+ * The outer transaction (kv_db_outer_begin) is the service runtime's: while
+ * it is open, a handler's BEGIN / COMMIT / ROLLBACK become SAVEPOINT /
+ * RELEASE / ROLLBACK TO of one savepoint, so a handler written for its own
+ * transactions runs unchanged inside the runtime's (kv_idem.c says why).
  */
 #include "kv_db.h"
 #include "kv_env.h"
@@ -30,9 +35,12 @@
 struct kv_db {
     char service[64];          /* "scheduling" */
     const kv_stmt_t *stmts;    /* borrowed; ends with {NULL, NULL} */
+    const kv_stmt_t *extra;    /* borrowed; the runtime's table, or NULL */
     PGconn *conn;              /* NULL when never connected / given up */
     int prepared;              /* statements prepared on this conn */
     int in_tx;                 /* BEGIN sent, no COMMIT/ROLLBACK yet */
+    int outer;                 /* that BEGIN was kv_db_outer_begin's */
+    int nested;                /* inside it, the handler's savepoint is open */
     int conn_err;              /* last failure was a lost connection */
     char sqlstate[6];          /* last failure's SQLSTATE, "" if none */
     char constraint[64];       /* last failure's constraint, "" if none */
@@ -56,6 +64,12 @@ void kv_db_destroy(kv_db_t **pdb)
         PQfinish(db->conn);
     free(db);
     *pdb = NULL;
+}
+
+void kv_db_add_stmts(kv_db_t *db, const kv_stmt_t *extra)
+{
+    assert(!db->prepared);
+    db->extra = extra;
 }
 
 const char *kv_db_service(const kv_db_t *db) { return db->service; }
@@ -181,6 +195,8 @@ static int s_connect(kv_db_t *db)
     }
     db->prepared = 0;
     db->in_tx = 0;
+    db->outer = 0;
+    db->nested = 0;
 
     char user[96], appname[96], options[160], pwvar[128];
     snprintf(user, sizeof user, "kaivox_%s", db->service);
@@ -223,24 +239,27 @@ static int s_connect(kv_db_t *db)
     return 0;
 }
 
-/* Prepares every statement of the table.  0/-1; on failure the
+/* Prepares every statement of both tables.  0/-1; on failure the
  * connection is closed so that the next try starts clean. */
 static int s_prepare_all(kv_db_t *db)
 {
     int n = 0;
-    for (const kv_stmt_t *s = db->stmts; s && s->name; s++, n++) {
-        PGresult *r = PQprepare(db->conn, s->name, s->sql, 0, NULL);
-        if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
-            char what[160];
-            snprintf(what, sizeof what, "prepare %s", s->name);
-            s_fail(db, NULL, what, r);
+    const kv_stmt_t *tables[2] = { db->stmts, db->extra };
+    for (int t = 0; t < 2; t++) {
+        for (const kv_stmt_t *s = tables[t]; s && s->name; s++, n++) {
+            PGresult *r = PQprepare(db->conn, s->name, s->sql, 0, NULL);
+            if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
+                char what[160];
+                snprintf(what, sizeof what, "prepare %s", s->name);
+                s_fail(db, NULL, what, r);
+                PQclear(r);
+                PQfinish(db->conn);
+                db->conn = NULL;
+                db->prepared = 0;
+                return -1;
+            }
             PQclear(r);
-            PQfinish(db->conn);
-            db->conn = NULL;
-            db->prepared = 0;
-            return -1;
         }
-        PQclear(r);
     }
     db->prepared = 1;
     kv_debug(NULL, "db connected as kaivox_%s, %d statements prepared", db->service, n);
@@ -328,12 +347,10 @@ static int s_simple(kv_db_t *db, const char *req_id, const char *sql, const char
     return rc;
 }
 
-int kv_db_begin(kv_db_t *db, const char *req_id)
+/* BEGIN, retrying once on a fresh connection when the old one was lost.
+ * 0 or -1 (logged). */
+static int s_begin(kv_db_t *db, const char *req_id)
 {
-    if (db->in_tx) {
-        kv_error(req_id, "db BEGIN while a transaction is open (programming error)");
-        return -1;
-    }
     for (int attempt = 0; attempt < 2; attempt++) {
         if (kv_db_ensure(db) != 0)
             return -1;
@@ -359,24 +376,95 @@ int kv_db_begin(kv_db_t *db, const char *req_id)
     return -1;
 }
 
+/* The connection is gone inside a transaction: records it as the failure. */
+static int s_lost_in_tx(kv_db_t *db, const char *req_id, const char *what)
+{
+    snprintf(db->sqlstate, sizeof db->sqlstate, "08006");
+    db->constraint[0] = '\0';
+    db->conn_err = 1;
+    kv_error(req_id, "db %s impossible: connection lost in transaction", what);
+    return -1;
+}
+
+/* Runs sql with the last failure's diagnostics kept (they say why the
+ * caller rolls back). */
+static void s_simple_keep_error(kv_db_t *db, const char *req_id, const char *sql)
+{
+    char st[6], cons[64];
+    int ce = db->conn_err;
+    memcpy(st, db->sqlstate, sizeof st);
+    memcpy(cons, db->constraint, sizeof cons);
+    (void)s_simple(db, req_id, sql, NULL);
+    memcpy(db->sqlstate, st, sizeof st);
+    memcpy(db->constraint, cons, sizeof cons);
+    db->conn_err = ce;
+}
+
+#define S_SAVEPOINT        "SAVEPOINT kv_handler"
+#define S_RELEASE          "RELEASE SAVEPOINT kv_handler"
+#define S_ROLLBACK_TO      "ROLLBACK TO SAVEPOINT kv_handler; RELEASE SAVEPOINT kv_handler"
+
+int kv_db_begin(kv_db_t *db, const char *req_id)
+{
+    if (db->outer) {
+        if (db->nested) {
+            kv_error(req_id, "db BEGIN while a transaction is open (programming error)");
+            return -1;
+        }
+        if (!db->conn)
+            return s_lost_in_tx(db, req_id, "SAVEPOINT");
+        if (s_simple(db, req_id, S_SAVEPOINT, NULL) != 0)
+            return -1;
+        s_clear_error(db);
+        db->nested = 1;
+        return 0;
+    }
+    if (db->in_tx) {
+        kv_error(req_id, "db BEGIN while a transaction is open (programming error)");
+        return -1;
+    }
+    return s_begin(db, req_id);
+}
+
 int kv_db_commit(kv_db_t *db, const char *req_id)
 {
+    if (db->outer) {
+        if (!db->nested) {
+            kv_error(req_id, "db COMMIT without a transaction (programming error)");
+            return -1;
+        }
+        db->nested = 0;
+        if (!db->conn)
+            return s_lost_in_tx(db, req_id, "RELEASE");
+        if (s_simple(db, req_id, S_RELEASE, "RELEASE") == 0)
+            return 0;
+        /* as COMMIT of a failed transaction rolls it back: what the
+         * savepoint holds is undone, the outer transaction goes on */
+        if (db->conn && PQstatus(db->conn) == CONNECTION_OK)
+            s_simple_keep_error(db, req_id, S_ROLLBACK_TO);
+        return -1;
+    }
     if (!db->in_tx) {
         kv_error(req_id, "db COMMIT without a transaction (programming error)");
         return -1;
     }
     db->in_tx = 0;
-    if (!db->conn) {
-        snprintf(db->sqlstate, sizeof db->sqlstate, "08006");
-        db->conn_err = 1;
-        kv_error(req_id, "db COMMIT impossible: connection lost in transaction");
-        return -1;
-    }
+    if (!db->conn)
+        return s_lost_in_tx(db, req_id, "COMMIT");
     return s_simple(db, req_id, "COMMIT", "COMMIT");
 }
 
 void kv_db_rollback(kv_db_t *db, const char *req_id)
 {
+    if (db->outer) {
+        /* the handler's savepoint, if any; the outer transaction is not
+         * the handler's to end */
+        int was = db->nested;
+        db->nested = 0;
+        if (was && db->conn && PQstatus(db->conn) == CONNECTION_OK)
+            s_simple_keep_error(db, req_id, S_ROLLBACK_TO);
+        return;
+    }
     int was = db->in_tx;
     db->in_tx = 0;
     if (!db->conn || PQstatus(db->conn) != CONNECTION_OK)
@@ -385,14 +473,50 @@ void kv_db_rollback(kv_db_t *db, const char *req_id)
     if (!was && ts != PQTRANS_INTRANS && ts != PQTRANS_INERROR)
         return;
     /* keep the error of the statement that made us roll back */
-    char st[6], cons[64];
-    int ce = db->conn_err;
-    memcpy(st, db->sqlstate, sizeof st);
-    memcpy(cons, db->constraint, sizeof cons);
-    (void)s_simple(db, req_id, "ROLLBACK", NULL);
-    memcpy(db->sqlstate, st, sizeof st);
-    memcpy(db->constraint, cons, sizeof cons);
-    db->conn_err = ce;
+    s_simple_keep_error(db, req_id, "ROLLBACK");
+}
+
+int kv_db_outer_begin(kv_db_t *db, const char *req_id)
+{
+    if (db->in_tx) {
+        kv_error(req_id, "db outer BEGIN while a transaction is open (programming error)");
+        return -1;
+    }
+    if (s_begin(db, req_id) != 0)
+        return -1;
+    db->outer = 1;
+    db->nested = 0;
+    return 0;
+}
+
+int kv_db_outer_commit(kv_db_t *db, const char *req_id)
+{
+    if (!db->outer || db->nested) {
+        kv_error(req_id, "db outer COMMIT %s (programming error)",
+                 db->outer ? "with the handler's savepoint open" : "without an outer transaction");
+        kv_db_outer_rollback(db, req_id);
+        return -1;
+    }
+    db->outer = 0;
+    return kv_db_commit(db, req_id);
+}
+
+void kv_db_outer_rollback(kv_db_t *db, const char *req_id)
+{
+    db->outer = 0;
+    db->nested = 0;
+    kv_db_rollback(db, req_id);
+}
+
+int kv_db_outer_open(const kv_db_t *db)
+{
+    return db->outer;
+}
+
+int kv_db_outer_ok(const kv_db_t *db)
+{
+    return db->outer && !db->nested && db->conn && PQstatus(db->conn) == CONNECTION_OK &&
+           PQtransactionStatus(db->conn) == PQTRANS_INTRANS;
 }
 
 const char *kv_db_str(const PGresult *r, int row, int col)

@@ -28,6 +28,11 @@ typedef struct kv_db kv_db_t;
 kv_db_t *kv_db_new(const char *service, const kv_stmt_t *stmts);
 void kv_db_destroy(kv_db_t **pdb);
 
+/* A second statement table, the runtime's own (kv_idem_stmts), prepared
+ * with the service's at every (re)connection.  Same rules as stmts; names
+ * must not clash.  Call before the first kv_db_ensure. */
+void kv_db_add_stmts(kv_db_t *db, const kv_stmt_t *extra);
+
 /* Connects (or reconnects after a failure) and prepares every statement.
  * Cheap when already connected.  0 or -1 (logged). */
 int kv_db_ensure(kv_db_t *db);
@@ -47,10 +52,41 @@ int kv_db_run(kv_db_t *db, const char *req_id, const char *stmt,
               int n, const char *const *params);
 
 /* Transactions.  0 or -1.  kv_db_rollback is safe to call when no
- * transaction is open. */
+ * transaction is open.
+ *
+ * Inside an outer transaction (below) these nest instead: kv_db_begin
+ * opens a savepoint, kv_db_commit releases it -- its changes become part of
+ * the outer transaction, which nobody else sees before kv_db_outer_commit
+ * -- and kv_db_rollback rolls back to it, or does nothing when none is open
+ * (the outer transaction is not the handler's to end).  A release that
+ * fails (the savepoint's transaction had failed) rolls back to it, as a
+ * failed COMMIT rolls back.  One level only: kv_db_begin while a
+ * transaction (or savepoint) of the caller is open is a programming error,
+ * as it always was. */
 int kv_db_begin(kv_db_t *db, const char *req_id);
 int kv_db_commit(kv_db_t *db, const char *req_id);
 void kv_db_rollback(kv_db_t *db, const char *req_id);
+
+/* The outer transaction: the service runtime runs a write that carries an
+ * Idempotency-Key (kv_idem.h) inside one transaction of its own, so that
+ * the handler's changes and the key's record commit together.  The handler
+ * does not know: its kv_db_begin/commit/rollback nest as said above, and
+ * its statements outside them run in the outer transaction too.
+ * kv_db_outer_begin: 0 or -1 (logged; the connection is retried once, as
+ * kv_db_begin does); a programming error while any transaction is open.
+ * kv_db_outer_commit: 0 or -1 (the transaction is over either way); a
+ * savepoint still open is a programming error (roll it back first).
+ * kv_db_outer_rollback: ends it, whatever its state; safe when none is
+ * open. */
+int kv_db_outer_begin(kv_db_t *db, const char *req_id);
+int kv_db_outer_commit(kv_db_t *db, const char *req_id);
+void kv_db_outer_rollback(kv_db_t *db, const char *req_id);
+/* 1 while an outer transaction is open. */
+int kv_db_outer_open(const kv_db_t *db);
+/* 1 while an outer transaction is open, no savepoint of the handler is,
+ * and the transaction can still commit (no statement of it failed outside
+ * a savepoint that was rolled back). */
+int kv_db_outer_ok(const kv_db_t *db);
 
 /* SQLSTATE of the last failed statement ("" if none, "08006" and friends
  * for connection trouble). */

@@ -66,6 +66,24 @@
 #define KV_STAFF_DAY_INTERVALS   24        /* working intervals of one weekday */
 /* staff.get lists at most this many upcoming appointments. */
 #define KV_STAFF_UPCOMING_MAX    100
+/* Booking rules of a service (operators): buffers before and after an
+ * appointment in minutes, the minimum notice in minutes, how many days
+ * ahead it may be booked. */
+#define KV_SERVICE_BUFFER_MAX    1440
+#define KV_SERVICE_NOTICE_MAX    525600    /* 365 days */
+#define KV_SERVICE_ADVANCE_MAX   3650      /* days */
+#define KV_SERVICE_ADVANCE_DEFAULT 365
+/* A slot hold lives ttl_seconds: KV_HOLD_TTL_MIN..KV_HOLD_TTL_MAX, default
+ * KV_HOLD_TTL_DEFAULT. */
+#define KV_HOLD_TTL_MIN          30
+#define KV_HOLD_TTL_MAX          900
+#define KV_HOLD_TTL_DEFAULT      300
+/* A 409 for a taken slot names at most this many free alternatives. */
+#define KV_ALTERNATIVES_MAX      3
+/* GET /calls/{id} lists at most this many appointment_ids (the oldest). */
+#define KV_CALL_APPOINTMENTS_MAX 100
+/* GET /calls/stats covers at most this many days (inclusive). */
+#define KV_CALL_STATS_DAYS_MAX   366
 
 /* ---- calls ------------------------------------------------------------------- */
 

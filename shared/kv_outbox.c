@@ -16,6 +16,7 @@
 #include "kv_outbox.h"
 #include "kv_db.h"
 #include "kv_env.h"
+#include "kv_idem.h"
 #include "kv_log.h"
 #include "kv_mem.h"
 #include "kv_pub.h"
@@ -96,6 +97,10 @@ out:
 void kv_outbox_publish(kv_ctx_t *ctx, const kv_outbox_event_t *ev)
 {
     if (!ctx || !ctx->pub || !ev || !ev->payload)
+        return;
+    /* a write with an Idempotency-Key: the handler's COMMIT was a
+     * savepoint's; kv_idem sends it after the runtime's own commit */
+    if (kv_idem_defer_event(ctx->idem, ev))
         return;
     if (kv_pub_send(ctx->pub, &ev->hdr, ev->payload, strlen(ev->payload)) != 0)
         kv_warn(NULL, "outbox: publishing %s seq %" PRId64 " failed; consumers catch up",

@@ -59,7 +59,9 @@ int kv_outbox_add(kv_ctx_t *ctx, const char *req_id, int64_t tenant_id,
                   const char *type, json_t *payload, kv_outbox_event_t *ev);
 
 /* After COMMIT: publishes ev on the event bus (best effort; loss is healed
- * by catch-up). */
+ * by catch-up).  During a write with an Idempotency-Key that COMMIT was a
+ * savepoint's: a copy of ev is then kept and published after the runtime's
+ * commit, or dropped when it rolls back (kv_idem.h). */
 void kv_outbox_publish(kv_ctx_t *ctx, const kv_outbox_event_t *ev);
 
 void kv_outbox_event_clear(kv_outbox_event_t *ev);

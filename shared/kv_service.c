@@ -16,7 +16,10 @@
  * are an array so that a worker registered with several brokers drains
  * each link on its own.  Requests are dispatched to the ops table by name;
  * the handler's status and envelope go back as the REPLY on the link the
- * request came from.
+ * request came from.  A write that carries an Idempotency-Key runs between
+ * kv_idem_start and kv_idem_finish (kv_idem.h): inside one transaction of
+ * the runtime's, with its answer recorded under the key, or not at all
+ * when the key's answer is already recorded ("replayed" in the REPLY).
  *
  * Drain (SIGTERM): each link sends WITHDRAW; the worker serves whatever
  * still arrives on it until the broker's acknowledgement (ZeroMQ keeps
@@ -41,6 +44,7 @@
 #include "kv_curve.h"
 #include "kv_disc.h"
 #include "kv_env.h"
+#include "kv_idem.h"
 #include "kv_log.h"
 #include "kv_mem.h"
 #include "kv_outbox.h"
@@ -228,28 +232,45 @@ static void s_test_delay(const char *op)
 
 /* ---- one request ----------------------------------------------------------- */
 
-/* Runs one request and fills rep.  Never fails: every problem becomes an
- * error envelope. */
-static void s_dispatch(kv_ctx_t *ctx, const kv_hdr_t *h, const char *body, size_t body_len,
-                       kv_rep_t *rep)
+/* *ans = rep serialized (rep->body taken; NULL is a 500). */
+static void s_answer_of(kv_rep_t *rep, kv_answer_t *ans)
 {
-    rep->status = KV_ST_INTERNAL;
+    if (!rep->body)
+        kv_reply_internal(rep);
+    ans->status = rep->status;
+    ans->body = json_dumps(rep->body, JSON_COMPACT | JSON_REAL_PRECISION(15));
+    if (!ans->body)
+        abort();    /* only on out of memory */
+    ans->len = strlen(ans->body);
+    ans->replayed = 0;
+    json_decref(rep->body);
     rep->body = NULL;
+}
+
+/* Runs one request and fills *ans (its body owned by the caller).  Never
+ * fails: every problem becomes an error envelope.  A write with an
+ * Idempotency-Key runs between kv_idem_start and kv_idem_finish, which
+ * may answer without running it (a recorded answer, 409, 422). */
+static void s_dispatch(kv_ctx_t *ctx, const kv_hdr_t *h, const char *body, size_t body_len,
+                       kv_answer_t *ans)
+{
+    kv_rep_t rep = { KV_ST_INTERNAL, NULL };
     json_t *bus = NULL;
+    memset(ans, 0, sizeof *ans);
 
     const kv_op_t *op = s_find_op(h->op);
     if (!op) {
         char msg[128];
         snprintf(msg, sizeof msg, "Unknown operation '%s' for service %s.", h->op, s_def->name);
-        kv_reply_error(rep, KV_ST_UNKNOWN_OP, msg, NULL);
+        kv_reply_error(&rep, KV_ST_UNKNOWN_OP, msg, NULL);
         goto out;
     }
     if (!(op->op->flags & KV_OPF_SYSTEM) && h->tenant_id <= 0) {
-        kv_reply_error(rep, KV_ST_BAD_REQUEST, "This operation needs a tenant context.", NULL);
+        kv_reply_error(&rep, KV_ST_BAD_REQUEST, "This operation needs a tenant context.", NULL);
         goto out;
     }
     if (h->deadline_ms > 0 && kv_now_ms() > h->deadline_ms) {
-        kv_reply_error(rep, KV_ST_TIMEOUT, "The request timed out.", NULL);
+        kv_reply_error(&rep, KV_ST_TIMEOUT, "The request timed out.", NULL);
         goto out;
     }
     bus = body_len ? json_loadb(body, body_len, 0, NULL) : json_object();
@@ -257,7 +278,7 @@ static void s_dispatch(kv_ctx_t *ctx, const kv_hdr_t *h, const char *body, size_
     json_t *query = json_object_get(bus, "query");
     if (!json_is_object(bus) || (params && !json_is_object(params)) ||
         (query && !json_is_object(query))) {
-        kv_reply_error(rep, KV_ST_BAD_REQUEST, "Malformed bus request body.", NULL);
+        kv_reply_error(&rep, KV_ST_BAD_REQUEST, "Malformed bus request body.", NULL);
         goto out;
     }
     if (!params)
@@ -267,17 +288,27 @@ static void s_dispatch(kv_ctx_t *ctx, const kv_hdr_t *h, const char *body, size_
     json_t *jb = json_object_get(bus, "body");
     kv_req_t req = { h, params, query, json_is_null(jb) ? NULL : jb };
 
-    if (s_nslow)
-        s_test_delay(h->op);
-    if (kv_db_ensure(ctx->db) != 0) {
-        kv_reply_unavailable(rep);
+    /* a write with a key: recorded with its change, at most once */
+    int keyed = h->idem_key[0] && h->tenant_id > 0 && !(op->op->flags & KV_OPF_READ);
+    if (keyed) {
+        if (kv_idem_start(ctx->idem, ctx, h, bus, ans) != KV_IDEM_RUN)
+            goto out;
+    } else if (kv_db_ensure(ctx->db) != 0) {
+        kv_reply_unavailable(&rep);
         goto out;
     }
-    op->fn(ctx, &req, rep);
+    if (s_nslow)
+        s_test_delay(h->op);
+    op->fn(ctx, &req, &rep);
+    if (keyed) {
+        kv_idem_finish(ctx->idem, ctx, h, &rep, ans);
+        goto out;
+    }
     kv_db_rollback(ctx->db, h->id);   /* no-op unless the handler forgot one */
-    if (!rep->body)
-        kv_reply_internal(rep);
 out:
+    if (!ans->body)
+        s_answer_of(&rep, ans);
+    json_decref(rep.body);
     json_decref(bus);
 }
 
@@ -286,38 +317,36 @@ static void s_handle_request(kv_ctx_t *ctx, void *sock, const kv_bus_frame_t *f)
 {
     kv_hdr_t h;
     int rc = kv_hdr_decode(f->header, f->header_len, 0, &h);
-    kv_rep_t rep = { KV_ST_INTERNAL, NULL };
+    kv_answer_t ans = { KV_ST_INTERNAL, NULL, 0, 0 };
     if (rc == KV_BUS_EVERSION && h.id[0]) {
+        kv_rep_t rep = { KV_ST_INTERNAL, NULL };
         kv_reply_error(&rep, KV_ST_VERSION_MISMATCH, "Unsupported bus protocol version.", NULL);
+        s_answer_of(&rep, &ans);
     } else if (rc != KV_BUS_OK) {
         /* no usable request id: the broker answers its client at its deadline */
         kv_warn(NULL, "dropping request with a malformed header (%d)", rc);
         return;
     } else {
         int64_t t0 = kv_mono_ms();
-        s_dispatch(ctx, &h, f->body, f->body_len, &rep);
-        kv_log(rep.status >= 500 ? KV_LOG_WARN : KV_LOG_DEBUG, h.id,
-               "op %s tenant %lld status %d in %lld ms", h.op, (long long)h.tenant_id,
-               rep.status, (long long)(kv_mono_ms() - t0));
+        s_dispatch(ctx, &h, f->body, f->body_len, &ans);
+        kv_log(ans.status >= 500 ? KV_LOG_WARN : KV_LOG_DEBUG, h.id,
+               "op %s tenant %lld status %d%s in %lld ms", h.op, (long long)h.tenant_id,
+               ans.status, ans.replayed ? " (replayed)" : "", (long long)(kv_mono_ms() - t0));
     }
     kv_hdr_t rh;
     memset(&rh, 0, sizeof rh);
     rh.v = KV_PROTO_VERSION;
     memcpy(rh.id, h.id, sizeof rh.id);
-    rh.status = rep.status;
-    char *btext = json_dumps(rep.body, JSON_COMPACT | JSON_REAL_PRECISION(15));
-    if (!btext)
-        abort();
-    size_t blen = strlen(btext);
-    kv_msg_t *m = kv_bus_reply(f->retaddr, f->retaddr_len, &rh, btext, blen, &rc);
+    rh.status = ans.status;
+    rh.replayed = ans.replayed;
+    kv_msg_t *m = kv_bus_reply(f->retaddr, f->retaddr_len, &rh, ans.body, ans.len, &rc);
     if (rc == KV_BUS_ESIZE)
         kv_error(h.id, "op %s: the response is %zu bytes, more than a bus frame carries (%d): "
-                 "answered 500 instead", h.op, blen, KV_BODY_MAX);
+                 "answered 500 instead", h.op, ans.len, KV_BODY_MAX);
     if (kv_msg_send(m, sock) != 0)
         kv_warn(h.id, "could not send reply: %s", zmq_strerror(zmq_errno()));
     kv_msg_destroy(&m);
-    free(btext);
-    json_decref(rep.body);
+    free(ans.body);
 }
 
 /* ---- links to brokers ------------------------------------------------------- */
@@ -759,6 +788,8 @@ static void *s_worker(void *arg)
     kv_ctx_t ctx;
     memset(&ctx, 0, sizeof ctx);
     ctx.db = kv_db_new(s_def->name, s_def->stmts);
+    kv_db_add_stmts(ctx.db, kv_idem_stmts);
+    ctx.idem = kv_idem_new();
     ctx.bus = kv_client_new(s_zmq);
     if (s_def->producer)
         ctx.pub = kv_pub_new(s_zmq);
@@ -782,6 +813,7 @@ static void *s_worker(void *arg)
         s_def->thread_fini(ctx.user);
     kv_pub_destroy(&ctx.pub);
     kv_client_destroy(&ctx.bus);
+    kv_idem_destroy(&ctx.idem);
     kv_db_destroy(&ctx.db);
     s_thread_done();
     return NULL;
@@ -947,6 +979,7 @@ int kv_service_run(const kv_service_def_t *def, int argc, char **argv)
     s_bus_disc = kv_disc_get("KAIVOX_BUS_ENDPOINT", KV_BUS_ENDPOINT_DEFAULT);
     if (!s_bus_disc)
         return 2;
+    kv_idem_configure();
     s_ready_info = s_ready_info_new(nworkers);
     s_zmq = zmq_ctx_new();
     if (s_migrate() != 0) {

@@ -13,6 +13,10 @@
  * more processes to serve more at once (the broker hands each request to
  * an idle worker that serves its operation).
  *
+ * A write whose request carries an Idempotency-Key runs inside one
+ * transaction of the runtime's, with the key recorded in it (kv_idem.h):
+ * handlers need not know, their own transactions nest as savepoints.
+ *
  * Drain: on the first SIGINT/SIGTERM every worker sends WITHDRAW on each of
  * its broker links and keeps serving what arrives until the broker's
  * acknowledgement (after which nothing more can come on that link), then
@@ -30,6 +34,7 @@
 
 typedef struct kv_client kv_client_t;
 typedef struct kv_pub kv_pub_t;
+typedef struct kv_idem kv_idem_t;
 
 /* Everything a handler may use besides its request: all owned by the
  * worker thread, valid for the call only. */
@@ -38,6 +43,8 @@ typedef struct {
     kv_client_t *bus;        /* calls to other services */
     kv_pub_t *pub;           /* event publisher (producers only, else NULL) */
     void *user;              /* what the service's thread_init returned */
+    kv_idem_t *idem;         /* the runtime's Idempotency-Key state
+                                (kv_idem.h); handlers do not touch it */
 } kv_ctx_t;
 
 /* A handler: fills rep (status preset to 500, body NULL).  Must not keep

@@ -48,94 +48,6 @@
 #define S_DIGEST_TAG "kaivox.sync.v1"
 #define S_XID_MAX ((uint64_t)INT64_MAX)
 
-/* ---- RFC 3339 ------------------------------------------------------------ */
-
-static int s_digit(char c)
-{
-    return c >= '0' && c <= '9';
-}
-
-/* Reads exactly n digits at s into *out; 0 or -1. */
-static int s_digits(const char *s, int n, int *out)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        if (!s_digit(s[i]))
-            return -1;
-        v = v * 10 + (s[i] - '0');
-    }
-    *out = v;
-    return 0;
-}
-
-int kv_sync_parse_time(const char *s, int64_t *us)
-{
-    int h, mi, sec;
-    char day[11];
-    kv_date_t d;
-    if (!s || strlen(s) < 20)
-        return -1;
-    memcpy(day, s, 10);
-    day[10] = '\0';
-    if (kv_parse_date(day, &d) != 0 || s[10] != 'T' || s_digits(s + 11, 2, &h) ||
-        s[13] != ':' || s_digits(s + 14, 2, &mi) || s[16] != ':' || s_digits(s + 17, 2, &sec))
-        return -1;
-    if (h > 23 || mi > 59 || sec > 59)
-        return -1;
-    const char *p = s + 19;
-    int64_t frac = 0;
-    if (*p == '.') {
-        p++;
-        int n = 0;
-        while (s_digit(*p)) {
-            if (n < 6)
-                frac = frac * 10 + (*p - '0');
-            n++;
-            p++;
-        }
-        if (n < 1 || n > 9)
-            return -1;
-        for (int i = n; i < 6; i++)
-            frac *= 10;
-    }
-    int off = 0;   /* seconds east of UTC */
-    if (*p == 'Z') {
-        p++;
-    } else if (*p == '+' || *p == '-') {
-        int oh, om;
-        if (s_digits(p + 1, 2, &oh) || p[3] != ':' || s_digits(p + 4, 2, &om) ||
-            oh > 23 || om > 59)
-            return -1;
-        off = (oh * 3600 + om * 60) * (*p == '-' ? -1 : 1);
-        p += 6;
-    } else {
-        return -1;
-    }
-    if (*p != '\0')
-        return -1;
-    int64_t secs = kv_date_to_days(&d) * 86400 + h * 3600 + mi * 60 + sec - off;
-    *us = secs * S_US_PER_SEC + frac;
-    return 0;
-}
-
-void kv_sync_format_time(int64_t us, char buf[KV_SYNC_TS_LEN])
-{
-    int64_t secs = us / S_US_PER_SEC, frac = us % S_US_PER_SEC;
-    if (frac < 0) {
-        frac += S_US_PER_SEC;
-        secs--;
-    }
-    int64_t days = secs / 86400, rem = secs % 86400;
-    if (rem < 0) {
-        rem += 86400;
-        days--;
-    }
-    kv_date_t d;
-    kv_days_to_date(days, &d);
-    snprintf(buf, KV_SYNC_TS_LEN, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", d.y, d.m, d.d,
-             (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60), (long long)frac);
-}
-
 /* ---- cursor --------------------------------------------------------------- */
 
 static const char s_b64[] =
@@ -261,7 +173,7 @@ int kv_sync_cursor_decode(kv_sync_list_t list, int64_t tenant, const char *s,
 
 int kv_sync_pos_parse(const char *xid_text, int64_t id, kv_sync_pos_t *pos)
 {
-    if (!xid_text || !s_digit(xid_text[0]) || id < 0)
+    if (!xid_text || xid_text[0] < '0' || xid_text[0] > '9' || id < 0)
         return -1;
     int64_t x;
     if (kv_parse_i64(xid_text, &x) != 0 || x < 0)
@@ -297,7 +209,7 @@ static int s_since(const json_t *v, int64_t *us)
     memcpy(buf, s, len + 1);
     if (len > 6 && buf[len - 6] == ' ' && buf[len - 3] == ':')
         buf[len - 6] = '+';
-    return kv_sync_parse_time(buf, us);
+    return kv_parse_rfc3339(buf, us);
 }
 
 int kv_query_sync(json_t *query, kv_sync_list_t list, int64_t tenant,
@@ -358,7 +270,7 @@ int kv_query_sync(json_t *query, kv_sync_list_t list, int64_t tenant,
 
     out->first = out->st.has_since && out->st.pos.xid == 0 && out->st.pos.id == 0;
     if (out->st.has_since)
-        kv_sync_format_time(out->st.since_us, out->since);
+        kv_format_rfc3339(out->st.since_us, out->since);
     return KV_FIELD_OK;
 }
 

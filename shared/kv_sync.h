@@ -30,6 +30,8 @@
 #define KV_SYNC_H
 
 #include <stdint.h>
+
+#include "kv_valid.h"
 #include <jansson.h>
 #include <libpq-fe.h>
 
@@ -42,19 +44,8 @@ typedef enum {
     KV_SYNC_CALLS = 3
 } kv_sync_list_t;
 
-/* Room for a canonical timestamp "YYYY-MM-DDTHH:MM:SS.ffffffZ" and NUL. */
-#define KV_SYNC_TS_LEN 32
 /* Characters of a cursor (36 bytes in base64url, no padding). */
 #define KV_SYNC_CURSOR_CHARS 48
-
-/* Parses the strict RFC 3339 form YYYY-MM-DDTHH:MM:SS[.f{1,9}](Z|+HH:MM|
- * -HH:MM): upper-case T and Z, a real calendar date of year 1900..9999,
- * an offset up to +-23:59; into Unix epoch microseconds (fraction digits
- * past the sixth are dropped).  0, or -1 when s is anything else. */
-int kv_sync_parse_time(const char *s, int64_t *us);
-
-/* Formats us as "YYYY-MM-DDTHH:MM:SS.ffffffZ" (UTC) into buf. */
-void kv_sync_format_time(int64_t us, char buf[KV_SYNC_TS_LEN]);
 
 /* A position in a list's change order: just after the change of row id by
  * transaction xid.  {0, 0} is before every change. */
@@ -80,7 +71,7 @@ void kv_sync_cursor_encode(kv_sync_list_t list, int64_t tenant, const kv_sync_st
  * tenant.  0 with *st filled, or -1 for anything else: a wrong length or
  * character, an unknown version, another list or tenant, any changed byte
  * (the digest), a position or an updated_since out of range (the latter:
- * outside what kv_sync_parse_time can give). */
+ * outside what kv_parse_rfc3339 can give). */
 int kv_sync_cursor_decode(kv_sync_list_t list, int64_t tenant, const char *s,
                           kv_sync_state_t *st);
 
@@ -91,14 +82,14 @@ typedef struct {
                                 updated_since: the page starts at the oldest
                                 change at or after it */
     int per_page;            /* 1..KV_PER_PAGE_MAX, default KV_PER_PAGE_DEFAULT */
-    char since[KV_SYNC_TS_LEN];   /* st.since_us as canonical text, "" when none */
+    char since[KV_RFC3339_LEN];   /* st.since_us as canonical text, "" when none */
 } kv_sync_req_t;
 
 /* Reads the sync parameters of a list's query (an object of strings; an
  * empty value is absent, as everywhere):
  *   - neither `updated_since` nor `cursor`: KV_FIELD_ABSENT, nothing read,
  *     no error: the caller serves a plain page as before;
- *   - `updated_since` (kv_sync_parse_time; a '+' of the offset that arrived
+ *   - `updated_since` (kv_parse_rfc3339; a '+' of the offset that arrived
  *     as a space -- an unencoded '+' in a query string -- is read as '+')
  *     starts a walk; `cursor` (kv_sync_cursor_decode for list and tenant)
  *     continues one;

@@ -834,3 +834,93 @@ int kv_query_text(const json_t *query, const char *key, kv_need_t need,
     r.flags |= KV_TEXT_BLANK_ABSENT;   /* a blank search filters nothing */
     return s_text(v, key, need == KV_REQUIRED ? KV_REQUIRED : KV_OPTIONAL, &r, out, errors);
 }
+
+/* ---- RFC 3339 timestamps ------------------------------------------------ */
+
+#define S_US_PER_SEC_RFC 1000000LL
+
+static int s_rfc_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* Reads exactly n digits at s into *out; 0 or -1. */
+static int s_rfc_digits(const char *s, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (!s_rfc_digit(s[i]))
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+int kv_parse_rfc3339(const char *s, int64_t *us)
+{
+    int h, mi, sec;
+    char day[11];
+    kv_date_t d;
+    if (!s || strlen(s) < 20)
+        return -1;
+    memcpy(day, s, 10);
+    day[10] = '\0';
+    if (kv_parse_date(day, &d) != 0 || s[10] != 'T' || s_rfc_digits(s + 11, 2, &h) ||
+        s[13] != ':' || s_rfc_digits(s + 14, 2, &mi) || s[16] != ':' || s_rfc_digits(s + 17, 2, &sec))
+        return -1;
+    if (h > 23 || mi > 59 || sec > 59)
+        return -1;
+    const char *p = s + 19;
+    int64_t frac = 0;
+    if (*p == '.') {
+        p++;
+        int n = 0;
+        while (s_rfc_digit(*p)) {
+            if (n < 6)
+                frac = frac * 10 + (*p - '0');
+            n++;
+            p++;
+        }
+        if (n < 1 || n > 9)
+            return -1;
+        for (int i = n; i < 6; i++)
+            frac *= 10;
+    }
+    int off = 0;   /* seconds east of UTC */
+    if (*p == 'Z') {
+        p++;
+    } else if (*p == '+' || *p == '-') {
+        int oh, om;
+        if (s_rfc_digits(p + 1, 2, &oh) || p[3] != ':' || s_rfc_digits(p + 4, 2, &om) ||
+            oh > 23 || om > 59)
+            return -1;
+        off = (oh * 3600 + om * 60) * (*p == '-' ? -1 : 1);
+        p += 6;
+    } else {
+        return -1;
+    }
+    if (*p != '\0')
+        return -1;
+    int64_t secs = kv_date_to_days(&d) * 86400 + h * 3600 + mi * 60 + sec - off;
+    *us = secs * S_US_PER_SEC_RFC + frac;
+    return 0;
+}
+
+void kv_format_rfc3339(int64_t us, char buf[KV_RFC3339_LEN])
+{
+    int64_t secs = us / S_US_PER_SEC_RFC, frac = us % S_US_PER_SEC_RFC;
+    if (frac < 0) {
+        frac += S_US_PER_SEC_RFC;
+        secs--;
+    }
+    int64_t days = secs / 86400, rem = secs % 86400;
+    if (rem < 0) {
+        rem += 86400;
+        days--;
+    }
+    kv_date_t d;
+    kv_days_to_date(days, &d);
+    snprintf(buf, KV_RFC3339_LEN, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", d.y, d.m, d.d,
+             (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60), (long long)frac);
+}

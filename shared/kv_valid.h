@@ -52,6 +52,17 @@ void kv_days_to_date(int64_t days, kv_date_t *out);
 /* 0 = Monday ... 6 = Sunday. */
 int kv_date_weekday(const kv_date_t *d);
 
+/* Room for a canonical timestamp "YYYY-MM-DDTHH:MM:SS.ffffffZ" and NUL. */
+#define KV_RFC3339_LEN 32
+
+/* Parses the strict RFC 3339 form YYYY-MM-DDTHH:MM:SS[.f{1,9}](Z|+HH:MM|
+ * -HH:MM): upper-case T and Z, a real calendar date of year 1900..9999,
+ * an offset up to +-23:59; into Unix epoch microseconds (fraction digits
+ * past the sixth are dropped).  0, or -1 when s is anything else. */
+int kv_parse_rfc3339(const char *s, int64_t *us);
+/* Formats us as "YYYY-MM-DDTHH:MM:SS.ffffffZ" (UTC) into buf. */
+void kv_format_rfc3339(int64_t us, char buf[KV_RFC3339_LEN]);
+
 /* "HH:MM", 00:00..23:59, exactly two digits each.  *minutes = h*60+m. */
 int kv_parse_time(const char *s, int *minutes);
 /* Formats minutes (0..1440) as "HH:MM" into buf[6]; 1440 gives "24:00". */

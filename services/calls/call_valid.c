@@ -22,89 +22,6 @@
 
 #define US_PER_SEC 1000000LL
 
-static int s_digit(char c) { return c >= '0' && c <= '9'; }
-
-/* Reads exactly n digits at s into *out; 0 or -1. */
-static int s_digits(const char *s, int n, int *out)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        if (!s_digit(s[i]))
-            return -1;
-        v = v * 10 + (s[i] - '0');
-    }
-    *out = v;
-    return 0;
-}
-
-int calls_parse_ts(const char *s, int64_t *us)
-{
-    int h, mi, sec;
-    char day[11];
-    kv_date_t d;
-    if (!s || strlen(s) < 20)
-        return -1;
-    memcpy(day, s, 10);
-    day[10] = '\0';
-    if (kv_parse_date(day, &d) != 0 || s[10] != 'T' || s_digits(s + 11, 2, &h) ||
-        s[13] != ':' || s_digits(s + 14, 2, &mi) || s[16] != ':' || s_digits(s + 17, 2, &sec))
-        return -1;
-    if (h > 23 || mi > 59 || sec > 59)
-        return -1;
-    const char *p = s + 19;
-    int64_t frac = 0;
-    if (*p == '.') {
-        p++;
-        int n = 0;
-        while (s_digit(*p)) {
-            if (n < 6)
-                frac = frac * 10 + (*p - '0');
-            n++;
-            p++;
-        }
-        if (n < 1 || n > 9)
-            return -1;
-        for (int i = n; i < 6; i++)
-            frac *= 10;
-    }
-    int off = 0;   /* seconds east of UTC */
-    if (*p == 'Z') {
-        p++;
-    } else if (*p == '+' || *p == '-') {
-        int oh, om;
-        if (s_digits(p + 1, 2, &oh) || p[3] != ':' || s_digits(p + 4, 2, &om) ||
-            oh > 23 || om > 59)
-            return -1;
-        off = (oh * 3600 + om * 60) * (*p == '-' ? -1 : 1);
-        p += 6;
-    } else {
-        return -1;
-    }
-    if (*p != '\0')
-        return -1;
-    int64_t secs = kv_date_to_days(&d) * 86400 + h * 3600 + mi * 60 + sec - off;
-    *us = secs * US_PER_SEC + frac;
-    return 0;
-}
-
-void calls_format_ts(int64_t us, char buf[CALLS_TS_MAX])
-{
-    int64_t secs = us / US_PER_SEC, frac = us % US_PER_SEC;
-    if (frac < 0) {
-        frac += US_PER_SEC;
-        secs--;
-    }
-    int64_t days = secs / 86400, rem = secs % 86400;
-    if (rem < 0) {
-        rem += 86400;
-        days--;
-    }
-    kv_date_t d;
-    kv_days_to_date(days, &d);
-    snprintf(buf, CALLS_TS_MAX, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", d.y, d.m, d.d,
-             (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60), (long long)frac);
-}
-
 int calls_valid_url(const char *s)
 {
     if (!s)
@@ -161,7 +78,7 @@ static int s_ts(json_t *body, const char *key, kv_need_t need, int64_t *us, json
         kv_errors_add(errors, key, msg);
         return KV_FIELD_BAD;
     }
-    if (!json_is_string(v) || calls_parse_ts(json_string_value(v), us) != 0) {
+    if (!json_is_string(v) || kv_parse_rfc3339(json_string_value(v), us) != 0) {
         char msg[160];
         snprintf(msg, sizeof msg,
                  "The %s must be an ISO 8601 date-time with a UTC offset "
@@ -318,8 +235,8 @@ static int s_times(json_t *body, int64_t now_us, calls_input_t *in, json_t *erro
         kv_errors_add(errors, erc == KV_FIELD_OK ? "ended_at" : "duration_seconds", msg);
         return 0;
     }
-    calls_format_ts(in->started_us, in->started_at);
-    calls_format_ts(in->ended_us, in->ended_at);
+    kv_format_rfc3339(in->started_us, in->started_at);
+    kv_format_rfc3339(in->ended_us, in->ended_at);
     return 1;
 }
 
@@ -392,4 +309,29 @@ int calls_filter_parse(json_t *query, calls_filter_t *f, json_t *errors)
         bad = 1;
     }
     return bad ? -1 : 0;
+}
+
+int calls_stats_parse(json_t *query, calls_stats_query_t *q, json_t *errors)
+{
+    memset(q, 0, sizeof *q);
+    kv_date_t from, to;
+    int frc = kv_query_date(query, "from_date", KV_REQUIRED, &from, errors);
+    int trc = kv_query_date(query, "to_date", KV_REQUIRED, &to, errors);
+    if (frc != KV_FIELD_OK || trc != KV_FIELD_OK)
+        return -1;
+    int64_t days = kv_date_to_days(&to) - kv_date_to_days(&from) + 1;
+    if (days < 1) {
+        kv_errors_add(errors, "to_date", "The to_date must be a date after or equal to from_date.");
+        return -1;
+    }
+    if (days > KV_CALL_STATS_DAYS_MAX) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "The range from from_date to to_date may cover at most %d "
+                 "days.", KV_CALL_STATS_DAYS_MAX);
+        kv_errors_add(errors, "to_date", msg);
+        return -1;
+    }
+    kv_format_date(&from, q->from_date);
+    kv_format_date(&to, q->to_date);
+    return 0;
 }

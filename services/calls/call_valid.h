@@ -72,15 +72,6 @@ typedef struct {
 int calls_validate(json_t *body, int64_t now_us, calls_input_t *in, json_t *errors);
 void calls_input_cleanup(calls_input_t *in);
 
-/* Parses the strict ISO 8601 / RFC 3339 form
- * YYYY-MM-DDTHH:MM:SS[.f{1,9}](Z|+HH:MM|-HH:MM), a real calendar date with
- * year 1900..9999, offset up to +-23:59, into Unix epoch microseconds
- * (digits past the sixth fractional one are dropped).  0 or -1. */
-int calls_parse_ts(const char *s, int64_t *us);
-
-/* Formats us as "YYYY-MM-DDTHH:MM:SS.ffffffZ" (UTC) into buf. */
-void calls_format_ts(int64_t us, char buf[CALLS_TS_MAX]);
-
 /* 0 when s is an absolute http:// or https:// URL with a non-empty host and
  * no whitespace or control characters, of at most KV_CALL_URL_MAX bytes;
  * -1 otherwise. */
@@ -99,5 +90,17 @@ typedef struct {
  * no filter).  Problems go to errors under the parameter's name.  0 or
  * -1. */
 int calls_filter_parse(json_t *query, calls_filter_t *f, json_t *errors);
+
+/* The query of GET /api/v1/calls/stats: both dates required, inclusive,
+ * in the tenant's time zone. */
+typedef struct {
+    char from_date[11];             /* "YYYY-MM-DD" */
+    char to_date[11];
+} calls_stats_query_t;
+
+/* Reads from_date and to_date (Y-m-d, both required, from <= to, at most
+ * KV_CALL_STATS_DAYS_MAX days counting both ends).  Problems go to errors
+ * under the parameter's name (the range under to_date).  0 or -1. */
+int calls_stats_parse(json_t *query, calls_stats_query_t *q, json_t *errors);
 
 #endif

@@ -20,6 +20,7 @@
 #include "calls.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,8 @@
 #include "kv_sync.h"
 
 #define CALLS_CRM_TIMEOUT_MS 2000
+/* How long calls waits for scheduling (a call's bookings, the stats). */
+#define CALLS_BUS_TIMEOUT_MS 2000
 
 /* The full call object (with transcript) of row 0 of call, reading its
  * turns.  NULL on a database error.  Caller owns the result. */
@@ -336,6 +339,26 @@ out:
     json_decref(errors);
 }
 
+/* Asks scheduling for the ids of the appointments booked during call id
+ * (appointments.of_call).  A new array, or NULL when scheduling could not
+ * tell (logged). */
+static json_t *s_appointment_ids(kv_ctx_t *ctx, const kv_req_t *req, int64_t id)
+{
+    char cid[KV_DB_I64_LEN];
+    json_t *params = json_pack("{ss}", "call_id", kv_db_i64_param(cid, id));
+    json_t *out = NULL, *ids = NULL;
+    int st = kv_client_call(ctx->bus, req->hdr, KV_SVC_SCHEDULING, "appointments.of_call",
+                            params, NULL, CALLS_BUS_TIMEOUT_MS, &out);
+    json_decref(params);
+    json_t *v = json_object_get(json_object_get(out, "data"), "appointment_ids");
+    if (st == KV_ST_OK && json_is_array(v))
+        ids = json_incref(v);
+    else
+        kv_warn(KV_RID(req), "scheduling appointments.of_call answered %d", st);
+    json_decref(out);
+    return ids;
+}
+
 void calls_get(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
 {
     PGresult *r = NULL;
@@ -361,7 +384,92 @@ void calls_get(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
         kv_reply_db_error(rep, ctx->db);
         goto out;
     }
+    /* the bookings made during the call are scheduling's: without its
+     * answer the show would be wrong, so it is 503 rather than [] */
+    json_t *ids = s_appointment_ids(ctx, req, id);
+    if (!ids) {
+        json_decref(call);
+        kv_reply_unavailable(rep);
+        goto out;
+    }
+    json_object_set_new(call, "appointment_ids", ids);
     kv_reply_ok(rep, KV_ST_OK, call, NULL);
 out:
     PQclear(r);
+}
+
+void calls_lookup(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
+{
+    int64_t id;
+    json_t *errors = json_object();
+    if (kv_query_id(req->params, "id", KV_REQUIRED, &id, errors) != KV_FIELD_OK) {
+        kv_reply_invalid(rep, errors);
+        return;
+    }
+    json_decref(errors);
+    char tenant_s[KV_DB_I64_LEN], id_s[KV_DB_I64_LEN];
+    const char *params[2] = { kv_db_i64_param(tenant_s, KV_TENANT(req)),
+                              kv_db_i64_param(id_s, id) };
+    PGresult *r = kv_db_exec(ctx->db, KV_RID(req), "calls_lookup", 2, params);
+    if (!r) {
+        kv_reply_db_error(rep, ctx->db);
+        return;
+    }
+    if (PQntuples(r) != 1)
+        kv_reply_not_found(rep, "Call");
+    else
+        kv_reply_ok(rep, KV_ST_OK, json_pack("{sIss}", "id", (json_int_t)kv_db_i64(r, 0, 0),
+                                             "started_at", kv_db_str(r, 0, 1)), NULL);
+    PQclear(r);
+}
+
+void calls_stats(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
+{
+    json_t *errors = json_object();
+    json_t *out = NULL;
+    PGresult *r = NULL;
+    calls_stats_query_t q;
+    if (calls_stats_parse(req->query, &q, errors) != 0) {
+        kv_reply_invalid(rep, errors);
+        errors = NULL;
+        goto out;
+    }
+    char tenant_s[KV_DB_I64_LEN];
+    const char *tz = req->hdr->tenant_tz[0] ? req->hdr->tenant_tz : "UTC";
+    const char *params[4] = { kv_db_i64_param(tenant_s, KV_TENANT(req)), tz, q.from_date,
+                              q.to_date };
+    r = kv_db_exec(ctx->db, KV_RID(req), "calls_stats", 4, params);
+    if (!r || PQntuples(r) != 1) {
+        kv_reply_db_error(rep, ctx->db);
+        goto out;
+    }
+    /* booked: calls of the range with an appointment, which scheduling
+     * counts (it records each linked call's start) */
+    json_t *p = json_pack("{ssss}", "from_date", q.from_date, "to_date", q.to_date);
+    int st = kv_client_call(ctx->bus, req->hdr, KV_SVC_SCHEDULING, "appointments.booked_calls",
+                            p, NULL, CALLS_BUS_TIMEOUT_MS, &out);
+    json_decref(p);
+    json_t *b = json_object_get(json_object_get(out, "data"), "booked_calls");
+    if (st != KV_ST_OK || !json_is_integer(b)) {
+        kv_warn(KV_RID(req), "scheduling appointments.booked_calls answered %d", st);
+        kv_reply_unavailable(rep);
+        goto out;
+    }
+    long long calls = kv_db_i64(r, 0, 0), answered = kv_db_i64(r, 0, 1);
+    long long booked = json_integer_value(b);
+    double rate = answered > 0 ? (double)booked / (double)answered : 0.0;
+    json_t *o = json_object();
+    json_object_set_new(o, "from_date", json_string(q.from_date));
+    json_object_set_new(o, "to_date", json_string(q.to_date));
+    json_object_set_new(o, "calls", json_integer(calls));
+    json_object_set_new(o, "answered", json_integer(answered));
+    json_object_set_new(o, "missed", json_integer(kv_db_i64(r, 0, 2)));
+    json_object_set_new(o, "booked", json_integer(booked));
+    json_object_set_new(o, "conversion_rate", json_real(round(rate * 10000.0) / 10000.0));
+    json_object_set_new(o, "average_duration", json_real(strtod(kv_db_str(r, 0, 3), NULL)));
+    kv_reply_ok(rep, KV_ST_OK, o, NULL);
+out:
+    PQclear(r);
+    json_decref(out);
+    json_decref(errors);
 }

@@ -42,5 +42,10 @@ json_t *calls_transcript_json(const PGresult *turns);
 void calls_create(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep);
 void calls_list(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep);
 void calls_get(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep);
+/* calls.stats: GET /api/v1/calls/stats?from_date=&to_date= (extension). */
+void calls_stats(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep);
+/* calls.lookup (bus only, asked by scheduling): params {"id"} -> 200
+ * {"id","started_at"} | 404 when the tenant has no such call. */
+void calls_lookup(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep);
 
 #endif

@@ -108,6 +108,25 @@ const kv_stmt_t calls_stmts[] = {
       "        (e.t->>'offset_seconds')::numeric"
       " FROM jsonb_array_elements($3::jsonb) WITH ORDINALITY AS e(t, ord)" },
 
+    /* calls.lookup (scheduling links a booking to a call): $1 tenant, $2 id
+     * -> the call's id and started_at. */
+    { "calls_lookup",
+      "SELECT id, " CALLS_TS("started_at") " FROM calls WHERE tenant_id = $1 AND id = $2::bigint" },
+
+    /* GET /calls/stats: $1 tenant, $2 its zone, $3 from_date, $4 to_date
+     * (inclusive local dates) -> calls, answered, missed, and the average
+     * duration of the answered ones in seconds (one decimal, 0 when none).
+     * missed is duration_seconds < 15, the generated column's own rule,
+     * written out so that the covering index calls_tenant_started_stats_idx
+     * answers it index-only. */
+    { "calls_stats",
+      "SELECT count(*), count(*) FILTER (WHERE duration_seconds >= 15), "
+      "count(*) FILTER (WHERE duration_seconds < 15), "
+      "coalesce(round(avg(duration_seconds) FILTER (WHERE duration_seconds >= 15), 1), 0)::text "
+      "FROM calls WHERE tenant_id = $1"
+      " AND started_at >= ($3::date)::timestamp AT TIME ZONE $2::text"
+      " AND started_at < (($4::date) + 1)::timestamp AT TIME ZONE $2::text" },
+
     KV_OUTBOX_STMTS
 
     { NULL, NULL }

@@ -19,6 +19,8 @@ static const kv_op_t s_ops[] = {
     { KV_OP(CALLS_CREATE), calls_create },
     { KV_OP(CALLS_LIST),   calls_list },
     { KV_OP(CALLS_GET),    calls_get },
+    { KV_OP(CALLS_STATS),  calls_stats },
+    { KV_OP(CALLS_LOOKUP), calls_lookup },
     { KV_OP(EVENTS_SINCE), kv_outbox_since_op },
     { NULL, NULL }
 };

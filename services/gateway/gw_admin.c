@@ -4,10 +4,14 @@
  *   POST  /admin/v1/tenants                         {"name","timezone"?,"slot_interval"?}
  *   GET   /admin/v1/tenants
  *   GET   /admin/v1/tenants/{id}
- *   POST  /admin/v1/tenants/{id}/keys               {"name"} -> the key, shown once
+ *   POST  /admin/v1/tenants/{id}/keys               {"name","scope"?} -> the key, shown once
  *   GET   /admin/v1/tenants/{id}/keys               no secrets
  *   POST  /admin/v1/tenants/{id}/keys/{key_id}/revoke
  *   GET   /admin/v1/stats                           the gateway's counters (gw_stats.h)
+ *   POST  /admin/v1/tenants/{id}/users              console users (gw_users.c)
+ *   GET   /admin/v1/tenants/{id}/users
+ *   POST  /admin/v1/tenants/{id}/users/{uid}/disable
+ *   POST  /admin/v1/tenants/{id}/users/{uid}/password-link
  *   POST  /admin/v1/tenants/{id}/services           -> scheduling admin.services.create
  *   PATCH /admin/v1/tenants/{id}/services/{sid}     -> scheduling admin.services.update
  *   POST  /admin/v1/tenants/{id}/staff              -> scheduling admin.staff.create
@@ -17,6 +21,7 @@
  * time, and independent of the token's length.
  */
 #include "gw_admin.h"
+#include "gw_console.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +49,10 @@ enum {
     A_KEY_LIST,
     A_KEY_REVOKE,
     A_STATS,
+    A_USER_CREATE,
+    A_USER_LIST,
+    A_USER_DISABLE,
+    A_USER_LINK,
 };
 
 #define L(m, p, l) { .method = (m), .pattern = (p), .op = NULL, .local = (l) }
@@ -58,6 +67,10 @@ static const gw_route_t s_routes[] = {
     L("GET",   "/admin/v1/tenants/{tenant}/keys",               A_KEY_LIST),
     L("POST",  "/admin/v1/tenants/{tenant}/keys/{key}/revoke",  A_KEY_REVOKE),
     L("GET",   "/admin/v1/stats",                               A_STATS),
+    L("POST",  "/admin/v1/tenants/{tenant}/users",              A_USER_CREATE),
+    L("GET",   "/admin/v1/tenants/{tenant}/users",              A_USER_LIST),
+    L("POST",  "/admin/v1/tenants/{tenant}/users/{user}/disable", A_USER_DISABLE),
+    L("POST",  "/admin/v1/tenants/{tenant}/users/{user}/password-link", A_USER_LINK),
     F("POST",  "/admin/v1/tenants/{tenant}/services",           ADMIN_SERVICES_CREATE),
     F("PATCH", "/admin/v1/tenants/{tenant}/services/{id}",      ADMIN_SERVICES_UPDATE),
     F("POST",  "/admin/v1/tenants/{tenant}/staff",              ADMIN_STAFF_CREATE),
@@ -115,6 +128,8 @@ static json_t *s_key_json(const PGresult *res, int row)
     json_object_set_new(o, "revoked_at", kv_json_cell_str(res, row, 6));
     /* made before keyed checksums: see sql/gateway/002_keyed_checksum.sql */
     json_object_set_new(o, "legacy", json_boolean(strcmp(PQgetvalue(res, row, 7), "t") == 0));
+    /* "full" or "read" (GET only): sql/gateway/003_key_scope.sql */
+    json_object_set_new(o, "scope", kv_json_cell_str(res, row, 8));
     return o;
 }
 
@@ -168,6 +183,20 @@ static const char *s_name(json_t *body, json_t *errors, int required)
         return NULL;
     }
     return s;
+}
+
+/* A key's scope: "full" (absent or null) or "read"; anything else adds
+ * errors.scope and returns "full". */
+static const char *s_scope(json_t *body, json_t *errors)
+{
+    json_t *v = json_object_get(body, "scope");
+    if (!v || json_is_null(v))
+        return "full";
+    const char *s = json_string_value(v);
+    if (s && (strcmp(s, "full") == 0 || strcmp(s, "read") == 0))
+        return s;
+    kv_errors_add(errors, "scope", "The selected scope is invalid: use one of full, read.");
+    return "full";
 }
 
 /* Loads tenant tid; answers 404/503 itself and returns NULL then.  Caller
@@ -270,6 +299,7 @@ static int s_key_create(gw_req_t *r, kv_db_t *db, const char *tid)
     if (!(body = s_body_object(r)))
         goto out;
     const char *name = s_name(body, errors, 1);
+    const char *scope = s_scope(body, errors);
     if (json_object_size(errors) > 0) {
         rc = s_invalid(r, errors);
         errors = NULL;
@@ -282,15 +312,16 @@ static int s_key_create(gw_req_t *r, kv_db_t *db, const char *tid)
     }
     gw_key_hash_hex(key, hash);
     gw_key_prefix(key, prefix);
-    const char *p[4] = { tid, name, hash, prefix };
-    res = kv_db_exec(db, r->rid, "gw_key_create", 4, p);
+    const char *p[5] = { tid, name, hash, prefix, scope };
+    res = kv_db_exec(db, r->rid, "gw_key_create", 5, p);
     if (!res || PQntuples(res) != 1) {
         rc = gw_reply_error(r, 503, "Service temporarily unavailable.");
         goto out;
     }
     json_t *data = s_key_json(res, 0);
     json_object_set_new(data, "key", json_string(key));
-    kv_info(r->rid, "api key created id=%s tenant_id=%s", PQgetvalue(res, 0, 0), tid);
+    kv_info(r->rid, "api key created id=%s tenant_id=%s scope=%s", PQgetvalue(res, 0, 0), tid,
+            scope);
     rc = s_ok(r, 201, data);
 out:
     OPENSSL_cleanse(key, sizeof key);
@@ -334,7 +365,7 @@ static int s_key_revoke(gw_req_t *r, kv_db_t *db, const char *tid, const char *k
         PQclear(res);
         return gw_reply_error(r, 404, "API key not found.");
     }
-    gw_auth_forget(gw_http_cfg()->auth, kv_db_str(res, 0, 8));
+    gw_auth_forget(gw_http_cfg()->auth, kv_db_str(res, 0, 9));
     kv_info(r->rid, "api key revoked id=%s tenant_id=%s", kid, tid);
     json_t *data = s_key_json(res, 0);
     PQclear(res);
@@ -411,6 +442,10 @@ int gw_admin_dispatch(gw_req_t *r)
     case A_KEY_CREATE:    return s_key_create(r, db, tid);
     case A_KEY_LIST:      return s_key_list(r, db, tid);
     case A_KEY_REVOKE:    return s_key_revoke(r, db, tid, gw_param(&pp, "key"));
+    case A_USER_CREATE:   return gw_users_create(r, db, tid);
+    case A_USER_LIST:     return gw_users_list(r, db, tid);
+    case A_USER_DISABLE:  return gw_users_disable(r, db, tid, gw_param(&pp, "user"));
+    case A_USER_LINK:     return gw_users_link(r, db, tid, gw_param(&pp, "user"));
     default:              return s_forward(r, db, route, &pp);
     }
 }

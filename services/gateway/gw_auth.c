@@ -124,6 +124,7 @@ static int s_db_lookup(kv_db_t *db, const char *hex, const char *req_id, gw_prin
         const char *tz = kv_db_str(r, 0, 2);
         snprintf(out->tz, sizeof out->tz, "%s", tz ? tz : "UTC");
         out->slot_interval = (int)kv_db_i64(r, 0, 3);
+        out->read_only = strcmp(PQgetvalue(r, 0, 6), "read") == 0;
         rc = GW_AUTH_OK;
         if (strcmp(PQgetvalue(r, 0, 5), "t") == 0) {
             char id[24];

@@ -47,6 +47,7 @@ typedef struct {
     int64_t tenant_id;
     char tz[65];             /* the tenant's IANA time zone */
     int slot_interval;       /* the tenant's slot interval, minutes */
+    int read_only;           /* scope 'read': GET and HEAD only (403 on writes) */
 } gw_principal_t;
 
 enum {

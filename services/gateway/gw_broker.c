@@ -285,17 +285,24 @@ static void s_reply_client(gw_broker_t *b, const char *client, size_t clen, cons
     free(htext);
 }
 
-/* Sends the answer to the client of p, then frees p.  p must be unlinked
- * from every list first (s_detach). */
-static void s_answer(gw_broker_t *b, s_pending_t *p, int status, const char *body, size_t len)
+/* Sends the answer to the client of p, with the worker's reply header rh
+ * (NULL: the broker's own answer), then frees p.  p must be unlinked from
+ * every list first (s_detach). */
+static void s_answer_hdr(gw_broker_t *b, s_pending_t *p, int status, const char *body,
+                         size_t len, const kv_hdr_t *rh)
 {
     if (p->cb)
-        p->cb(p->arg, status, body, len);
+        p->cb(p->arg, status, body, len, rh);
     else
         s_reply_client(b, p->client, p->client_len, p->service ? p->service->name : "unknown",
                        p->id, p->cid, status, body, len);
     kv_msg_destroy(&p->req);
     free(p);
+}
+
+static void s_answer(gw_broker_t *b, s_pending_t *p, int status, const char *body, size_t len)
+{
+    s_answer_hdr(b, p, status, body, len, NULL);
 }
 
 /* Brings the next tick forward to t (monotonic ms) when it is later. */
@@ -781,7 +788,8 @@ static void s_on_reply(gw_broker_t *b, s_worker_t *w, const kv_bus_frame_t *f)
         w->away = 1;
         s_queue_add(s, p, 1);
     } else {
-        s_finish(b, p, h.status, f->body, f->body_len);
+        s_detach(b, p);
+        s_answer_hdr(b, p, h.status, f->body, f->body_len, &h);
     }
     s_idle_push(s, w);
     s_dispatch(b, s);

@@ -30,11 +30,14 @@
 typedef struct gw_broker gw_broker_t;
 
 /* Called on the loop thread, exactly once per accepted submit, with the
- * reply status and envelope body (borrowed: copy what you keep).  For
- * failures the broker makes (503, 504) body is a complete error envelope
- * too.  When gw_broker_submit() is called on the loop thread the callback
- * may run before gw_broker_submit() returns. */
-typedef void (*gw_reply_fn)(void *arg, int status, const char *body, size_t len);
+ * reply status and envelope body (borrowed: copy what you keep), and the
+ * worker's reply header rh (borrowed; its "replayed" flag, say) or NULL
+ * when the broker answered by itself.  For failures the broker makes (503,
+ * 504) body is a complete error envelope too.  When gw_broker_submit() is
+ * called on the loop thread the callback may run before
+ * gw_broker_submit() returns. */
+typedef void (*gw_reply_fn)(void *arg, int status, const char *body, size_t len,
+                            const kv_hdr_t *rh);
 
 /* Binds KAIVOX_BUS_ENDPOINT; NULL on failure (logged).  Caller owns it.
  * The thread that calls this is the loop thread. */

@@ -20,7 +20,13 @@
 
 #define TENANT_COLS "id, name, timezone, slot_interval_minutes, " TS("created_at")
 #define KEY_COLS    "id, tenant_id, name, prefix, " TS("created_at") ", " \
-                    TS("last_used_at") ", " TS("revoked_at") ", legacy"
+                    TS("last_used_at") ", " TS("revoked_at") ", legacy, scope"
+/* The console's users (gw_users.c) and API keys (gw_console.c). */
+#define USER_COLS   "id, tenant_id, email, name, " TS("created_at") ", " \
+                    "password_hash IS NOT NULL, " TS("password_set_at") ", " TS("disabled_at")
+#define APIKEY_COLS "id, name, prefix, " TS("created_at") ", " TS("last_used_at")
+/* A window of $n seconds. */
+#define SECS(n)     "make_interval(secs => $" n "::int)"
 
 const kv_stmt_t gw_db_stmts[] = {
     { "gw_ping", "SELECT 1" },
@@ -28,7 +34,7 @@ const kv_stmt_t gw_db_stmts[] = {
     { "gw_key_lookup",
       "SELECT k.id, k.tenant_id, t.timezone, t.slot_interval_minutes, "
       "k.revoked_at IS NOT NULL, "
-      "(k.last_used_at IS NULL OR k.last_used_at < now() - interval '1 minute') "
+      "(k.last_used_at IS NULL OR k.last_used_at < now() - interval '1 minute'), k.scope "
       "FROM api_keys k JOIN tenants t ON t.id = k.tenant_id WHERE k.key_hash = $1" },
     { "gw_key_touch",
       "UPDATE api_keys SET last_used_at = now() WHERE id = $1 "
@@ -48,12 +54,107 @@ const kv_stmt_t gw_db_stmts[] = {
     { "gw_tenant_list", "SELECT " TENANT_COLS " FROM tenants ORDER BY id" },
     { "gw_tenant_get", "SELECT " TENANT_COLS " FROM tenants WHERE id = $1" },
     { "gw_key_create",
-      "INSERT INTO api_keys (tenant_id, name, key_hash, prefix, legacy) "
-      "VALUES ($1, $2, $3, $4, false) RETURNING " KEY_COLS },
+      "INSERT INTO api_keys (tenant_id, name, key_hash, prefix, legacy, scope) "
+      "VALUES ($1, $2, $3, $4, false, $5) RETURNING " KEY_COLS },
     { "gw_key_list", "SELECT " KEY_COLS " FROM api_keys WHERE tenant_id = $1 ORDER BY id" },
     { "gw_key_revoke",
       "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) "
       "WHERE tenant_id = $1 AND id = $2 RETURNING " KEY_COLS ", key_hash" },
+
+    /* ---- the console: sessions (gw_session.c, gw_console.c) ---- */
+    /* $1 token hash, $2 idle seconds.  The last column: last_seen_at is
+     * worth moving (older than a minute, or a tenth of the idle time). */
+    { "gw_session_lookup",
+      "SELECT s.id, s.user_id, s.tenant_id, t.timezone, t.slot_interval_minutes, "
+      "s.last_seen_at < now() - least(interval '60 seconds', " SECS("2") " / 10), "
+      "u.email, u.name, t.name, " TS("s.expires_at") " "
+      "FROM sessions s JOIN users u ON u.id = s.user_id JOIN tenants t ON t.id = s.tenant_id "
+      "WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now() "
+      "AND s.last_seen_at > now() - " SECS("2") " AND u.disabled_at IS NULL" },
+    { "gw_session_touch", "UPDATE sessions SET last_seen_at = now() WHERE id = $1" },
+    /* $1 user, $2 tenant, $3 token hash, $4 lifetime seconds */
+    { "gw_session_create",
+      "INSERT INTO sessions (user_id, tenant_id, token_hash, expires_at) "
+      "VALUES ($1, $2, $3, now() + " SECS("4") ") RETURNING id, " TS("expires_at") },
+    /* A user's sessions that are over ($2: idle seconds), at each sign-in. */
+    { "gw_session_prune",
+      "DELETE FROM sessions WHERE user_id = $1 AND (revoked_at IS NOT NULL "
+      "OR expires_at < now() OR last_seen_at < now() - " SECS("2") ")" },
+    { "gw_session_revoke",
+      "UPDATE sessions SET revoked_at = now() WHERE token_hash = $1 AND revoked_at IS NULL "
+      "RETURNING id" },
+    { "gw_session_revoke_user",
+      "UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL" },
+    /* ---- sign-in ---- */
+    { "gw_signin_user",
+      "SELECT u.id, u.tenant_id, u.password_hash, u.email, u.name, t.name, t.timezone "
+      "FROM users u JOIN tenants t ON t.id = u.tenant_id "
+      "WHERE u.email = $1 AND u.disabled_at IS NULL" },
+    /* $1 account subject, $2 address subject, $3 window seconds: the live
+     * windows, with the seconds each has left. */
+    { "gw_throttle_get",
+      "SELECT scope, failures, greatest(1, ceil(extract(epoch FROM "
+      "window_start + " SECS("3") " - now())))::int FROM signin_throttle "
+      "WHERE ((scope = 'account' AND subject = $1) OR (scope = 'address' AND subject = $2)) "
+      "AND window_start > now() - " SECS("3") },
+    /* One more failure for ($1 scope, $2 subject) in its window of $3 s. */
+    { "gw_throttle_fail",
+      "INSERT INTO signin_throttle AS t (scope, subject, window_start, failures) "
+      "VALUES ($1, $2, now(), 1) ON CONFLICT (scope, subject) DO UPDATE SET "
+      "failures = CASE WHEN t.window_start <= now() - " SECS("3") " THEN 1 ELSE t.failures + 1 END, "
+      "window_start = CASE WHEN t.window_start <= now() - " SECS("3") " THEN now() "
+      "ELSE t.window_start END" },
+    { "gw_throttle_clear",
+      "DELETE FROM signin_throttle WHERE scope = 'account' AND subject = $1" },
+    { "gw_throttle_prune",
+      "DELETE FROM signin_throttle WHERE window_start <= now() - " SECS("1") },
+    /* ---- set-password links ---- */
+    { "gw_pwtoken_check",
+      "SELECT u.id FROM password_tokens p JOIN users u ON u.id = p.user_id "
+      "WHERE p.token_hash = $1 AND p.used_at IS NULL AND p.expires_at > now() "
+      "AND u.disabled_at IS NULL" },
+    /* Uses the link $1 and sets the password hash $2, ending the user's
+     * sessions, in one statement: a link works once. */
+    { "gw_pwtoken_use",
+      "WITH t AS (UPDATE password_tokens p SET used_at = now() "
+      "  WHERE p.token_hash = $1 AND p.used_at IS NULL AND p.expires_at > now() "
+      "  AND EXISTS (SELECT 1 FROM users u WHERE u.id = p.user_id AND u.disabled_at IS NULL) "
+      "  RETURNING p.user_id), "
+      "u AS (UPDATE users SET password_hash = $2, password_set_at = now() "
+      "  WHERE id = (SELECT user_id FROM t) RETURNING id, email), "
+      "s AS (UPDATE sessions SET revoked_at = now() "
+      "  WHERE user_id = (SELECT id FROM u) AND revoked_at IS NULL RETURNING 1) "
+      "SELECT id, email, (SELECT count(*) FROM s) FROM u" },
+    { "gw_pwtoken_void",
+      "UPDATE password_tokens SET used_at = now() WHERE user_id = $1 AND used_at IS NULL" },
+    /* $1 user, $2 token hash, $3 validity seconds */
+    { "gw_pwtoken_create",
+      "INSERT INTO password_tokens (user_id, token_hash, expires_at) "
+      "VALUES ($1, $2, now() + " SECS("3") ") RETURNING " TS("expires_at") },
+    /* ---- users (admin API, gw_users.c) ---- */
+    { "gw_user_create",
+      "INSERT INTO users (tenant_id, email, name) VALUES ($1, $2, $3) "
+      "ON CONFLICT (email) DO NOTHING RETURNING " USER_COLS },
+    { "gw_user_list", "SELECT " USER_COLS " FROM users WHERE tenant_id = $1 ORDER BY id" },
+    { "gw_user_get", "SELECT " USER_COLS " FROM users WHERE tenant_id = $1 AND id = $2" },
+    { "gw_user_disable",
+      "UPDATE users SET disabled_at = coalesce(disabled_at, now()) "
+      "WHERE tenant_id = $1 AND id = $2 RETURNING " USER_COLS },
+    /* ---- API keys of the public API (gw_console.c) ---- */
+    { "gw_apikey_count",
+      "SELECT count(*) FROM api_keys WHERE tenant_id = $1 AND revoked_at IS NULL" },
+    { "gw_apikey_list",
+      "SELECT " APIKEY_COLS " FROM api_keys WHERE tenant_id = $1 AND revoked_at IS NULL "
+      "ORDER BY id LIMIT $2 OFFSET $3" },
+    /* $1 tenant, $2 name, $3 hash, $4 prefix, $5 the most active keys a
+     * tenant may hold: no row when it holds them already. */
+    { "gw_apikey_create",
+      "INSERT INTO api_keys (tenant_id, name, key_hash, prefix, legacy) "
+      "SELECT $1, $2, $3, $4, false WHERE (SELECT count(*) FROM api_keys "
+      "WHERE tenant_id = $1 AND revoked_at IS NULL) < $5::int RETURNING " APIKEY_COLS },
+    { "gw_apikey_revoke",
+      "UPDATE api_keys SET revoked_at = now() WHERE tenant_id = $1 AND id = $2 "
+      "AND revoked_at IS NULL RETURNING " APIKEY_COLS ", key_hash" },
     { NULL, NULL }
 };
 

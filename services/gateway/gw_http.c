@@ -191,6 +191,8 @@ static int64_t s_mono_us(void)
 static void s_set_out(gw_req_t *r, int status, char *text)
 {
     free(r->out);
+    r->out_ref = NULL;
+    r->out_type = NULL;
     r->out = text;
     r->out_len = strlen(text);
     r->out_status = status;
@@ -206,6 +208,23 @@ int gw_reply_json(gw_req_t *r, int status, json_t *body)
     }
     s_set_out(r, status, text);
     return 0;
+}
+
+int gw_reply_static(gw_req_t *r, int status, const char *type, const void *body, size_t len)
+{
+    free(r->out);
+    r->out = NULL;
+    r->out_ref = body ? body : "";
+    r->out_len = body ? len : 0;
+    r->out_type = type;
+    r->out_status = status;
+    return 0;
+}
+
+/* 1 when an answer is waiting to be queued. */
+static int s_has_out(const gw_req_t *r)
+{
+    return r->out || r->out_ref;
 }
 
 int gw_reply_error(gw_req_t *r, int status, const char *msg)
@@ -230,18 +249,27 @@ const char *gw_req_header(gw_req_t *r, const char *name)
     return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
 }
 
-/* Queues r->out.  Precondition: r->out is set and nothing was queued. */
+/* Queues r->out (or r->out_ref).  Precondition: an answer is set
+ * (s_has_out) and nothing was queued. */
 static enum MHD_Result s_queue(gw_req_t *r)
 {
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(r->out_len, r->out, MHD_RESPMEM_MUST_FREE);
+    struct MHD_Response *resp;
+    if (r->out_ref)
+        resp = MHD_create_response_from_buffer(r->out_len, (void *)r->out_ref,
+                                               MHD_RESPMEM_PERSISTENT);
+    else
+        resp = MHD_create_response_from_buffer(r->out_len, r->out, MHD_RESPMEM_MUST_FREE);
     if (!resp)
         return MHD_NO;
     r->out = NULL;
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    r->out_ref = NULL;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            r->out_type ? r->out_type : "application/json");
     MHD_add_response_header(resp, "X-Request-Id", r->rid);
     for (int i = 0; i < r->nhdr; i++)
         MHD_add_response_header(resp, r->hdr[i].name, r->hdr[i].value);
+    for (const char *const *h = r->out_hdrs; h && h[0] && h[1]; h += 2)
+        MHD_add_response_header(resp, h[0], h[1]);
     if (r->close || r->too_large || gw_http_draining())
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result ret = MHD_queue_response(r->conn, (unsigned)r->out_status, resp);
@@ -298,8 +326,10 @@ void gw_req_resume(gw_req_t *r)
 
 /* ---- forwarding ----------------------------------------------------- */
 
-/* Loop thread: keeps a copy of the reply and wakes the connection. */
-static void s_on_reply(void *arg, int status, const char *body, size_t len)
+/* Loop thread: keeps a copy of the reply and wakes the connection.  A
+ * recorded answer sent again for its Idempotency-Key (rh->replayed) says
+ * so in Idempotent-Replayed. */
+static void s_on_reply(void *arg, int status, const char *body, size_t len, const kv_hdr_t *rh)
 {
     gw_req_t *r = arg;
     char *text;
@@ -316,6 +346,8 @@ static void s_on_reply(void *arg, int status, const char *body, size_t len)
     r->out = text;
     r->out_len = strlen(text);
     r->out_status = status;
+    if (rh && rh->replayed)
+        gw_req_add_header(r, "Idempotent-Replayed", "true");
     pthread_mutex_unlock(&r->mu);
     gw_req_resume(r);
 }
@@ -478,7 +510,7 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *conn, const ch
         if (st == GW_SUSPENDED)
             return MHD_YES;
         if (st == GW_ANSWERED) {
-            if (!r->out)
+            if (!s_has_out(r))
                 gw_reply_error(r, 500, "Internal server error.");
             if (s_body_announced(conn)) {
                 /* the body is never read: answer now, close after it */
@@ -498,7 +530,7 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *conn, const ch
         return MHD_YES;
     }
     case GW_STEP_BODY:
-        if (r->out) {                /* answered by on_headers, no body */
+        if (s_has_out(r)) {          /* answered by on_headers, no body */
             *upload_data_size = 0;
             break;
         }
@@ -524,7 +556,7 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *conn, const ch
         *upload_data_size = 0;
         return MHD_YES;
     }
-    if (!r->out)
+    if (!s_has_out(r))
         gw_reply_error(r, 500, "Internal server error.");
     return s_queue(r);
 }

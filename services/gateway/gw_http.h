@@ -24,7 +24,8 @@
  * resume it later.  dispatch(r) runs once the whole body is there: it
  * answers (gw_reply_*) or forwards to a service (gw_forward), in which case
  * the connection is suspended until the broker calls back.  Every response
- * carries Content-Type: application/json and X-Request-Id, and every
+ * carries X-Request-Id and Content-Type: application/json (the console's
+ * static files, gw_reply_static, their own type), and every
  * request ends with one log line (never with its query string).
  */
 #ifndef GW_HTTP_H
@@ -78,11 +79,19 @@ typedef struct gw_req {
     gw_params_t params;          /* its path parameters */
     json_t *query;               /* owned: query arguments but api_key */
     gw_principal_t who;          /* the authenticated key */
+    char idem_key[KV_IDEM_KEY_MAX + 1];  /* the write's Idempotency-Key, "" none */
     gw_addr_t client;            /* who the per-client limits count (the peer,
                                     or X-Forwarded-For behind a trusted proxy) */
     int wait;                    /* what a suspended on_headers waits for
                                     (its own codes; 0: nothing) */
     int auth_rc;                 /* GW_AUTH_* of that asynchronous answer */
+
+    /* The console (gw_console.h). */
+    int console;                 /* 1: a path under /console */
+    int64_t session_id;          /* > 0: authenticated by a console session,
+                                    not a key (who.key_id is then 0) */
+    int64_t user_id;             /* the session's user */
+    const void *console_op;      /* the console route being served (gw_console.c) */
 
     /* The response waiting to be queued (set by gw_reply_* or the broker
      * callback), and the one sent. */
@@ -91,6 +100,11 @@ typedef struct gw_req {
     int out_status;
     int status;                  /* status queued; 0 until then */
     int close;                   /* send Connection: close */
+    const char *out_type;        /* Content-Type; NULL: application/json */
+    const void *out_ref;         /* a borrowed body instead of out (static
+                                    files, alive as long as the daemon) */
+    const char *const *out_hdrs; /* borrowed "name", "value", ..., NULL pairs
+                                    sent besides hdr[] (long values: CSP) */
 
     int nhdr;                    /* extra response headers */
     struct { char name[32]; char value[128]; } hdr[GW_REQ_MAX_HEADERS];
@@ -222,6 +236,9 @@ void gw_req_resume(gw_req_t *r);
 int gw_reply_json(gw_req_t *r, int status, json_t *body);
 /* Answers the error envelope {"success":false,"message":msg}.  Returns 0. */
 int gw_reply_error(gw_req_t *r, int status, const char *msg);
+/* Answers status with len bytes of body (borrowed: must outlive the
+ * daemon) of Content-Type type.  Returns 0. */
+int gw_reply_static(gw_req_t *r, int status, const char *type, const void *body, size_t len);
 
 /* Parses the body of a POST/PATCH/PUT: *out = the JSON value, or JSON null
  * when the body is empty (new reference).  Returns 0, or -1 after

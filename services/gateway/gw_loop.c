@@ -3,7 +3,7 @@
  *
  * Order inside one turn: signals, new connections, the broker's socket
  * (replies resume their connections), the eventfds (admin submissions, key
- * lookup answers), then libmicrohttpd (reads new requests, which the public
+ * lookup answers, console jobs done), then libmicrohttpd (reads new requests, which the public
  * dispatch hands to the broker at once, and writes the answers resumed
  * above), then the timers: key lookups waiting too long, connections past
  * their header or body deadline (at least every GW_SWEEP_MS), the broker's.  libmicrohttpd runs whenever anything
@@ -22,7 +22,7 @@
 #include "kv_env.h"
 #include "kv_log.h"
 
-enum { I_ROUTER, I_BROKER_WAKE, I_AUTH_WAKE, I_MHD, I_SIGNAL, I_LISTEN, I_COUNT };
+enum { I_ROUTER, I_BROKER_WAKE, I_AUTH_WAKE, I_WORK_WAKE, I_MHD, I_SIGNAL, I_LISTEN, I_COUNT };
 
 /* Returns the signal read from sfd, 0 when none. */
 static int s_read_signal(int sfd)
@@ -64,6 +64,7 @@ int gw_loop_run(const gw_loop_cfg_t *cfg)
             [I_ROUTER]      = { gw_broker_socket(cfg->broker), 0, ZMQ_POLLIN, 0 },
             [I_BROKER_WAKE] = { NULL, gw_broker_wake_fd(cfg->broker), ZMQ_POLLIN, 0 },
             [I_AUTH_WAKE]   = { NULL, gw_auth_wake_fd(cfg->auth), ZMQ_POLLIN, 0 },
+            [I_WORK_WAKE]   = { NULL, gw_work_wake_fd(cfg->work), ZMQ_POLLIN, 0 },
             [I_MHD]         = { NULL, gw_server_epoll_fd(cfg->http), ZMQ_POLLIN, 0 },
             [I_SIGNAL]      = { NULL, sfd, ZMQ_POLLIN, 0 },
             [I_LISTEN]      = { NULL, gw_server_listen_fd(cfg->http), ZMQ_POLLIN, 0 },
@@ -108,8 +109,14 @@ int gw_loop_run(const gw_loop_cfg_t *cfg)
             gw_auth_on_wake(cfg->auth);
             work = 1;
         }
+        if (items[I_WORK_WAKE].revents & ZMQ_POLLIN) {
+            gw_work_on_wake(cfg->work);
+            work = 1;
+        }
         if (gw_auth_tick(cfg->auth) > 0)
             work = 1;                    /* lookups past their wait: 503s resumed */
+        if (gw_work_tick(cfg->work) > 0)
+            work = 1;                    /* console jobs past their wait: the same */
         gw_server_sweep(cfg->http);
         if (work || (items[I_MHD].revents & ZMQ_POLLIN) || (mt >= 0 && mt <= timeout))
             gw_server_run(cfg->http);

@@ -4,7 +4,7 @@
  *
  * One zmq_poll() waits on the listening socket, libmicrohttpd's epoll
  * descriptor, the broker's ROUTER socket, the eventfds other threads poke
- * (admin submissions, key lookup answers) and a signalfd for SIGINT and
+ * (admin submissions, key lookup answers, console jobs) and a signalfd for SIGINT and
  * SIGTERM.  A request is read, authenticated, routed, handed to a worker
  * and answered without ever changing threads inside the gateway: the only
  * wake-ups on its way are the ones ZeroMQ and the kernel need.
@@ -22,11 +22,13 @@
 #include "gw_auth.h"
 #include "gw_broker.h"
 #include "gw_http.h"
+#include "gw_work.h"
 
 typedef struct {
     gw_server_t *http;       /* the public listener, external (borrowed) */
     gw_broker_t *broker;     /* borrowed */
     gw_auth_t *auth;         /* borrowed */
+    gw_work_t *work;         /* borrowed: the console workers */
     int drain_ms;            /* KAIVOX_DRAIN_S in milliseconds */
 } gw_loop_cfg_t;
 

@@ -3,8 +3,8 @@
  *
  * gw_public_headers() runs when the headers are complete, before the body
  * is read, in this order (docs/architecture.md explains why):
- *   1. /healthz and /readyz need no key; any other path outside /api/v1/ is
- *      404.
+ *   1. /healthz and /readyz need no key; paths under /console are the web
+ *      console's (gw_console.c); any other path outside /api/v1/ is 404.
  *   2. The request-target: over GW_URI_MAX is 414, a bad percent-escape,
  *      invalid UTF-8 or a control character in the query is 400, each with
  *      its own message.
@@ -18,12 +18,21 @@
  *      on the key lookup thread while the connection is suspended; this
  *      step runs again when the answer is there.  Every 401 carries
  *      WWW-Authenticate: Bearer and counts against the client address.
+ *      Without a key, a console session cookie authenticates the request
+ *      instead (gw_session.c: looked up on a console worker, no cache), and
+ *      a state-changing request must then pass the origin and CSRF checks.
  *   5. The rate limit (429), the route (404/405; HEAD is served by every GET
- *      route), then a body's Content-Type (415 unless JSON).
+ *      route), a read-only key on a write (403), a body's Content-Type (415
+ *      unless JSON), then a write's Idempotency-Key (422 unless given once,
+ *      1..255 printable ASCII characters; GET and HEAD ignore it).
  * gw_public_dispatch() runs once the body is complete: the JSON body (400),
  * then the bus body {"params","query","body"} goes to the broker with the
- * tenant context and a deadline, and the connection is suspended until the
- * reply.  Everything here runs on the loop thread.
+ * tenant context, the Idempotency-Key and a deadline, and the connection
+ * is suspended until the reply (a recorded answer sent again for its key
+ * gets Idempotent-Replayed: true, gw_http.c).  The key itself is the
+ * owning service's business (shared/kv_idem.h): the gateway only checks
+ * its shape, so every write route treats it the same way.  Everything here
+ * runs on the loop thread.
  */
 #include "gw_http.h"
 
@@ -34,6 +43,7 @@
 #include <stdatomic.h>
 #include <time.h>
 
+#include "gw_console.h"
 #include "gw_input.h"
 #include "gw_stats.h"
 #include "kv_api.h"
@@ -104,7 +114,7 @@ static int s_healthz(gw_req_t *r)
 }
 
 /* What a suspended gw_public_headers waits for (gw_req_t.wait). */
-enum { S_WAIT_NONE = 0, S_WAIT_KEY, S_WAIT_PING };
+enum { S_WAIT_NONE = 0, S_WAIT_KEY, S_WAIT_PING, S_WAIT_SESSION };
 
 /* /readyz, once the database ping answered. */
 static int s_readyz(gw_req_t *r)
@@ -222,6 +232,61 @@ static int s_is_body_method(const char *m)
     return strcmp(m, "POST") == 0 || strcmp(m, "PATCH") == 0 || strcmp(m, "PUT") == 0;
 }
 
+/* A write: anything but GET and HEAD. */
+static int s_is_write(const char *m)
+{
+    return strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0;
+}
+
+/* ---- Idempotency-Key ------------------------------------------------ */
+
+typedef struct {
+    int n;                       /* Idempotency-Key headers seen */
+    const char *value;           /* the first one's value, MHD's memory */
+    size_t len;
+} s_idem_hdr_t;
+
+static enum MHD_Result s_idem_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                  size_t key_size, const char *value, size_t value_size)
+{
+    s_idem_hdr_t *x = cls;
+    (void)kind;
+    (void)key_size;
+    if (key && strcasecmp(key, "Idempotency-Key") == 0 && x->n++ == 0) {
+        x->value = value ? value : "";
+        x->len = value ? value_size : 0;
+    }
+    return MHD_YES;
+}
+
+/* Reads a write's Idempotency-Key header into r->idem_key (left "" when
+ * there is none).  Returns 0, or -1 after answering 422
+ * errors.idempotency_key: given more than once, empty, longer than
+ * KV_IDEM_KEY_MAX or with a character outside printable ASCII. */
+static int s_idem_key(gw_req_t *r)
+{
+    s_idem_hdr_t x = { 0, NULL, 0 };
+    MHD_get_connection_values_n(r->conn, MHD_HEADER_KIND, s_idem_arg, &x);
+    if (x.n == 0)
+        return 0;
+    const char *msg = NULL;
+    if (x.n > 1)
+        msg = "The Idempotency-Key header may be given only once.";
+    else if (!kv_bus_valid_idem_key(x.value, x.len))
+        msg = "The Idempotency-Key header must be 1 to 255 printable ASCII characters.";
+    if (msg) {
+        kv_rep_t rep = { 500, NULL };
+        json_t *errors = json_object();
+        kv_errors_add(errors, "idempotency_key", msg);
+        kv_reply_invalid(&rep, errors);
+        gw_reply_json(r, rep.status, rep.body);
+        return -1;
+    }
+    memcpy(r->idem_key, x.value, x.len);
+    r->idem_key[x.len] = '\0';
+    return 0;
+}
+
 int gw_public_headers(gw_req_t *r)
 {
     s_query_t q = { NULL, NULL, 0 };
@@ -248,6 +313,10 @@ int gw_public_headers(gw_req_t *r)
             gw_auth_ping(cfg->auth, s_auth_done, r);
             gw_req_suspend(r);
             return GW_SUSPENDED;
+        }
+        if (strncmp(r->path, "/console", 8) == 0 && (r->path[8] == '\0' || r->path[8] == '/')) {
+            s_client(r);             /* the sign-in throttle counts per client */
+            return gw_console_headers(r);
         }
         if (strncmp(r->path, "/api/v1/", 8) != 0) {
             gw_reply_error(r, 404, "Route not found.");
@@ -280,18 +349,26 @@ int gw_public_headers(gw_req_t *r)
             return GW_ANSWERED;
         }
 
-        /* Authentication first: 401 before anything about routes. */
-        if (!key)
+        /* Authentication first: 401 before anything about routes.  A key
+         * wins over a console session cookie. */
+        if (!key && !gw_session_cookie(r))
             return s_unauthorized(r, "API key missing.", 0);
-        r->auth_rc = gw_auth_check(cfg->auth, key, r->rid, &r->who, s_auth_done, r);
-        if (r->auth_rc == GW_AUTH_PENDING) {
+        if (key) {
+            r->auth_rc = gw_auth_check(cfg->auth, key, r->rid, &r->who, s_auth_done, r);
             r->wait = S_WAIT_KEY;
+        } else {
+            r->auth_rc = gw_session_check(r, s_auth_done);
+            r->wait = S_WAIT_SESSION;
+        }
+        if (r->auth_rc == GW_AUTH_PENDING) {
             gw_req_suspend(r);
             return GW_SUSPENDED;
         }
     }
     if (r->auth_rc == GW_AUTH_INVALID)
-        return s_unauthorized(r, "Invalid API key.", 1);
+        return s_unauthorized(r, r->wait == S_WAIT_SESSION
+                                     ? "Session expired or signed out: sign in again."
+                                     : "Invalid API key.", 1);
     if (r->auth_rc != GW_AUTH_OK) {
         gw_reply_error(r, 503, "Service temporarily unavailable.");
         return GW_ANSWERED;
@@ -299,12 +376,19 @@ int gw_public_headers(gw_req_t *r)
     r->tenant_id = r->who.tenant_id;
 
     gw_rl_result_t rl;
-    gw_ratelimit_hit(cfg->rl, r->who.key_id, (int64_t)time(NULL), &rl);
+    if (r->session_id > 0)
+        gw_ratelimit_hit(gw_console_cfg()->rl, r->session_id, (int64_t)time(NULL), &rl);
+    else
+        gw_ratelimit_hit(cfg->rl, r->who.key_id, (int64_t)time(NULL), &rl);
     s_add_rl_headers(r, &rl);
     if (!rl.allowed) {
         gw_reply_error(r, 429, "Too many requests.");
         return GW_ANSWERED;
     }
+    /* a cookie rides along on any request: prove the console sent it */
+    if (r->session_id > 0 && gw_method_unsafe(r->method) &&
+        (gw_origin_check(r) != 0 || gw_csrf_check(r) != 0))
+        return GW_ANSWERED;
 
     /* HEAD is the GET route without the body (libmicrohttpd drops it) */
     const char *method = strcmp(r->method, "HEAD") == 0 ? "GET" : r->method;
@@ -322,6 +406,16 @@ int gw_public_headers(gw_req_t *r)
         gw_reply_error(r, 405, "Method not allowed.");
         return GW_ANSWERED;
     }
+    if (!r->route->op && r->session_id <= 0) {
+        gw_reply_error(r, 403, "API keys cannot manage API keys: sign in to the console.");
+        return GW_ANSWERED;
+    }
+    /* A read-only key reads: every write route answers 403 (a route that
+     * does not exist is still 404, a method it does not have 405) */
+    if (r->who.read_only && s_is_write(r->method)) {
+        gw_reply_error(r, 403, "This API key is read-only: it may only make GET requests.");
+        return GW_ANSWERED;
+    }
     /* A body must be JSON; without a Content-Type it is taken as JSON */
     const char *ct = gw_req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
     if (s_is_body_method(r->method) && ct && !gw_content_type_is_json(ct) && s_has_body(r)) {
@@ -329,6 +423,8 @@ int gw_public_headers(gw_req_t *r)
                                "(Content-Type: application/json).");
         return GW_ANSWERED;
     }
+    if (s_is_write(r->method) && s_idem_key(r) != 0)
+        return GW_ANSWERED;
     return GW_NEXT;
 }
 
@@ -336,6 +432,10 @@ int gw_public_headers(gw_req_t *r)
 
 int gw_public_dispatch(gw_req_t *r)
 {
+    if (r->console)
+        return gw_console_dispatch(r);
+    if (!r->route->op)
+        return gw_console_local(r);
     json_t *body = NULL;
     if (s_is_body_method(r->method)) {
         if (gw_req_body_json(r, &body) != 0)
@@ -360,6 +460,7 @@ int gw_public_dispatch(gw_req_t *r)
     snprintf(h.tenant_tz, sizeof h.tenant_tz, "%s", r->who.tz);
     h.slot_interval = r->who.slot_interval;
     h.deadline_ms = kv_now_ms() + gw_http_cfg()->request_timeout_ms;
+    memcpy(h.idem_key, r->idem_key, sizeof h.idem_key);
     int rc = gw_forward(r, r->route->op->service, &h, bus);
     json_decref(bus);
     return rc;

@@ -18,6 +18,8 @@
 /* A route to operation sym of the registry (proto/kv_ops.h), which says
  * which service serves it: the name is never typed here. */
 #define R(m, p, sym) { .method = (m), .pattern = (p), .op = KV_OP(sym), .local = 0 }
+/* A route the gateway serves itself (gw_console.c), for console sessions only. */
+#define L(m, p, l) { .method = (m), .pattern = (p), .op = NULL, .local = (l) }
 
 const gw_route_t gw_routes[] = {
     /* scheduling: services */
@@ -32,7 +34,10 @@ const gw_route_t gw_routes[] = {
     R("GET",   "/api/v1/appointments/slots",                   APPOINTMENTS_SLOTS),
     R("GET",   "/api/v1/appointments/{id}",                    APPOINTMENTS_GET),
     R("DELETE", "/api/v1/appointments/{id}",                   APPOINTMENTS_CANCEL),
+    R("PATCH", "/api/v1/appointments/{id}",                    APPOINTMENTS_UPDATE),
     R("PATCH", "/api/v1/appointments/{id}/status",             APPOINTMENTS_SET_STATUS),
+    R("POST",  "/api/v1/appointments/holds",                   APPOINTMENTS_HOLD_CREATE),
+    R("DELETE", "/api/v1/appointments/holds/{id}",             APPOINTMENTS_HOLD_RELEASE),
     /* crm: customers */
     R("GET",   "/api/v1/customers",                            CUSTOMERS_LIST),
     R("POST",  "/api/v1/customers",                            CUSTOMERS_CREATE),
@@ -41,6 +46,7 @@ const gw_route_t gw_routes[] = {
     /* calls */
     R("GET",   "/api/v1/calls",                                CALLS_LIST),
     R("POST",  "/api/v1/calls",                                CALLS_CREATE),
+    R("GET",   "/api/v1/calls/stats",                          CALLS_STATS),
     R("GET",   "/api/v1/calls/{id}",                           CALLS_GET),
     /* webhooks */
     R("GET",   "/api/v1/webhooks",                             WEBHOOKS_LIST),
@@ -51,6 +57,12 @@ const gw_route_t gw_routes[] = {
     R("GET",   "/api/v1/webhooks/{id}/deliveries",             WEBHOOKS_DELIVERIES),
     R("POST",  "/api/v1/webhooks/deliveries/{id}/redeliver",   WEBHOOKS_REDELIVER),
     R("POST",  "/api/v1/webhooks/{id}/rotate-secret",         WEBHOOKS_ROTATE_SECRET),
+    R("POST",  "/api/v1/webhooks/{id}/test",                  WEBHOOKS_TEST),
+    R("GET",   "/api/v1/webhooks/deliveries",                  WEBHOOKS_LOG),
+    /* the gateway: API keys, managed from the console (a key gets 403) */
+    L("GET",    "/api/v1/api-keys",                            GW_LOCAL_KEYS_LIST),
+    L("POST",   "/api/v1/api-keys",                            GW_LOCAL_KEYS_CREATE),
+    L("DELETE", "/api/v1/api-keys/{id}",                       GW_LOCAL_KEYS_REVOKE),
     { 0 }
 };
 

@@ -24,6 +24,10 @@ typedef struct {
     int local;               /* for op == NULL: which local handler */
 } gw_route_t;
 
+/* Public routes the gateway serves itself (gw_route_t.local, service NULL):
+ * the API key routes of the console (gw_console.c). */
+enum { GW_LOCAL_KEYS_LIST = 1, GW_LOCAL_KEYS_CREATE, GW_LOCAL_KEYS_REVOKE };
+
 /* The public API, ends with an all-zero entry. */
 extern const gw_route_t gw_routes[];
 

@@ -8,9 +8,10 @@
  *
  * The main thread becomes the event loop (gw_loop.c): public HTTP, broker
  * and key lookup answers on one thread.  Beside it run the key lookup
- * thread (gw_auth.c), the event proxy thread (gw_events.c), the ZAP
- * handler's thread (kv_curve.c: it admits the services' CURVE keys), the
- * admin listener's thread and ZeroMQ's I/O thread.
+ * thread (gw_auth.c), the console workers (gw_work.c), the event proxy
+ * thread (gw_events.c), the ZAP handler's thread (kv_curve.c: it admits
+ * the services' CURVE keys), the admin listener's thread and ZeroMQ's I/O
+ * thread.
  *
  * Shutdown order matters: the loop drains first (see gw_loop.h), then the
  * broker gate closes (admin forwards get 503 at once), the broker is
@@ -30,11 +31,13 @@
 #include "gw_admin.h"
 #include "gw_auth.h"
 #include "gw_broker.h"
+#include "gw_console.h"
 #include "gw_db.h"
 #include "gw_http.h"
 #include "gw_iplimit.h"
 #include "gw_keys.h"
 #include "gw_loop.h"
+#include "gw_password.h"
 #include "gw_ratelimit.h"
 #include "gw_routes.h"
 #include "kv_curve.h"
@@ -52,7 +55,8 @@ static void s_usage(FILE *f)
             "  variables (see README.md): KAIVOX_HTTP_ADDR/PORT, KAIVOX_HTTP_MAX_CONNECTIONS[_PER_IP],\n"
             "  KAIVOX_HTTP_HEADER_TIMEOUT_MS, KAIVOX_HTTP_BODY_TIMEOUT_MS, KAIVOX_AUTH_FAIL_LIMIT,\n"
             "  KAIVOX_ADMIN_ADDR/PORT/TOKEN, KAIVOX_BUS_ENDPOINT, KAIVOX_DATABASE_URL, ...\n"
-            "  --print-routes  prints \"METHOD PATTERN SERVICE OP\" for every public route and exits.\n");
+            "  --print-routes  prints \"METHOD PATTERN SERVICE OP\" for every public route and exits\n"
+            "                  (\"gateway local\" for the routes the gateway serves itself).\n");
 }
 
 /* Applies the gateway's migrations, retrying while the database comes up
@@ -85,6 +89,8 @@ int main(int argc, char **argv)
     gw_auth_t *auth = NULL;
     gw_ratelimit_t *rl = NULL;
     gw_authfail_t *authfail = NULL;
+    gw_ratelimit_t *session_rl = NULL;
+    gw_work_t *work = NULL;
     gw_server_t *http = NULL, *admin = NULL;
     gw_cidr_t *trusted = NULL;
     int ntrusted = 0;
@@ -95,8 +101,9 @@ int main(int argc, char **argv)
 
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--print-routes") == 0) {
-            for (const gw_route_t *r = gw_routes; r->method; r++)
-                printf("%s %s %s %s\n", r->method, r->pattern, r->op->service, r->op->name);
+            for (const gw_route_t *r = gw_routes; r->method; r++)   /* op NULL: served here */
+                printf("%s %s %s %s\n", r->method, r->pattern, r->op ? r->op->service : "gateway",
+                       r->op ? r->op->name : "local");
             return 0;
         }
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -152,6 +159,31 @@ int main(int argc, char **argv)
         .dispatch = gw_admin_dispatch,
     };
     int db_wait_s = (int)kv_env_int("KAIVOX_DB_WAIT_S", 30, 0, 3600);
+    int console_workers = (int)kv_env_int("KAIVOX_CONSOLE_WORKERS", 3, 2, 16);
+    static char console_url[512];
+    {
+        const char *a = hcfg.addr;
+        int v6 = strchr(a, ':') != NULL;
+        if (strcmp(a, "0.0.0.0") == 0 || strcmp(a, "::") == 0)
+            a = "127.0.0.1", v6 = 0;
+        snprintf(console_url, sizeof console_url, "http://%s%s%s:%d/console/", v6 ? "[" : "",
+                 a, v6 ? "]" : "", hcfg.port);
+        const char *u = kv_env_str("KAIVOX_CONSOLE_URL", console_url);
+        size_t n = strlen(u);
+        if (n + 2 < sizeof console_url && u != console_url)
+            snprintf(console_url, sizeof console_url, "%s%s", u, n && u[n - 1] == '/' ? "" : "/");
+    }
+    gw_console_cfg_t ccfg = {
+        .idle_s = (int)kv_env_int("KAIVOX_SESSION_IDLE_S", 43200, 1, 31536000),
+        .max_s = (int)kv_env_int("KAIVOX_SESSION_MAX_S", 604800, 1, 31536000),
+        .signin_account_limit = (int)kv_env_int("KAIVOX_SIGNIN_ACCOUNT_LIMIT", 10, 0, 1000000),
+        .signin_address_limit = (int)kv_env_int("KAIVOX_SIGNIN_ADDRESS_LIMIT", 50, 0, 1000000),
+        .signin_window_s = (int)kv_env_int("KAIVOX_SIGNIN_WINDOW_S", 900, 1, 86400),
+        .origins = kv_env_str("KAIVOX_CONSOLE_ORIGINS", ""),
+        .cookie_secure = (int)kv_env_int("KAIVOX_CONSOLE_COOKIE_SECURE", 0, 0, 1),
+        .console_url = console_url,
+    };
+    const char *console_dir = kv_env_str("KAIVOX_CONSOLE_DIR", "console");
     int drain_s = (int)kv_env_int("KAIVOX_DRAIN_S", 10, 1, 3600);
 
     /* The largest body must fit in a bus frame with the rest of the bus
@@ -201,6 +233,20 @@ int main(int argc, char **argv)
         goto out;
     }
 
+    if (gw_password_init() != 0) {
+        kv_error(NULL, "cannot prepare password hashing (libargon2)");
+        goto out;
+    }
+    if (gw_static_load(console_dir) != 0)
+        kv_warn(NULL, "the console is not served: no files in KAIVOX_CONSOLE_DIR=%s", console_dir);
+    work = gw_work_new(console_workers, 256);
+    if (!work)
+        goto out;
+    session_rl = gw_ratelimit_new(rate_limit, 60);
+    ccfg.work = work;
+    ccfg.rl = session_rl;
+    gw_console_configure(&ccfg);
+
     auth = gw_auth_new(cache_ttl, secret, &legacy);
     rl = gw_ratelimit_new(rate_limit, 60);
     authfail = gw_authfail_new(auth_fail_limit, 60);
@@ -224,7 +270,7 @@ int main(int argc, char **argv)
     }
     kv_info(NULL, "gateway ready");
 
-    gw_loop_cfg_t lcfg = { http, broker, auth, drain_s * 1000 };
+    gw_loop_cfg_t lcfg = { http, broker, auth, work, drain_s * 1000 };
     loop_ok = gw_loop_run(&lcfg) == 0;
     rc = loop_ok ? 0 : 1;
 out:
@@ -232,11 +278,14 @@ out:
     gw_broker_destroy(&broker);   /* answers (and resumes) what was still waiting */
     gw_server_stop(&admin);
     gw_auth_destroy(&auth);       /* the same for key lookups */
+    gw_work_destroy(&work);       /* and console jobs */
     for (int i = 0; http && i < 3; i++)
         gw_server_run(http);      /* lets those answers go out */
     gw_server_stop(&http);
     gw_ratelimit_destroy(&rl);
     gw_authfail_destroy(&authfail);
+    gw_ratelimit_destroy(&session_rl);
+    gw_static_free();
     gw_keyset_cleanup(&legacy);
     free(trusted);
     OPENSSL_cleanse(secret, sizeof secret);

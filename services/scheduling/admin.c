@@ -5,7 +5,10 @@
  * Bodies (bus body "body"):
  *   service: {"name": 1..200 chars, "duration": integer 5..1440 minutes,
  *             "price": "25.50" or 25.5 (>= 0, at most two decimals),
- *             "active": bool (default true)}
+ *             "active": bool (default true), the booking rules
+ *             "buffer_before_minutes", "buffer_after_minutes" (0..1440,
+ *             default 0), "min_notice_minutes" (0..525600, default 0),
+ *             "max_advance_days" (0..3650, default 365)}
  *   staff:   {"name", "specialties": ["..."], "services": [ids] (absent or
  *             empty: performs every service), "hours": {"mon": [["09:00",
  *             "12:00"], ["13:00","17:00"]], ..., "sun": []} (an interval may
@@ -26,6 +29,16 @@
 
 /* ---- services ------------------------------------------------------------ */
 
+/* The four booking rules of in as decimal text (the defaults when not
+ * given): buffer before, buffer after, minimum notice, maximum advance. */
+static void s_rule_params(const sched_service_input_t *in, char rule[4][16])
+{
+    snprintf(rule[0], 16, "%d", in->buffer_before);
+    snprintf(rule[1], 16, "%d", in->buffer_after);
+    snprintf(rule[2], 16, "%d", in->min_notice);
+    snprintf(rule[3], 16, "%d", in->max_advance);
+}
+
 /* admin.services.create: body service -> 201 admin service object. */
 void sched_admin_services_create(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
 {
@@ -37,12 +50,14 @@ void sched_admin_services_create(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *r
         errors = NULL;
         goto out;
     }
-    char tid[KV_DB_I64_LEN], dur[16], pc[KV_DB_I64_LEN];
+    char tid[KV_DB_I64_LEN], dur[16], pc[KV_DB_I64_LEN], rule[4][16];
     kv_db_i64_param(tid, KV_TENANT(req));
     snprintf(dur, sizeof dur, "%d", in.duration);
     kv_db_i64_param(pc, in.price_cents);
-    const char *p[5] = { tid, in.name, dur, pc, in.active ? "true" : "false" };
-    r = kv_db_exec(ctx->db, KV_RID(req), "services_insert", 5, p);
+    s_rule_params(&in, rule);
+    const char *p[9] = { tid, in.name, dur, pc, in.active ? "true" : "false",
+                         rule[0], rule[1], rule[2], rule[3] };
+    r = kv_db_exec(ctx->db, KV_RID(req), "services_insert", 9, p);
     if (!r || PQntuples(r) != 1) {
         sched_db_fail(ctx, req, rep);
         goto out;
@@ -73,15 +88,20 @@ void sched_admin_services_update(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *r
         errors = NULL;
         goto out;
     }
-    char tid[KV_DB_I64_LEN], sid[KV_DB_I64_LEN], dur[16], pc[KV_DB_I64_LEN];
+    char tid[KV_DB_I64_LEN], sid[KV_DB_I64_LEN], dur[16], pc[KV_DB_I64_LEN], rule[4][16];
     kv_db_i64_param(tid, KV_TENANT(req));
     kv_db_i64_param(sid, id);
     snprintf(dur, sizeof dur, "%d", in.duration);
     kv_db_i64_param(pc, in.price_cents);
-    const char *p[6] = { tid, sid, in.name, in.has_duration ? dur : NULL,
-                         in.has_price ? pc : NULL,
-                         in.has_active ? (in.active ? "true" : "false") : NULL };
-    r = kv_db_exec(ctx->db, KV_RID(req), "services_update", 6, p);
+    s_rule_params(&in, rule);
+    const char *p[10] = { tid, sid, in.name, in.has_duration ? dur : NULL,
+                          in.has_price ? pc : NULL,
+                          in.has_active ? (in.active ? "true" : "false") : NULL,
+                          in.has_buffer_before ? rule[0] : NULL,
+                          in.has_buffer_after ? rule[1] : NULL,
+                          in.has_min_notice ? rule[2] : NULL,
+                          in.has_max_advance ? rule[3] : NULL };
+    r = kv_db_exec(ctx->db, KV_RID(req), "services_update", 10, p);
     if (!r) {
         sched_db_fail(ctx, req, rep);
         goto out;

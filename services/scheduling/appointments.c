@@ -1,11 +1,14 @@
 /*
  * appointments.c -- the six Appointments endpoints but slots (list,
- * create, show, cancel, status) and the events they record.
+ * create, show, cancel, status) and the events they record; create also
+ * books a hold (hold_id) and links a call (call_id).
  *
- * Double booking is the database's job: the exclusion constraint
- * appointments_no_double_booking refuses an overlapping non-cancelled
- * appointment of the same staff member, so create simply inserts and maps
- * SQLSTATE 23P01 to 409.  Creating and cancelling write their event
+ * Double booking is the database's job: the exclusion constraints
+ * appointments_no_double_booking and busy_no_overlap (bookings and holds
+ * with their buffers, sql/scheduling/002_holds_rules_calls.sql) refuse an
+ * overlapping interval of the same staff member, so create simply inserts
+ * and maps SQLSTATE 23P01 to 409 with the nearest free alternatives
+ * (booking.c).  Creating and cancelling write their event
  * (appointment.created / appointment.cancelled, payload = the appointment
  * object) to the outbox in the same transaction as the change, then
  * publish it after COMMIT.
@@ -31,8 +34,6 @@
 #include "kv_log.h"
 #include "kv_outbox.h"
 #include "kv_sync.h"
-
-#define SCHED_CRM_TIMEOUT 2000
 
 /* ---- list ---------------------------------------------------------------- */
 
@@ -256,99 +257,60 @@ void sched_appointments_set_status(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t 
 
 /* ---- create -------------------------------------------------------------- */
 
-/* Asks crm whether customer id exists in the tenant: 1 yes, 0 no, -1 crm
- * could not tell. */
-static int s_customer_exists(kv_ctx_t *ctx, const kv_req_t *req, int64_t id)
-{
-    char cid[KV_DB_I64_LEN];
-    json_t *params = json_pack("{ss}", "id", kv_db_i64_param(cid, id));
-    json_t *out = NULL;
-    int st = kv_client_call(ctx->bus, req->hdr, KV_SVC_CRM, "customers.lookup", params, NULL,
-                            SCHED_CRM_TIMEOUT, &out);
-    json_decref(params);
-    if (out)
-        json_decref(out);
-    if (st == KV_ST_OK)
-        return 1;
-    if (st == KV_ST_NOT_FOUND)
-        return 0;
-    kv_warn(KV_RID(req), "crm customers.lookup answered %d", st);
-    return -1;
-}
-
 /* The statement parameters of one booking, as decimal text. */
 typedef struct {
-    char tid[KV_DB_I64_LEN], svc[KV_DB_I64_LEN], stf[KV_DB_I64_LEN], cus[KV_DB_I64_LEN];
-    char date[11], weekday[4], start[8], end[8], duration[8], price[KV_DB_I64_LEN];
+    char tid[KV_DB_I64_LEN], svc[KV_DB_I64_LEN], cus[KV_DB_I64_LEN];
+    char date[11], start[8], duration[8], price[KV_DB_I64_LEN], bb[8], ba[8];
+    char call[KV_DB_I64_LEN], call_at[40];
+    int has_call;
 } s_booking_t;
 
-/* Checks the booking against the tenant's service and staff: the service
- * must be active, and the named staff member (or, without one, some active
- * staff member) must perform it and work the whole span.  Fills b's
- * duration, end and price, and *cand with the staff members who may take
- * it, best first (column 0: staff id).  Problems are added to errors.
- * Returns 0, or -1 on a database failure.  Caller owns *cand. */
-static int s_candidates(kv_ctx_t *ctx, const kv_req_t *req, const sched_create_t *in,
-                        s_booking_t *b, PGresult **cand, json_t *errors)
+/* Fills b for customer in->customer_id booking svc at date / start, linked
+ * to call (0: none) that started at call_at. */
+static void s_booking(s_booking_t *b, const kv_req_t *req, const sched_create_t *in,
+                      const sched_svc_t *svc, const kv_date_t *date, int start, int64_t call,
+                      const char *call_at)
 {
-    *cand = NULL;
-    const char *ps[2] = { b->tid, b->svc };
-    PGresult *sv = kv_db_exec(ctx->db, KV_RID(req), "services_get", 2, ps);
-    if (!sv)
-        return -1;
-    if (PQntuples(sv) == 0) {
-        kv_errors_add(errors, "service_id", "The selected service is invalid.");
-        PQclear(sv);
-        return 0;
-    }
-    int duration = (int)kv_db_i64(sv, 0, SCHED_S_DURATION);
-    snprintf(b->duration, sizeof b->duration, "%d", duration);
-    snprintf(b->end, sizeof b->end, "%d", in->start + duration);
-    kv_db_i64_param(b->price, kv_db_i64(sv, 0, SCHED_S_PRICE));
-    PQclear(sv);
-    if (in->start + duration > 1440) {
-        kv_errors_add(errors, "appointment_time", "The selected time is outside the working hours.");
-        return 0;
-    }
-    if (in->staff_id > 0) {
-        const char *pc[6] = { b->tid, b->stf, b->svc, b->weekday, b->start, b->end };
-        *cand = kv_db_exec(ctx->db, KV_RID(req), "appt_staff_check", 6, pc);
-        if (!*cand)
-            return -1;
-        if (PQntuples(*cand) == 0)
-            kv_errors_add(errors, "staff_id", "The selected staff member is invalid.");
-        else if (kv_db_str(*cand, 0, 1)[0] != 't')
-            kv_errors_add(errors, "staff_id",
-                          "The selected staff member does not perform this service.");
-        else if (kv_db_str(*cand, 0, 2)[0] != 't')
-            kv_errors_add(errors, "appointment_time",
-                          "The selected time is outside the staff member's working hours.");
-        return 0;
-    }
-    const char *pc[6] = { b->tid, b->svc, b->date, b->weekday, b->start, b->end };
-    *cand = kv_db_exec(ctx->db, KV_RID(req), "appt_candidates", 6, pc);
-    if (!*cand)
-        return -1;
-    if (PQntuples(*cand) == 0)
-        kv_errors_add(errors, "appointment_time",
-                      "No staff member performs this service at the selected time.");
-    return 0;
+    memset(b, 0, sizeof *b);
+    kv_db_i64_param(b->tid, KV_TENANT(req));
+    kv_db_i64_param(b->svc, svc->id);
+    kv_db_i64_param(b->cus, in->customer_id);
+    kv_format_date(date, b->date);
+    snprintf(b->start, sizeof b->start, "%d", start);
+    snprintf(b->duration, sizeof b->duration, "%d", svc->duration);
+    kv_db_i64_param(b->price, svc->price_cents);
+    snprintf(b->bb, sizeof b->bb, "%d", svc->rules.buffer_before);
+    snprintf(b->ba, sizeof b->ba, "%d", svc->rules.buffer_after);
+    b->has_call = call > 0;
+    kv_db_i64_param(b->call, call);
+    snprintf(b->call_at, sizeof b->call_at, "%s", call_at ? call_at : "");
+}
+
+/* Inside an open transaction: inserts the booking b with staff member
+ * `who`.  Returns the new appointment (caller owns it), or NULL with the
+ * failure's SQLSTATE in kv_db_sqlstate (23P01: the slot is taken). */
+static PGresult *s_insert(kv_ctx_t *ctx, const kv_req_t *req, const s_booking_t *b,
+                          const sched_create_t *in, const char *who)
+{
+    const char *pi[14] = { b->tid, b->cus, b->svc, who, b->date, b->start, in->notes,
+                           in->source, b->price, b->duration, b->bb, b->ba,
+                           b->has_call ? b->call : NULL, b->has_call ? b->call_at : NULL };
+    return kv_db_exec(ctx->db, KV_RID(req), "appt_insert", 14, pi);
 }
 
 /* Inserts the booking with each candidate of cand in turn until the
  * exclusion constraint accepts one: 201 with its appointment.created event,
- * 409 when every candidate is taken, 500/503 on a database failure. */
+ * 409 with alternatives when every candidate is taken, 500/503 on a
+ * database failure. */
 static void s_insert_first(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep,
-                           const s_booking_t *b, const sched_create_t *in, const PGresult *cand)
+                           const s_booking_t *b, const sched_create_t *in,
+                           const sched_svc_t *svc, const PGresult *cand)
 {
     int ncand = PQntuples(cand);
     for (int i = 0; i < ncand; i++) {
-        const char *who = kv_db_str(cand, i, 0);
-        const char *pi[10] = { b->tid, b->cus, b->svc, who, b->date, b->start, in->notes,
-                               in->source, b->price, b->duration };
         if (kv_db_begin(ctx->db, KV_RID(req)) != 0)
             goto fail;
-        PGresult *r = kv_db_exec(ctx->db, KV_RID(req), "appt_insert", 10, pi);
+        PGresult *r = s_insert(ctx, req, b, in, kv_db_str(cand, i, 0));
         if (!r) {
             if (strcmp(kv_db_sqlstate(ctx->db), KV_SQLSTATE_EXCLUSION) == 0) {
                 kv_db_rollback(ctx->db, KV_RID(req));
@@ -363,61 +325,219 @@ static void s_insert_first(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep,
         PQclear(r);
         return;
     }
-    kv_reply_error(rep, KV_ST_CONFLICT, "The selected time slot is no longer available.", NULL);
+    sched_reply_conflict(ctx, req, rep, SCHED_MSG_TAKEN, svc, &in->date, in->start,
+                         in->staff_id, 0);
     return;
 fail:
     sched_db_fail(ctx, req, rep);
 }
 
+/* The customer and the call of a booking, asked over the bus: adds
+ * errors.customer_id / errors.call_id when they do not exist in the tenant;
+ * fills call_at with the call's start.  0, or -1 when crm or calls could
+ * not tell (the caller answers 503). */
+static int s_references(kv_ctx_t *ctx, const kv_req_t *req, const sched_create_t *in,
+                        char call_at[40], json_t *errors)
+{
+    int known = sched_customer_exists(ctx, req, in->customer_id);
+    if (known == 0)
+        kv_errors_add(errors, "customer_id", "The selected customer does not exist.");
+    int call = 1;
+    call_at[0] = '\0';
+    if (in->call_id > 0) {
+        call = sched_call_lookup(ctx, req, in->call_id, call_at);
+        if (call == 0)
+            kv_errors_add(errors, "call_id", "The selected call does not exist.");
+    }
+    return known < 0 || call < 0 ? -1 : 0;
+}
+
+/* A hold as a booking takes it: the slot and the snapshots. */
+typedef struct {
+    sched_svc_t svc;         /* the hold's snapshots, the service's current rules */
+    kv_date_t date;
+    int start;
+    int64_t staff;
+    int64_t call;            /* 0: none */
+    char call_at[40];        /* the call's started_at ("" without one) */
+    int expired;
+} s_held_t;
+
+/* Reads the locked hold of row 0 of h (SCHED_H_* columns) into *held,
+ * with its service's current rules (for the alternatives of a 409).  0, or
+ * -1 on a database failure. */
+static int s_held(kv_ctx_t *ctx, const kv_req_t *req, const PGresult *h, s_held_t *held)
+{
+    memset(held, 0, sizeof *held);
+    if (sched_svc_load(ctx, req, kv_db_i64(h, 0, SCHED_H_SERVICE), 1, &held->svc) != 1 ||
+        kv_parse_date(kv_db_str(h, 0, SCHED_H_DATE), &held->date) != 0)
+        return -1;
+    held->svc.duration = (int)kv_db_i64(h, 0, SCHED_H_DURATION);
+    held->svc.price_cents = kv_db_i64(h, 0, SCHED_H_PRICE);
+    held->svc.rules.buffer_before = (int)kv_db_i64(h, 0, SCHED_H_BUF_BEFORE);
+    held->svc.rules.buffer_after = (int)kv_db_i64(h, 0, SCHED_H_BUF_AFTER);
+    held->start = (int)kv_db_i64(h, 0, SCHED_H_START);
+    held->staff = kv_db_i64(h, 0, SCHED_H_STAFF);
+    held->call = kv_db_i64(h, 0, SCHED_H_CALL);
+    const char *at = kv_db_str(h, 0, SCHED_H_CALL_STARTED);
+    snprintf(held->call_at, sizeof held->call_at, "%s", at ? at : "");
+    held->expired = kv_db_str(h, 0, SCHED_H_EXPIRED)[0] == 't';
+    return 0;
+}
+
+/* Adds errors[field] when the body named a value of the slot that the hold
+ * does not have. */
+static void s_hold_field(json_t *errors, const char *field, int differs)
+{
+    if (differs) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "The %s must be the held one (or be left out).", field);
+        kv_errors_add(errors, field, msg);
+    }
+}
+
+/* Adds an error for every slot field (and call) the body named otherwise
+ * than the hold has it. */
+static void s_hold_mismatch(const sched_create_t *in, const s_held_t *held, json_t *errors)
+{
+    s_hold_field(errors, "service_id", in->service_id > 0 && in->service_id != held->svc.id);
+    s_hold_field(errors, "staff_id", in->staff_id > 0 && in->staff_id != held->staff);
+    s_hold_field(errors, "appointment_date", in->has_date &&
+                 kv_date_to_days(&in->date) != kv_date_to_days(&held->date));
+    s_hold_field(errors, "appointment_time", in->has_time && in->start != held->start);
+    s_hold_field(errors, "call_id", in->call_id > 0 && held->call > 0 && in->call_id != held->call);
+}
+
+/* appointments.create with hold_id: books exactly the held slot.  The hold
+ * is locked, checked (the tenant's, not expired, the slot the body may
+ * name again), consumed and replaced by the appointment in one
+ * transaction: of two bookings with one hold one gets 201 and the other
+ * 422 (the hold is gone); a hold that expired answers 409.  Takes the
+ * hold's snapshots (duration, price, buffers) and its call unless the body
+ * names one.  errors is borrowed (empty on entry). */
+static void s_create_from_hold(kv_ctx_t *ctx, kv_rep_t *rep, const kv_req_t *req,
+                               sched_create_t *in, const kv_date_t *today, int now_min,
+                               json_t *errors)
+{
+    PGresult *h = NULL, *r = NULL;
+    char call_at[40];
+    s_held_t held;
+    if (s_references(ctx, req, in, call_at, errors) != 0 && json_object_size(errors) == 0) {
+        kv_reply_unavailable(rep);
+        goto out;
+    }
+    if (json_object_size(errors) > 0)
+        goto invalid;
+
+    char tid[KV_DB_I64_LEN], hid[KV_DB_I64_LEN];
+    const char *ph[2] = { kv_db_i64_param(tid, KV_TENANT(req)), kv_db_i64_param(hid, in->hold_id) };
+    if (kv_db_begin(ctx->db, KV_RID(req)) != 0)
+        goto fail;
+    h = kv_db_exec(ctx->db, KV_RID(req), "hold_lock", 2, ph);
+    if (!h)
+        goto fail;
+    if (PQntuples(h) == 0) {
+        kv_errors_add(errors, "hold_id", "The selected hold does not exist (it was released, "
+                      "used for a booking, or never made).");
+        goto invalid;
+    }
+    if (s_held(ctx, req, h, &held) != 0)
+        goto fail;
+    s_hold_mismatch(in, &held, errors);
+    if (json_object_size(errors) > 0)
+        goto invalid;
+    if (held.expired) {
+        kv_db_rollback(ctx->db, KV_RID(req));
+        sched_reply_conflict(ctx, req, rep, "The hold has expired.", &held.svc, &held.date,
+                             held.start, in->staff_id, 0);
+        goto out;
+    }
+    /* a hold keeps the slot, not the clock: the time must still lie ahead */
+    if (sched_check_when(&held.date, held.start, today, now_min, NULL, errors) != 0)
+        goto invalid;
+    s_booking_t b;
+    if (in->call_id > 0)
+        s_booking(&b, req, in, &held.svc, &held.date, held.start, in->call_id, call_at);
+    else
+        s_booking(&b, req, in, &held.svc, &held.date, held.start, held.call, held.call_at);
+    char who[KV_DB_I64_LEN];
+    kv_db_i64_param(who, held.staff);
+    /* the hold's busy row goes with it; the appointment's takes its place */
+    if (kv_db_run(ctx->db, KV_RID(req), "hold_delete", 2, ph) != 0)
+        goto fail;
+    r = s_insert(ctx, req, &b, in, who);
+    if (!r && strcmp(kv_db_sqlstate(ctx->db), KV_SQLSTATE_EXCLUSION) == 0) {
+        /* the hold lapsed while this ran and someone else took the slot */
+        kv_db_rollback(ctx->db, KV_RID(req));
+        sched_reply_conflict(ctx, req, rep, SCHED_MSG_TAKEN, &held.svc, &held.date, held.start,
+                             in->staff_id, 0);
+        goto out;
+    }
+    if (!r || PQntuples(r) != 1)
+        goto fail;
+    s_commit_with_event(ctx, req, rep, r, "appointment.created", KV_ST_CREATED);
+    goto out;
+invalid:
+    kv_db_rollback(ctx->db, KV_RID(req));   /* safe when none is open */
+    kv_reply_invalid(rep, json_incref(errors));
+    goto out;
+fail:
+    sched_db_fail(ctx, req, rep);
+out:
+    if (h)
+        PQclear(h);
+    if (r)
+        PQclear(r);
+}
+
 /* appointments.create: body {customer_id, service_id, staff_id?,
- * appointment_date, appointment_time, notes?, source?, allow_off_grid?}
- * (sched_parse_create) -> 201 appointment | 422 | 409. */
+ * appointment_date, appointment_time, notes?, source?, allow_off_grid?,
+ * call_id?} or {customer_id, hold_id, ...} (sched_parse_create) -> 201
+ * appointment | 422 | 409 with alternatives. */
 void sched_appointments_create(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
 {
     json_t *errors = json_object();
     PGresult *cand = NULL;
     sched_create_t in;
-    s_booking_t b;
+    sched_svc_t svc;
     kv_date_t today;
     int now_min = 0;
+    char call_at[40];
 
     if (sched_parse_create(req->body, sched_step(req), &in, errors) != 0)
         goto invalid;
-
-    /* against the tenant's clock */
     if (sched_tenant_now(ctx, req, &today, &now_min) != 0)
         goto fail;
-    int64_t day = kv_date_to_days(&in.date), today_days = kv_date_to_days(&today);
-    if (day < today_days) {
-        kv_errors_add(errors, "appointment_date", "The appointment date must be today or a later date.");
-        goto invalid;
-    }
-    if (day == today_days && in.start <= now_min) {
-        kv_errors_add(errors, "appointment_time", "The appointment time must be in the future.");
-        goto invalid;
+    if (in.hold_id > 0) {
+        s_create_from_hold(ctx, rep, req, &in, &today, now_min, errors);
+        goto out;
     }
 
-    /* against the tenant's service, staff and customers */
-    memset(&b, 0, sizeof b);
-    kv_db_i64_param(b.tid, KV_TENANT(req));
-    kv_db_i64_param(b.svc, in.service_id);
-    kv_db_i64_param(b.stf, in.staff_id);
-    kv_db_i64_param(b.cus, in.customer_id);
-    kv_format_date(&in.date, b.date);
-    snprintf(b.weekday, sizeof b.weekday, "%d", kv_date_weekday(&in.date));
-    snprintf(b.start, sizeof b.start, "%d", in.start);
-    if (s_candidates(ctx, req, &in, &b, &cand, errors) != 0)
+    /* the service, then the date and time against the clock and its rules */
+    int found = sched_svc_load(ctx, req, in.service_id, 0, &svc);
+    if (found < 0)
         goto fail;
-    int known = s_customer_exists(ctx, req, in.customer_id);
-    if (known == 0)
-        kv_errors_add(errors, "customer_id", "The selected customer does not exist.");
+    if (!found) {
+        kv_errors_add(errors, "service_id", "The selected service is invalid.");
+        sched_check_when(&in.date, in.start, &today, now_min, NULL, errors);
+        goto invalid;
+    }
+    if (sched_check_when(&in.date, in.start, &today, now_min, &svc.rules, errors) != 0)
+        goto invalid;
+
+    /* the staff, the customer and the call */
+    if (sched_candidates(ctx, req, &svc, &in.date, in.start, in.staff_id, &cand, errors) != 0)
+        goto fail;
+    int refs = s_references(ctx, req, &in, call_at, errors);
     if (json_object_size(errors) > 0)
         goto invalid;
-    if (known < 0) {
+    if (refs < 0) {
         kv_reply_unavailable(rep);
         goto out;
     }
-    s_insert_first(ctx, req, rep, &b, &in, cand);
+    s_booking_t b;
+    s_booking(&b, req, &in, &svc, &in.date, in.start, in.call_id, call_at);
+    s_insert_first(ctx, req, rep, &b, &in, &svc, cand);
     goto out;
 invalid:
     kv_reply_invalid(rep, errors);

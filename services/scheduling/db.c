@@ -21,19 +21,26 @@
 
 #define SCHED_SVC_COLS \
     "id, name, duration_minutes, price_cents, active, " \
-    SCHED_TS("created_at") ", " SCHED_TS("updated_at")
+    SCHED_TS("created_at") ", " SCHED_TS("updated_at") ", " \
+    "buffer_before_minutes, buffer_after_minutes, min_notice_minutes, max_advance_days"
 
-/* The shortest active service staff member s performs (NULL when none). */
-#define SCHED_MIN_DURATION \
-    "(SELECT min(sv.duration_minutes) FROM services sv " \
-    "  WHERE sv.tenant_id = s.tenant_id AND sv.active " \
+/* Staff s with, as ms, the shortest active service s performs (lowest id
+ * among equals; all NULL when none): its duration and booking rules decide
+ * the member's next available slot. */
+#define SCHED_STAFF_FROM \
+    " staff s LEFT JOIN LATERAL (SELECT sv.duration_minutes, sv.buffer_before_minutes, " \
+    "   sv.buffer_after_minutes, sv.min_notice_minutes, sv.max_advance_days " \
+    "  FROM services sv WHERE sv.tenant_id = s.tenant_id AND sv.active " \
     "    AND (NOT EXISTS (SELECT 1 FROM staff_services x WHERE x.staff_id = s.id) " \
     "         OR EXISTS (SELECT 1 FROM staff_services x " \
-    "                     WHERE x.staff_id = s.id AND x.service_id = sv.id)))"
+    "                     WHERE x.staff_id = s.id AND x.service_id = sv.id)) " \
+    "  ORDER BY sv.duration_minutes, sv.id LIMIT 1) ms ON true"
 
 #define SCHED_STAFF_COLS \
     "s.id, s.name, array_to_json(s.specialties)::text, s.active, " \
-    SCHED_TS("s.created_at") ", " SCHED_TS("s.updated_at") ", " SCHED_MIN_DURATION
+    SCHED_TS("s.created_at") ", " SCHED_TS("s.updated_at") ", ms.duration_minutes, " \
+    "ms.buffer_before_minutes, ms.buffer_after_minutes, ms.min_notice_minutes, " \
+    "ms.max_advance_days"
 
 /* Staff member s performs service $n: no staff_services row, or one for it. */
 #define SCHED_PERFORMS(n) \
@@ -44,7 +51,22 @@
     "a.id, a.customer_id, a.service_id, sv.name, a.staff_id, st.name, " \
     "to_char(a.appointment_date, 'YYYY-MM-DD'), a.start_min, a.end_min, a.duration_minutes, " \
     "a.status, a.notes, a.source, a.price_cents, " \
-    SCHED_TS("a.created_at") ", " SCHED_TS("a.updated_at")
+    SCHED_TS("a.created_at") ", " SCHED_TS("a.updated_at") ", a.call_id, " \
+    "a.buffer_before_minutes, a.buffer_after_minutes"
+
+/* The columns of a hold (SCHED_H_* of sched.h). */
+#define SCHED_HOLD_COLS \
+    "h.id, h.service_id, h.staff_id, to_char(h.appointment_date, 'YYYY-MM-DD'), " \
+    "h.start_min, h.end_min, " SCHED_TS("h.expires_at") ", h.call_id, h.duration_minutes, " \
+    "h.price_cents, h.buffer_before_minutes, h.buffer_after_minutes, " \
+    SCHED_TS("h.call_started_at") ", h.expires_at <= now()"
+
+/* Busy rows of the tenant's staff that count now (an expired hold does
+ * not), as minutes from midnight of date $d: lower and upper bound. */
+#define SCHED_BUSY_MINUTES(d) \
+    "(extract(epoch FROM lower(during) - " d ") / 60)::int, " \
+    "(extract(epoch FROM upper(during) - " d ") / 60)::int"
+#define SCHED_BUSY_LIVE " (expires_at IS NULL OR expires_at > now())"
 
 #define SCHED_APPT_JOIN \
     " JOIN services sv ON sv.tenant_id = a.tenant_id AND sv.id = a.service_id" \
@@ -73,14 +95,22 @@ const kv_stmt_t sched_stmts[] = {
       "SELECT count(*) FROM services WHERE tenant_id = $1 AND active" },
     { "services_get",
       "SELECT " SCHED_SVC_COLS " FROM services WHERE tenant_id = $1 AND id = $2 AND active" },
+    /* any service of the tenant, active or not (the rules of a booked one) */
+    { "services_get_any",
+      "SELECT " SCHED_SVC_COLS " FROM services WHERE tenant_id = $1 AND id = $2" },
     { "services_insert",
-      "INSERT INTO services (tenant_id, name, duration_minutes, price_cents, active) "
-      "VALUES ($1, $2, $3, $4, $5) RETURNING " SCHED_SVC_COLS },
+      "INSERT INTO services (tenant_id, name, duration_minutes, price_cents, active, "
+      "  buffer_before_minutes, buffer_after_minutes, min_notice_minutes, max_advance_days) "
+      "VALUES ($1, $2, $3, $4, $5, $6::int, $7::int, $8::int, $9::int) RETURNING " SCHED_SVC_COLS },
     { "services_update",
       "UPDATE services SET name = coalesce($3, name), "
       "duration_minutes = coalesce($4::int, duration_minutes), "
       "price_cents = coalesce($5::bigint, price_cents), "
-      "active = coalesce($6::boolean, active), updated_at = now() "
+      "active = coalesce($6::boolean, active), "
+      "buffer_before_minutes = coalesce($7::int, buffer_before_minutes), "
+      "buffer_after_minutes = coalesce($8::int, buffer_after_minutes), "
+      "min_notice_minutes = coalesce($9::int, min_notice_minutes), "
+      "max_advance_days = coalesce($10::int, max_advance_days), updated_at = now() "
       "WHERE tenant_id = $1 AND id = $2 RETURNING " SCHED_SVC_COLS },
     /* $2 a JSON array of ids -> how many of them are services of the tenant */
     { "services_count_ids",
@@ -89,14 +119,15 @@ const kv_stmt_t sched_stmts[] = {
 
     /* ---- staff ---- */
     { "staff_list",
-      "SELECT " SCHED_STAFF_COLS " FROM staff s WHERE s.tenant_id = $1 AND s.active "
+      "SELECT " SCHED_STAFF_COLS " FROM" SCHED_STAFF_FROM " WHERE s.tenant_id = $1 AND s.active "
       "ORDER BY s.id LIMIT $2 OFFSET $3" },
     { "staff_count",
       "SELECT count(*) FROM staff WHERE tenant_id = $1 AND active" },
     { "staff_get",
-      "SELECT " SCHED_STAFF_COLS " FROM staff s WHERE s.tenant_id = $1 AND s.id = $2 AND s.active" },
+      "SELECT " SCHED_STAFF_COLS " FROM" SCHED_STAFF_FROM
+      " WHERE s.tenant_id = $1 AND s.id = $2 AND s.active" },
     { "staff_get_any",
-      "SELECT " SCHED_STAFF_COLS " FROM staff s WHERE s.tenant_id = $1 AND s.id = $2" },
+      "SELECT " SCHED_STAFF_COLS " FROM" SCHED_STAFF_FROM " WHERE s.tenant_id = $1 AND s.id = $2" },
     /* $2 a bigint[] literal of staff ids */
     { "staff_hours_of",
       "SELECT staff_id, weekday, start_min, end_min FROM staff_hours "
@@ -105,12 +136,14 @@ const kv_stmt_t sched_stmts[] = {
     { "staff_services_of",
       "SELECT service_id FROM staff_services WHERE tenant_id = $1 AND staff_id = $2 "
       "ORDER BY service_id" },
-    /* booked times of staff $2 (bigint[]) on dates [$3, $3 + $4): day offset */
+    /* the busy intervals (bookings and live holds, buffers included) of staff
+     * $2 (bigint[]) that reach into the dates [$3 - 1, $3 + $4 + 2), in
+     * minutes from midnight of $3 */
     { "staff_busy_range",
-      "SELECT staff_id, (appointment_date - $3::date), start_min, end_min FROM appointments "
-      "WHERE tenant_id = $1 AND staff_id = ANY($2::bigint[]) AND status <> 'cancelled' "
-      "  AND appointment_date >= $3::date AND appointment_date < $3::date + $4::int "
-      "ORDER BY staff_id, appointment_date, start_min" },
+      "SELECT staff_id, " SCHED_BUSY_MINUTES("$3::date") " FROM busy "
+      "WHERE tenant_id = $1 AND staff_id = ANY($2::bigint[]) AND" SCHED_BUSY_LIVE
+      "  AND during && tsrange(($3::date - 1)::timestamp, ($3::date + $4::int + 2)::timestamp) "
+      "ORDER BY staff_id, lower(during)" },
     /* scheduled appointments of staff $2 from date $3 minute $4 on */
     { "staff_upcoming",
       "SELECT to_char(appointment_date, 'YYYY-MM-DD'), start_min, end_min FROM appointments "
@@ -150,12 +183,18 @@ const kv_stmt_t sched_stmts[] = {
       "WHERE s.tenant_id = $1 AND s.active AND h.weekday = $2::smallint "
       "  AND ($3::bigint IS NULL OR s.id = $3::bigint) AND " SCHED_PERFORMS("$4::bigint")
       " ORDER BY s.id, h.start_min" },
-    /* booked times on date $2 (of staff $3 when given) */
+    /* the busy intervals (bookings and live holds, buffers included) that
+     * reach into [$2 - 1 day, $2 + 2 days) -- all a candidate of date $2 and
+     * its buffers can touch -- of staff $3 when given, leaving out
+     * appointment $4's own when given (it is being moved), in minutes from
+     * midnight of $2 */
     { "slots_busy",
-      "SELECT staff_id, start_min, end_min FROM appointments "
-      "WHERE tenant_id = $1 AND appointment_date = $2::date AND status <> 'cancelled' "
+      "SELECT staff_id, " SCHED_BUSY_MINUTES("$2::date") " FROM busy "
+      "WHERE tenant_id = $1 AND" SCHED_BUSY_LIVE
+      "  AND during && tsrange(($2::date - 1)::timestamp, ($2::date + 2)::timestamp) "
       "  AND ($3::bigint IS NULL OR staff_id = $3::bigint) "
-      "ORDER BY staff_id, start_min" },
+      "  AND ($4::bigint IS NULL OR appointment_id IS DISTINCT FROM $4::bigint) "
+      "ORDER BY staff_id, lower(during)" },
 
     /* ---- appointments ---- */
     /* one named staff member $2: exists and active; performs service $3;
@@ -166,19 +205,24 @@ const kv_stmt_t sched_stmts[] = {
       "        AND h.start_min <= $5::int AND h.end_min >= $6::int) "
       "FROM staff s WHERE s.tenant_id = $1 AND s.id = $2 AND s.active" },
     /* every active staff member who performs service $2 and works all of
-     * [$5, $6) on weekday $4 of date $3; the ones without a booking then first */
+     * [$5, $6) on weekday $4 of date $3; the ones free then (buffers $7
+     * before and $8 after included) first */
     { "appt_candidates",
-      "SELECT s.id, NOT EXISTS (SELECT 1 FROM appointments a "
-      "  WHERE a.tenant_id = s.tenant_id AND a.staff_id = s.id AND a.appointment_date = $3::date "
-      "    AND a.status <> 'cancelled' AND a.start_min < $6::int AND a.end_min > $5::int) AS free "
+      "SELECT s.id, NOT EXISTS (SELECT 1 FROM busy b "
+      "  WHERE b.tenant_id = s.tenant_id AND b.staff_id = s.id "
+      "    AND (b.expires_at IS NULL OR b.expires_at > now()) "
+      "    AND b.during && busy_range($3::date, $5::int, $6::int, $7::int, $8::int)) AS free "
       "FROM staff s WHERE s.tenant_id = $1 AND s.active AND " SCHED_PERFORMS("$2::bigint")
       " AND EXISTS (SELECT 1 FROM staff_hours h WHERE h.staff_id = s.id AND h.weekday = $4::smallint "
       "             AND h.start_min <= $5::int AND h.end_min >= $6::int) "
       "ORDER BY free DESC, s.id" },
+    /* $11, $12 buffers; $13 call id and $14 its started_at (NULL: none) */
     { "appt_insert",
       "WITH a AS (INSERT INTO appointments (tenant_id, customer_id, service_id, staff_id, "
-      "  appointment_date, start_min, end_min, notes, source, price_cents, duration_minutes) "
-      "  VALUES ($1, $2, $3, $4, $5::date, $6::int, $6::int + $10::int, $7, $8, $9, $10::int) "
+      "  appointment_date, start_min, end_min, notes, source, price_cents, duration_minutes, "
+      "  buffer_before_minutes, buffer_after_minutes, call_id, call_started_at) "
+      "  VALUES ($1, $2, $3, $4, $5::date, $6::int, $6::int + $10::int, $7, $8, $9, $10::int, "
+      "          $11::int, $12::int, $13::bigint, $14::timestamptz) "
       "  RETURNING *) "
       "SELECT " SCHED_APPT_COLS " FROM a" SCHED_APPT_JOIN },
     { "appt_get",
@@ -212,6 +256,69 @@ const kv_stmt_t sched_stmts[] = {
       "WITH a AS (UPDATE appointments SET status = $3, updated_at = now() "
       "  WHERE tenant_id = $1 AND id = $2 RETURNING *) "
       "SELECT " SCHED_APPT_COLS " FROM a" SCHED_APPT_JOIN },
+    /* locks appointment $2 for a reschedule: the slot it has now */
+    { "appt_lock_move",
+      "SELECT status, service_id, staff_id, to_char(appointment_date, 'YYYY-MM-DD'), "
+      "start_min, end_min, duration_minutes, price_cents, buffer_before_minutes, "
+      "buffer_after_minutes "
+      "FROM appointments WHERE tenant_id = $1 AND id = $2 FOR UPDATE" },
+    /* moves appointment $2 (checked under appt_lock_move): service $3,
+     * staff $4, date $5, start $6, duration $7, price $8, buffers $9 and
+     * $10; notes $12 when $11 */
+    { "appt_move",
+      "WITH a AS (UPDATE appointments SET service_id = $3::bigint, staff_id = $4::bigint, "
+      "  appointment_date = $5::date, start_min = $6::int, end_min = $6::int + $7::int, "
+      "  duration_minutes = $7::int, price_cents = $8::bigint, "
+      "  buffer_before_minutes = $9::int, buffer_after_minutes = $10::int, "
+      "  notes = CASE WHEN $11::boolean THEN $12::text ELSE notes END, updated_at = now() "
+      "  WHERE tenant_id = $1 AND id = $2 RETURNING *) "
+      "SELECT " SCHED_APPT_COLS " FROM a" SCHED_APPT_JOIN },
+    { "appt_set_notes",
+      "WITH a AS (UPDATE appointments SET notes = $3, updated_at = now() "
+      "  WHERE tenant_id = $1 AND id = $2 RETURNING *) "
+      "SELECT " SCHED_APPT_COLS " FROM a" SCHED_APPT_JOIN },
+    /* ids of the appointments booked during call $2, oldest first */
+    { "appt_of_call",
+      "SELECT id FROM appointments WHERE tenant_id = $1 AND call_id = $2::bigint "
+      "ORDER BY id LIMIT " SCHED_STR(KV_CALL_APPOINTMENTS_MAX) },
+    /* how many distinct calls that started in the tenant-local dates
+     * [$3, $4] (zone $2) have at least one appointment, whatever its status */
+    { "appt_booked_calls",
+      "SELECT count(DISTINCT call_id) FROM appointments "
+      "WHERE tenant_id = $1 AND call_id IS NOT NULL "
+      "  AND call_started_at >= ($3::date)::timestamp AT TIME ZONE $2::text "
+      "  AND call_started_at < (($4::date) + 1)::timestamp AT TIME ZONE $2::text" },
+
+    /* ---- holds ---- */
+    /* $2 service, $3 staff, $4 date, $5 start, $6 duration, $7 price, $8 and
+     * $9 buffers, $10 call id and $11 its started_at (NULL: none), $12 ttl
+     * in seconds (expires_at in whole seconds, what the answer shows) */
+    { "hold_insert",
+      "WITH h AS (INSERT INTO holds (tenant_id, service_id, staff_id, appointment_date, "
+      "  start_min, end_min, duration_minutes, price_cents, buffer_before_minutes, "
+      "  buffer_after_minutes, call_id, call_started_at, expires_at) "
+      "  VALUES ($1, $2, $3, $4::date, $5::int, $5::int + $6::int, $6::int, $7::bigint, "
+      "          $8::int, $9::int, $10::bigint, $11::timestamptz, "
+      "          date_trunc('second', now()) + $12::int * interval '1 second') "
+      "  RETURNING *) "
+      "SELECT " SCHED_HOLD_COLS " FROM h" },
+    /* locks hold $2 for a booking: the hold, and whether it has expired */
+    { "hold_lock",
+      "SELECT " SCHED_HOLD_COLS " FROM holds h WHERE h.tenant_id = $1 AND h.id = $2 FOR UPDATE" },
+    { "hold_delete",
+      "DELETE FROM holds WHERE tenant_id = $1 AND id = $2 RETURNING id" },
+    /* forgets (at most 100 of) the tenant's holds expired for over a day,
+     * of one staff member at a time (the one of the oldest): deleting a
+     * hold deletes its busy row, which takes that member's lock, and one
+     * lock per statement can never be taken in two orders.  Rows another
+     * transaction holds are left for the next time. */
+    { "hold_purge",
+      "DELETE FROM holds WHERE id IN (SELECT id FROM holds WHERE tenant_id = $1 "
+      "  AND expires_at < now() - interval '1 day' "
+      "  AND staff_id = (SELECT staff_id FROM holds WHERE tenant_id = $1 "
+      "                   AND expires_at < now() - interval '1 day' ORDER BY expires_at LIMIT 1) "
+      "  LIMIT 100 FOR UPDATE SKIP LOCKED)" },
+
     { "appt_customer_stats",
       "SELECT count(*) FILTER (WHERE status <> 'cancelled'), "
       "coalesce(sum(price_cents) FILTER (WHERE status = 'completed'), 0), "

@@ -31,6 +31,12 @@ json_t *sched_service_json(const PGresult *r, int row, int admin)
     json_object_set_new(o, "name", kv_json_cell_str(r, row, SCHED_S_NAME));
     json_object_set_new(o, "duration", json_integer(kv_db_i64(r, row, SCHED_S_DURATION)));
     json_object_set_new(o, "price", sched_price_json(kv_db_i64(r, row, SCHED_S_PRICE)));
+    json_object_set_new(o, "buffer_before_minutes",
+                        json_integer(kv_db_i64(r, row, SCHED_S_BUF_BEFORE)));
+    json_object_set_new(o, "buffer_after_minutes",
+                        json_integer(kv_db_i64(r, row, SCHED_S_BUF_AFTER)));
+    json_object_set_new(o, "min_notice_minutes", json_integer(kv_db_i64(r, row, SCHED_S_NOTICE)));
+    json_object_set_new(o, "max_advance_days", json_integer(kv_db_i64(r, row, SCHED_S_ADVANCE)));
     if (admin) {
         const char *a = kv_db_str(r, row, SCHED_S_ACTIVE);
         json_object_set_new(o, "active", json_boolean(a && a[0] == 't'));
@@ -69,6 +75,21 @@ json_t *sched_appt_json(const PGresult *r, int row)
     json_object_set_new(o, "price", sched_price_json(kv_db_i64(r, row, SCHED_A_PRICE)));
     json_object_set_new(o, "created_at", kv_json_cell_str(r, row, SCHED_A_CREATED));
     json_object_set_new(o, "updated_at", kv_json_cell_str(r, row, SCHED_A_UPDATED));
+    json_object_set_new(o, "call_id", kv_json_cell_int(r, row, SCHED_A_CALL));
+    return o;
+}
+
+json_t *sched_hold_json(const PGresult *r, int row)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_integer(kv_db_i64(r, row, SCHED_H_ID)));
+    json_object_set_new(o, "service_id", json_integer(kv_db_i64(r, row, SCHED_H_SERVICE)));
+    json_object_set_new(o, "staff_id", json_integer(kv_db_i64(r, row, SCHED_H_STAFF)));
+    json_object_set_new(o, "appointment_date", kv_json_cell_str(r, row, SCHED_H_DATE));
+    json_object_set_new(o, "appointment_time", s_time((int)kv_db_i64(r, row, SCHED_H_START)));
+    json_object_set_new(o, "end_time", s_time((int)kv_db_i64(r, row, SCHED_H_END)));
+    json_object_set_new(o, "expires_at", kv_json_cell_str(r, row, SCHED_H_EXPIRES));
+    json_object_set_new(o, "call_id", kv_json_cell_int(r, row, SCHED_H_CALL));
     return o;
 }
 

@@ -30,20 +30,30 @@ enum {
     SCHED_A_ID = 0, SCHED_A_CUSTOMER, SCHED_A_SERVICE, SCHED_A_SERVICE_NAME,
     SCHED_A_STAFF, SCHED_A_STAFF_NAME, SCHED_A_DATE, SCHED_A_START, SCHED_A_END,
     SCHED_A_DURATION, SCHED_A_STATUS, SCHED_A_NOTES, SCHED_A_SOURCE, SCHED_A_PRICE,
-    SCHED_A_CREATED, SCHED_A_UPDATED
+    SCHED_A_CREATED, SCHED_A_UPDATED, SCHED_A_CALL, SCHED_A_BUF_BEFORE, SCHED_A_BUF_AFTER
 };
 
 /* Column order of every statement that returns a service (SCHED_SVC_COLS). */
 enum {
     SCHED_S_ID = 0, SCHED_S_NAME, SCHED_S_DURATION, SCHED_S_PRICE, SCHED_S_ACTIVE,
-    SCHED_S_CREATED, SCHED_S_UPDATED
+    SCHED_S_CREATED, SCHED_S_UPDATED, SCHED_S_BUF_BEFORE, SCHED_S_BUF_AFTER, SCHED_S_NOTICE,
+    SCHED_S_ADVANCE
+};
+
+/* Column order of the statements that return a hold (SCHED_HOLD_COLS). */
+enum {
+    SCHED_H_ID = 0, SCHED_H_SERVICE, SCHED_H_STAFF, SCHED_H_DATE, SCHED_H_START, SCHED_H_END,
+    SCHED_H_EXPIRES, SCHED_H_CALL, SCHED_H_DURATION, SCHED_H_PRICE, SCHED_H_BUF_BEFORE,
+    SCHED_H_BUF_AFTER, SCHED_H_CALL_STARTED, SCHED_H_EXPIRED
 };
 
 /* Column order of the staff statements staff_get / staff_get_any
- * (SCHED_STAFF_COLS). */
+ * (SCHED_STAFF_COLS); the last five are the shortest service the member
+ * performs (NULL when none): its duration and booking rules. */
 enum {
     SCHED_T_ID = 0, SCHED_T_NAME, SCHED_T_SPECIALTIES, SCHED_T_ACTIVE,
-    SCHED_T_CREATED, SCHED_T_UPDATED, SCHED_T_MIN_DURATION
+    SCHED_T_CREATED, SCHED_T_UPDATED, SCHED_T_MIN_DURATION, SCHED_T_BUF_BEFORE,
+    SCHED_T_BUF_AFTER, SCHED_T_NOTICE, SCHED_T_ADVANCE
 };
 
 /* The default slot interval when the tenant has none. */
@@ -66,17 +76,87 @@ void sched_appointments_create(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep
 void sched_appointments_get(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep);
 void sched_appointments_cancel(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep);
 void sched_appointments_set_status(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep);
+void sched_appointments_update(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep);
+void sched_holds_create(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep);
+void sched_holds_release(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep);
 void sched_customer_stats(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep);
+void sched_appointments_of_call(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep);
+void sched_booked_calls(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep);
+
+/* ---- booking (booking.c): what create, holds and reschedule share ------- */
+
+/* A service as bookings see it: snapshots and rules. */
+typedef struct {
+    int64_t id;
+    int duration;            /* minutes */
+    int64_t price_cents;
+    sched_rules_t rules;     /* buffers, notice, advance */
+} sched_svc_t;
+
+/* Fills *svc from row of a statement returning SCHED_SVC_COLS. */
+void sched_svc_from_row(const PGresult *r, int row, sched_svc_t *svc);
+
+/* Loads service id of the request's tenant into *svc: only an active one
+ * unless any.  1 found, 0 none, -1 database failure. */
+int sched_svc_load(kv_ctx_t *ctx, const kv_req_t *req, int64_t id, int any, sched_svc_t *svc);
+
+/* The staff members who may take service svc at minute start of date:
+ * staff_id (> 0) when that member is active, performs the service and
+ * works the whole span, else every such member, the ones free then first.
+ * Problems are added to errors (staff_id, appointment_time).  0 with *cand
+ * (column 0: staff id; caller owns it, NULL when errors were added before
+ * any query), or -1 on a database failure. */
+int sched_candidates(kv_ctx_t *ctx, const kv_req_t *req, const sched_svc_t *svc,
+                     const kv_date_t *date, int start, int64_t staff_id, PGresult **cand,
+                     json_t *errors);
+
+/* Asks crm whether customer id exists in the tenant: 1 yes, 0 no, -1 crm
+ * could not tell. */
+int sched_customer_exists(kv_ctx_t *ctx, const kv_req_t *req, int64_t id);
+
+/* Asks calls whether call id exists in the tenant: 1 yes (started_at gets
+ * its start, RFC 3339 UTC), 0 no, -1 calls could not tell. */
+int sched_call_lookup(kv_ctx_t *ctx, const kv_req_t *req, int64_t id, char started_at[40]);
+
+/* Answers 409 for a slot that is taken (or a hold that expired): the
+ * message and data.alternatives, the up to KV_ALTERNATIVES_MAX free starts
+ * of service svc on date nearest to minute asked (of staff_id when > 0),
+ * in the shape of /slots; exclude > 0 leaves that appointment's own busy
+ * interval out (it is the one being moved).  Runs outside any transaction;
+ * a database failure answers 500/503 instead. */
+void sched_reply_conflict(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep, const char *msg,
+                          const sched_svc_t *svc, const kv_date_t *date, int asked,
+                          int64_t staff_id, int64_t exclude);
+
+/* The message of every 409 for a taken slot. */
+#define SCHED_MSG_TAKEN "The selected time slot is no longer available."
 
 /* ---- availability (availability.c) ------------------------------------ */
 
+/* The bookable starts of service svc on date (of staff_id when > 0, else
+ * of every eligible active member) by working hours, bookings, live holds,
+ * buffers, the tenant's clock and the service's min_notice / max_advance;
+ * exclude > 0 ignores that appointment's own busy interval.  Sets *out
+ * (sorted by time, then staff id; caller frees it) and *n.  0, or -1 on a
+ * database failure. */
+int sched_day_slots(kv_ctx_t *ctx, const kv_req_t *req, const sched_svc_t *svc,
+                    const kv_date_t *date, int64_t staff_id, int64_t exclude,
+                    const kv_date_t *today, int now_min, sched_slot_t **out, size_t *n);
+
+/* The /slots objects {"time","end_time","staff_ids"} of the starts
+ * times[0..ntimes) (in that order) from the slots v[0..n) of
+ * sched_day_slots, for a service of duration minutes.  New reference. */
+json_t *sched_slots_json(const sched_slot_t *v, size_t n, int duration, const int *times,
+                         size_t ntimes);
+
 /* The earliest bookable start within SCHED_NEXT_SLOT_DAYS from today of
  * each staff member ids[i] (ascending ids) for a service of duration[i]
- * minutes (<= 0: none).  Fills out_day[i] (days after today, -1 when none)
- * and out_min[i].  0 or -1 (database failure). */
+ * minutes (<= 0: none) with rules[i] (buffers, notice, advance).  Fills
+ * out_day[i] (days after today, -1 when none) and out_min[i].  0 or -1
+ * (database failure). */
 int sched_next_slots(kv_ctx_t *ctx, const kv_req_t *req, const int64_t *ids,
-                     const int *duration, size_t n, const kv_date_t *today, int now_min,
-                     int *out_day, int *out_min);
+                     const int *duration, const sched_rules_t *rules, size_t n,
+                     const kv_date_t *today, int now_min, int *out_day, int *out_min);
 
 /* ---- object builders (json.c) ----------------------------------------- */
 
@@ -91,6 +171,10 @@ json_t *sched_service_json(const PGresult *r, int row, int admin);
 json_t *sched_staff_json(const PGresult *r, int row);
 /* The appointment object of row (SCHED_A_* columns).  New reference. */
 json_t *sched_appt_json(const PGresult *r, int row);
+/* The hold object {"id","service_id","staff_id","appointment_date",
+ * "appointment_time","end_time","expires_at","call_id"} of row (SCHED_H_*
+ * columns).  New reference. */
+json_t *sched_hold_json(const PGresult *r, int row);
 /* working_hours {"mon":[{"start","end"}],...,"sun":[]} of staff_id from a
  * staff_hours_of result (staff_id, weekday, start_min, end_min).  New
  * reference. */

@@ -24,9 +24,17 @@ const char *const sched_weekdays[7] = { "mon", "tue", "wed", "thu", "fri", "sat"
 
 static const char *const s_create_fields[] = {
     "customer_id", "service_id", "staff_id", "appointment_date", "appointment_time",
-    "notes", "source", "allow_off_grid", NULL };
+    "notes", "source", "allow_off_grid", "hold_id", "call_id", NULL };
+static const char *const s_hold_fields[] = {
+    "service_id", "staff_id", "appointment_date", "appointment_time", "ttl_seconds",
+    "call_id", NULL };
+static const char *const s_patch_fields[] = {
+    "appointment_date", "appointment_time", "staff_id", "service_id", "notes",
+    "allow_off_grid", NULL };
 static const char *const s_status_fields[] = { "status", NULL };
-static const char *const s_service_fields[] = { "name", "duration", "price", "active", NULL };
+static const char *const s_service_fields[] = {
+    "name", "duration", "price", "active", "buffer_before_minutes", "buffer_after_minutes",
+    "min_notice_minutes", "max_advance_days", NULL };
 static const char *const s_staff_fields[] = { "name", "specialties", "services", "hours",
                                               "active", NULL };
 
@@ -79,22 +87,39 @@ void sched_grid_error(json_t *errors, const char *field, int minutes, int step)
 
 /* ---- appointments ------------------------------------------------------------ */
 
+/* appointment_time of body (need), on the grid of step unless off_grid:
+ * KV_FIELD_* as the readers. */
+static int s_grid_time(json_t *body, kv_need_t need, int step, int off_grid, int *out,
+                       json_t *errors)
+{
+    int rc = kv_read_time(body, "appointment_time", need, out, errors);
+    if (rc == KV_FIELD_OK && !off_grid && !sched_on_grid(*out, step)) {
+        sched_grid_error(errors, "appointment_time", *out, step);
+        rc = KV_FIELD_BAD;
+    }
+    return rc;
+}
+
 int sched_parse_create(json_t *body, int step, sched_create_t *out, json_t *errors)
 {
     memset(out, 0, sizeof *out);
     if (kv_read_object(body, errors) != 0)
         return -1;
     int bad = kv_read_known(body, s_create_fields, errors) != 0;
+    int hrc = kv_read_id(body, "hold_id", KV_OPTIONAL, &out->hold_id, errors);
+    bad |= hrc < 0;
+    /* with a hold the slot is the hold's: naming it again is optional */
+    kv_need_t slot = hrc == KV_FIELD_ABSENT ? KV_REQUIRED : KV_OPTIONAL;
     bad |= kv_read_id(body, "customer_id", KV_REQUIRED, &out->customer_id, errors) < 0;
-    bad |= kv_read_id(body, "service_id", KV_REQUIRED, &out->service_id, errors) < 0;
+    bad |= kv_read_id(body, "service_id", slot, &out->service_id, errors) < 0;
     bad |= kv_read_id(body, "staff_id", KV_OPTIONAL, &out->staff_id, errors) < 0;
-    bad |= kv_read_date(body, "appointment_date", KV_REQUIRED, &out->date, errors) < 0;
+    bad |= kv_read_id(body, "call_id", KV_OPTIONAL, &out->call_id, errors) < 0;
+    int drc = kv_read_date(body, "appointment_date", slot, &out->date, errors);
+    out->has_date = drc == KV_FIELD_OK;
+    bad |= drc < 0;
     bad |= kv_read_bool(body, "allow_off_grid", KV_OPTIONAL, &out->allow_off_grid, errors) < 0;
-    int trc = kv_read_time(body, "appointment_time", KV_REQUIRED, &out->start, errors);
-    if (trc == KV_FIELD_OK && !out->allow_off_grid && !sched_on_grid(out->start, step)) {
-        sched_grid_error(errors, "appointment_time", out->start, step);
-        trc = KV_FIELD_BAD;
-    }
+    int trc = s_grid_time(body, slot, step, out->allow_off_grid, &out->start, errors);
+    out->has_time = trc == KV_FIELD_OK;
     bad |= trc < 0;
     bad |= kv_read_text(body, "notes", KV_OPTIONAL, &kv_rule_notes, &out->notes, errors) < 0;
     int src = kv_read_text(body, "source", KV_OPTIONAL, &kv_rule_source, &out->source, errors);
@@ -109,6 +134,109 @@ void sched_create_cleanup(sched_create_t *c)
     free(c->notes);
     free(c->source);
     c->notes = c->source = NULL;
+}
+
+int sched_parse_hold(json_t *body, int step, sched_hold_input_t *out, json_t *errors)
+{
+    memset(out, 0, sizeof *out);
+    out->ttl_seconds = KV_HOLD_TTL_DEFAULT;
+    if (kv_read_object(body, errors) != 0)
+        return -1;
+    int bad = kv_read_known(body, s_hold_fields, errors) != 0;
+    bad |= kv_read_id(body, "service_id", KV_REQUIRED, &out->service_id, errors) < 0;
+    bad |= kv_read_id(body, "staff_id", KV_OPTIONAL, &out->staff_id, errors) < 0;
+    bad |= kv_read_id(body, "call_id", KV_OPTIONAL, &out->call_id, errors) < 0;
+    bad |= kv_read_date(body, "appointment_date", KV_REQUIRED, &out->date, errors) < 0;
+    bad |= s_grid_time(body, KV_REQUIRED, step, 0, &out->start, errors) < 0;
+    int64_t ttl;
+    int rc = kv_read_int(body, "ttl_seconds", KV_OPTIONAL, KV_HOLD_TTL_MIN, KV_HOLD_TTL_MAX,
+                         &ttl, errors);
+    if (rc == KV_FIELD_OK)
+        out->ttl_seconds = (int)ttl;
+    bad |= rc < 0;
+    return bad ? -1 : 0;
+}
+
+int sched_parse_patch(json_t *body, int step, sched_patch_t *out, json_t *errors)
+{
+    memset(out, 0, sizeof *out);
+    if (kv_read_object(body, errors) != 0)
+        return -1;
+    int bad = kv_read_known(body, s_patch_fields, errors) != 0;
+    int named = 0;
+    for (size_t i = 0; i < 5; i++)
+        named |= json_object_get(body, s_patch_fields[i]) != NULL;
+    if (!named) {
+        kv_errors_add(errors, "body", "The request body must contain at least one of "
+                      "appointment_date, appointment_time, staff_id, service_id, notes.");
+        return -1;
+    }
+    bad |= kv_read_bool(body, "allow_off_grid", KV_OPTIONAL, &out->allow_off_grid, errors) < 0;
+    int rc = kv_read_date(body, "appointment_date", KV_NOT_NULL, &out->date, errors);
+    out->has_date = rc == KV_FIELD_OK;
+    bad |= rc < 0;
+    rc = s_grid_time(body, KV_NOT_NULL, step, out->allow_off_grid, &out->start, errors);
+    out->has_time = rc == KV_FIELD_OK;
+    bad |= rc < 0;
+    bad |= kv_read_id(body, "staff_id", KV_NOT_NULL, &out->staff_id, errors) < 0;
+    bad |= kv_read_id(body, "service_id", KV_NOT_NULL, &out->service_id, errors) < 0;
+    /* notes: present means "set"; null or "" means "clear" */
+    if (json_object_get(body, "notes")) {
+        bad |= kv_read_text(body, "notes", KV_OPTIONAL, &kv_rule_notes, &out->notes,
+                            errors) < 0;
+        out->has_notes = 1;
+    }
+    return bad ? -1 : 0;
+}
+
+void sched_patch_cleanup(sched_patch_t *p)
+{
+    free(p->notes);
+    p->notes = NULL;
+}
+
+/* ---- booking rules ------------------------------------------------------------ */
+
+int sched_check_when(const kv_date_t *date, int start, const kv_date_t *today, int now_min,
+                     const sched_rules_t *rules, json_t *errors)
+{
+    assert(date && today && errors && start >= 0 && start < 1440);
+    int64_t day = kv_date_to_days(date), t0 = kv_date_to_days(today);
+    char msg[200];
+    if (day < t0) {
+        kv_errors_add(errors, "appointment_date", "The appointment date must be today or a later date.");
+        return -1;
+    }
+    if (day == t0 && start <= now_min) {
+        kv_errors_add(errors, "appointment_time", "The appointment time must be in the future.");
+        return -1;
+    }
+    if (!rules)
+        return 0;
+    if (day - t0 > rules->max_advance) {
+        snprintf(msg, sizeof msg, "The appointment date may be at most %d day%s ahead "
+                 "(the service's max_advance_days).", rules->max_advance,
+                 rules->max_advance == 1 ? "" : "s");
+        kv_errors_add(errors, "appointment_date", msg);
+        return -1;
+    }
+    if (start <= sched_slots_cutoff(day, t0, now_min, rules->min_notice)) {
+        snprintf(msg, sizeof msg, "The appointment time must be at least %d minute%s from now "
+                 "(the service's min_notice_minutes).", rules->min_notice,
+                 rules->min_notice == 1 ? "" : "s");
+        kv_errors_add(errors, "appointment_time", msg);
+        return -1;
+    }
+    return 0;
+}
+
+int sched_slots_cutoff(int64_t day, int64_t today, int now_min, int min_notice)
+{
+    assert(min_notice >= 0 && now_min >= 0);
+    int64_t after = (today - day) * 1440 + now_min + min_notice;
+    if (after < 0)
+        return -1;
+    return after > 1440 ? 1440 : (int)after;
 }
 
 int sched_parse_status(json_t *body, const char **status, json_t *errors)
@@ -204,6 +332,20 @@ static int s_price(json_t *body, kv_need_t need, int64_t *out, json_t *errors)
     return KV_FIELD_OK;
 }
 
+/* One booking rule of a service body: an optional JSON integer 0..max
+ * (null refused).  Sets *has and *val when given.  1 when bad, else 0. */
+static int s_rule(json_t *body, const char *field, int max, int *has, int *val,
+                  json_t *errors)
+{
+    int64_t v;
+    int rc = kv_read_int(body, field, KV_NOT_NULL, 0, max, &v, errors);
+    if (rc == KV_FIELD_OK) {
+        *has = 1;
+        *val = (int)v;
+    }
+    return rc < 0;
+}
+
 int sched_parse_service(json_t *body, int create, sched_service_input_t *out, json_t *errors)
 {
     memset(out, 0, sizeof *out);
@@ -224,6 +366,16 @@ int sched_parse_service(json_t *body, int create, sched_service_input_t *out, js
     rc = kv_read_bool(body, "active", KV_NOT_NULL, &out->active, errors);
     out->has_active = rc == KV_FIELD_OK;
     bad |= rc < 0;
+    /* the booking rules: optional integers (defaults: the table's) */
+    out->max_advance = KV_SERVICE_ADVANCE_DEFAULT;
+    bad |= s_rule(body, "buffer_before_minutes", KV_SERVICE_BUFFER_MAX,
+                  &out->has_buffer_before, &out->buffer_before, errors);
+    bad |= s_rule(body, "buffer_after_minutes", KV_SERVICE_BUFFER_MAX,
+                  &out->has_buffer_after, &out->buffer_after, errors);
+    bad |= s_rule(body, "min_notice_minutes", KV_SERVICE_NOTICE_MAX,
+                  &out->has_min_notice, &out->min_notice, errors);
+    bad |= s_rule(body, "max_advance_days", KV_SERVICE_ADVANCE_MAX,
+                  &out->has_max_advance, &out->max_advance, errors);
     return bad ? -1 : 0;
 }
 

@@ -45,24 +45,94 @@ void sched_grid_error(json_t *errors, const char *field, int minutes, int step);
  * (sched_create_cleanup frees them). */
 typedef struct {
     int64_t customer_id;
-    int64_t service_id;
+    int64_t service_id;      /* 0: not given (only allowed with hold_id) */
     int64_t staff_id;        /* 0: any eligible staff member */
+    int has_date;            /* appointment_date given (always, without hold_id) */
     kv_date_t date;
+    int has_time;            /* appointment_time given (always, without hold_id) */
     int start;               /* minutes since local midnight, on the grid unless
                               * allow_off_grid */
     char *notes;             /* kv_rule_notes; NULL: none */
     char *source;            /* kv_rule_source; default "api" */
     int allow_off_grid;      /* extension: the client asked for an off-grid time */
+    int64_t hold_id;         /* extension: book this hold's slot; 0: none */
+    int64_t call_id;         /* extension: the call it is booked in; 0: none */
 } sched_create_t;
 
 /* Validates body (any JSON value, NULL when absent) as a create request on
  * the grid of step minutes (the tenant's slot interval).  Unknown fields
- * are refused.  Returns 0 and fills *out when valid; otherwise -1, with one
- * key per bad field added to errors.  *out must be cleaned up either way.
- * The tenant's clock (past dates) and the references (customer, service,
- * staff) are the handler's to check. */
+ * are refused.  Without hold_id, service_id, appointment_date and
+ * appointment_time are required; with it they are optional (when given, the
+ * handler checks they name the held slot).  Returns 0 and fills *out when
+ * valid; otherwise -1, with one key per bad field added to errors.  *out
+ * must be cleaned up either way.  The tenant's clock (past dates) and the
+ * references (customer, service, staff, hold, call) are the handler's to
+ * check. */
 int sched_parse_create(json_t *body, int step, sched_create_t *out, json_t *errors);
 void sched_create_cleanup(sched_create_t *c);
+
+/* A validated POST /appointments/holds body (extension). */
+typedef struct {
+    int64_t service_id;
+    int64_t staff_id;        /* 0: any eligible staff member */
+    kv_date_t date;
+    int start;               /* minutes since local midnight, on the grid */
+    int ttl_seconds;         /* KV_HOLD_TTL_MIN..KV_HOLD_TTL_MAX */
+    int64_t call_id;         /* 0: none */
+} sched_hold_input_t;
+
+/* Validates a hold body: service_id, appointment_date, appointment_time
+ * (on the grid of step minutes) required; staff_id, ttl_seconds (default
+ * KV_HOLD_TTL_DEFAULT) and call_id optional; nothing else.  0 or -1 with
+ * errors. */
+int sched_parse_hold(json_t *body, int step, sched_hold_input_t *out, json_t *errors);
+
+/* A validated PATCH /appointments/{id} body (extension: rescheduling).
+ * Owns notes (sched_patch_cleanup). */
+typedef struct {
+    int has_date;
+    kv_date_t date;
+    int has_time;
+    int start;               /* on the grid unless allow_off_grid */
+    int64_t staff_id;        /* 0: not given (the current staff member stays) */
+    int64_t service_id;      /* 0: not given (the current service stays) */
+    int has_notes;           /* notes given: set them (NULL clears) */
+    char *notes;
+    int allow_off_grid;
+} sched_patch_t;
+
+/* Validates a reschedule body: any of appointment_date, appointment_time,
+ * staff_id, service_id, notes (null or "" clears), and allow_off_grid; at
+ * least one of the first five.  0 or -1 with errors; *out cleaned up with
+ * sched_patch_cleanup either way. */
+int sched_parse_patch(json_t *body, int step, sched_patch_t *out, json_t *errors);
+void sched_patch_cleanup(sched_patch_t *p);
+
+/* ---- booking rules ------------------------------------------------------ */
+
+/* The booking rules of a service (README, "Booking rules"). */
+typedef struct {
+    int buffer_before;       /* minutes the staff member stays free before */
+    int buffer_after;        /* ... and after an appointment */
+    int min_notice;          /* minutes between now and the start, at least */
+    int max_advance;         /* days between the tenant's today and the date, at most */
+} sched_rules_t;
+
+/* Checks a start at minute `start` of date against the tenant's clock
+ * (today, now_min: the current local date and minute) and, when rules is
+ * not NULL, the service's minimum notice and maximum advance.  Adds the
+ * first rule broken to errors (appointment_date: past date, too far ahead;
+ * appointment_time: past time, too short notice) and returns -1; 0 when
+ * every rule holds.  A start "at least min_notice minutes from now" is one
+ * later than now_min + min_notice (the current minute counts as begun). */
+int sched_check_when(const kv_date_t *date, int start, const kv_date_t *today, int now_min,
+                     const sched_rules_t *rules, json_t *errors);
+
+/* The cut-off of bookable starts on day (days since the epoch) for a
+ * service with min_notice, given the tenant's today and now_min: starts
+ * <= the result are not bookable (-1: none is cut; >= 1440: none is left).
+ * The `after` argument of sched_slots_staff. */
+int sched_slots_cutoff(int64_t day, int64_t today, int now_min, int min_notice);
 
 /* Validates a PATCH /appointments/{id}/status body {"status": one of
  * sched_statuses} (nothing else).  *status gets the table's static string.
@@ -122,10 +192,16 @@ typedef struct {
     int has_price;
     int64_t price_cents;
     int has_active, active;
+    int has_buffer_before, buffer_before;   /* 0..KV_SERVICE_BUFFER_MAX */
+    int has_buffer_after, buffer_after;     /* 0..KV_SERVICE_BUFFER_MAX */
+    int has_min_notice, min_notice;         /* 0..KV_SERVICE_NOTICE_MAX minutes */
+    int has_max_advance, max_advance;       /* 0..KV_SERVICE_ADVANCE_MAX days */
 } sched_service_input_t;
 
 /* Validates an admin.services.create (create != 0: name, duration and price
- * required) or .update body.  0 or -1 with errors; *out cleaned up with
+ * required) or .update body; the booking rules buffer_before_minutes,
+ * buffer_after_minutes, min_notice_minutes and max_advance_days are
+ * optional JSON integers (defaults 0, 0, 0, 365 on create).  0 or -1 with errors; *out cleaned up with
  * sched_service_input_cleanup either way. */
 int sched_parse_service(json_t *body, int create, sched_service_input_t *out,
                         json_t *errors);

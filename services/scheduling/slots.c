@@ -30,11 +30,19 @@ void sched_iv_sort(sched_iv_t *ivs, size_t n)
 size_t sched_slots_staff(sched_iv_t *work, size_t nwork, sched_iv_t *busy, size_t nbusy,
                          int duration, int step, int after, int *out, size_t cap)
 {
-    assert(duration > 0 && step > 0);
+    return sched_slots_staff_buffered(work, nwork, busy, nbusy, duration, 0, 0, step, after,
+                                      out, cap);
+}
+
+size_t sched_slots_staff_buffered(sched_iv_t *work, size_t nwork, sched_iv_t *busy,
+                                  size_t nbusy, int duration, int buf_before, int buf_after,
+                                  int step, int after, int *out, size_t cap)
+{
+    assert(duration > 0 && step > 0 && buf_before >= 0 && buf_after >= 0);
     size_t n = 0;
     sched_iv_sort(work, nwork);
     sched_iv_sort(busy, nbusy);
-    size_t j = 0;   /* busy[0..j) all end at or before the current t */
+    size_t j = 0;   /* busy[0..j) all end at or before the current t - buf_before */
     for (size_t w = 0; w < nwork && n < cap; w++) {
         /* the first start on the grid (multiples of step from 00:00) inside
          * the interval: an interval starting off the grid starts later */
@@ -42,12 +50,15 @@ size_t sched_slots_staff(sched_iv_t *work, size_t nwork, sched_iv_t *busy, size_
         for (int t = first; t + duration <= work[w].end && n < cap; t += step) {
             if (t <= after)
                 continue;
-            /* t only grows: an appointment that ends by t never matters again */
-            while (j < nbusy && busy[j].end <= t)
+            /* the interval the staff member must be free: the booking and
+             * its buffers */
+            int lo = t - buf_before, hi = t + duration + buf_after;
+            /* lo only grows: what ends by lo never matters again */
+            while (j < nbusy && busy[j].end <= lo)
                 j++;
             int clash = 0;
-            for (size_t k = j; k < nbusy && busy[k].start < t + duration; k++) {
-                if (busy[k].end > t) {
+            for (size_t k = j; k < nbusy && busy[k].start < hi; k++) {
+                if (busy[k].end > lo) {
                     clash = 1;
                     break;
                 }
@@ -57,6 +68,32 @@ size_t sched_slots_staff(sched_iv_t *work, size_t nwork, sched_iv_t *busy, size_
         }
     }
     return n;
+}
+
+size_t sched_slots_nearest(const int *times, size_t n, int asked, int *out, size_t k)
+{
+    size_t got = 0;
+    while (got < k) {
+        /* the best time not taken yet: nearest, then earlier; times ascend
+         * and may repeat, so the first candidate of a distance is the
+         * earlier one and equal times are one choice */
+        int best = -1, best_d = 0;
+        for (size_t i = 0; i < n; i++) {
+            int t = times[i], d = t > asked ? t - asked : asked - t, taken = 0;
+            for (size_t g = 0; g < got && !taken; g++)
+                taken = out[g] == t;
+            if (taken)
+                continue;
+            if (best < 0 || d < best_d || (d == best_d && t < best)) {
+                best = t;
+                best_d = d;
+            }
+        }
+        if (best < 0)
+            break;
+        out[got++] = best;
+    }
+    return got;
 }
 
 int sched_slots_within(const sched_iv_t *work, size_t n, int start, int end)

@@ -40,6 +40,22 @@ void sched_iv_sort(sched_iv_t *ivs, size_t n);
 size_t sched_slots_staff(sched_iv_t *work, size_t nwork, sched_iv_t *busy, size_t nbusy,
                          int duration, int step, int after, int *out, size_t cap);
 
+/* As sched_slots_staff, for a service with buffers: the staff member must
+ * be free over [t - buf_before, t + duration + buf_after), not only over
+ * the booking itself (the booking must still fit inside a working
+ * interval; its buffers need not).  busy intervals are the other bookings'
+ * buffered intervals and may reach outside the day (minutes < 0 or > 1440,
+ * counted from this day's midnight).  buf_before, buf_after >= 0. */
+size_t sched_slots_staff_buffered(sched_iv_t *work, size_t nwork, sched_iv_t *busy,
+                                  size_t nbusy, int duration, int buf_before, int buf_after,
+                                  int step, int after, int *out, size_t cap);
+
+/* The alternatives of a taken slot: of the start times times[0..n)
+ * (ascending, repeats allowed: one per staff member), the up to k distinct
+ * ones nearest to asked -- by distance, then the earlier of two equally
+ * near -- written nearest first into out.  Returns how many. */
+size_t sched_slots_nearest(const int *times, size_t n, int asked, int *out, size_t k);
+
 /* 1 when [start, end) lies entirely inside one of work[0..n), else 0. */
 int sched_slots_within(const sched_iv_t *work, size_t n, int start, int end);
 

@@ -4,7 +4,8 @@
  *
  * Only active staff are visible (an inactive member answers 404 like a
  * missing one).  next_available_slot is the earliest bookable start within
- * 30 days for the shortest active service the member performs, as
+ * 30 days for the shortest active service the member performs (with that
+ * service's buffers, notice and advance; live holds count as taken), as
  * {"date","time"}, or null.  The show endpoint adds working_hours (per
  * weekday, a list of {"start","end"}) and upcoming_appointments: scheduled
  * appointments from now on as {"date","time","end_time"} -- never anything
@@ -32,8 +33,14 @@ static json_t *s_next_json(const kv_date_t *today, int day, int minute)
     return o;
 }
 
-static int s_min_duration(const PGresult *r, int row)
+/* The duration (0: the member performs no active service) and booking
+ * rules of the shortest service the member of row performs. */
+static int s_min_duration(const PGresult *r, int row, sched_rules_t *rules)
 {
+    rules->buffer_before = (int)kv_db_i64(r, row, SCHED_T_BUF_BEFORE);
+    rules->buffer_after = (int)kv_db_i64(r, row, SCHED_T_BUF_AFTER);
+    rules->min_notice = (int)kv_db_i64(r, row, SCHED_T_NOTICE);
+    rules->max_advance = (int)kv_db_i64(r, row, SCHED_T_ADVANCE);
     return kv_db_str(r, row, SCHED_T_MIN_DURATION) ? (int)kv_db_i64(r, row, SCHED_T_MIN_DURATION) : 0;
 }
 
@@ -44,6 +51,7 @@ void sched_staff_list(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
     json_t *errors = json_object();
     int64_t *ids = NULL;
     int *dur = NULL, *nd = NULL, *nm = NULL;
+    sched_rules_t *rules = NULL;
     int page, per_page, now_min;
     kv_date_t today;
     if (kv_query_page(req->query, KV_PER_PAGE_DEFAULT, KV_PER_PAGE_MAX, &page, &per_page,
@@ -69,11 +77,12 @@ void sched_staff_list(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
     dur = kv_calloc(n + 1, sizeof *dur);
     nd = kv_calloc(n + 1, sizeof *nd);
     nm = kv_calloc(n + 1, sizeof *nm);
+    rules = kv_calloc(n + 1, sizeof *rules);
     for (size_t i = 0; i < n; i++) {
         ids[i] = kv_db_i64(r, (int)i, SCHED_T_ID);
-        dur[i] = s_min_duration(r, (int)i);
+        dur[i] = s_min_duration(r, (int)i, &rules[i]);
     }
-    if (sched_next_slots(ctx, req, ids, dur, n, &today, now_min, nd, nm) != 0)
+    if (sched_next_slots(ctx, req, ids, dur, rules, n, &today, now_min, nd, nm) != 0)
         goto fail;
     json_t *data = json_array();
     for (size_t i = 0; i < n; i++) {
@@ -96,6 +105,7 @@ out:
     free(dur);
     free(nd);
     free(nm);
+    free(rules);
 }
 
 /* staff.get: params id -> data staff with working_hours and
@@ -134,8 +144,9 @@ void sched_staff_get(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
     u = kv_db_exec(ctx->db, KV_RID(req), "staff_upcoming", 4, pu);
     if (!u)
         goto fail;
-    int dur = s_min_duration(r, 0), nd = -1, nm = 0;
-    if (sched_next_slots(ctx, req, &id, &dur, 1, &today, now_min, &nd, &nm) != 0)
+    sched_rules_t rules;
+    int dur = s_min_duration(r, 0, &rules), nd = -1, nm = 0;
+    if (sched_next_slots(ctx, req, &id, &dur, &rules, 1, &today, now_min, &nd, &nm) != 0)
         goto fail;
 
     json_t *o = sched_staff_json(r, 0);

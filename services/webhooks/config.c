@@ -22,6 +22,7 @@ hook_config_t hook_config = {
 
 static const char *const s_types[HOOK_EVENT_TYPES] = {
     "appointment.created", "appointment.cancelled", "call.ended", "call.missed",
+    "appointment.rescheduled",
 };
 
 int hook_event_index(const char *type)

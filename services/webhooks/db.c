@@ -108,6 +108,33 @@ const kv_stmt_t hook_stmts[] = {
       "SELECT " S_DELIVERY_JSON " FROM deliveries d JOIN events ev ON ev.id = d.event_ref "
       "WHERE d.id = $1 AND d.tenant_id = $2" },
 
+    /* ---- test events and the tenant's delivery log (console_ops.c) ---- */
+    { "hook_endpoint_active",
+      "SELECT active FROM endpoints WHERE id = $1 AND tenant_id = $2" },
+    /* A "ping" event of producer "test" (sequence = its own id: unique,
+     * and never asked of a producer) and its one delivery, due now. */
+    { "hook_test_event",
+      "WITH n AS MATERIALIZED (SELECT nextval(pg_get_serial_sequence('events', 'id')) AS id, "
+      "  gen_random_uuid()::text AS uuid, now() AS at), "
+      "ev AS (INSERT INTO events (id, tenant_id, producer, seq, event_id, type, created_at, body) "
+      "  SELECT n.id, $2, 'test', n.id, n.uuid, 'ping', n.at, "
+      "  json_build_object('id', n.uuid, 'event', 'ping', 'created_at', "
+      "    to_char(n.at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "
+      "    'data', json_build_object('endpoint_id', $1::bigint, 'message', "
+      "    'A test event sent from the KaiVox console.'))::text FROM n RETURNING id) "
+      "INSERT INTO deliveries (tenant_id, endpoint_id, event_ref) "
+      "SELECT $2, $1, ev.id FROM ev RETURNING id" },
+    /* $1 tenant, $2 endpoint, $3 event, $4 status (NULL: any), $5/$6 page */
+    { "hook_log_count",
+      "SELECT count(*) FROM deliveries d JOIN events ev ON ev.id = d.event_ref "
+      "WHERE d.tenant_id = $1 AND ($2::bigint IS NULL OR d.endpoint_id = $2) "
+      "AND ($3::text IS NULL OR ev.type = $3) AND ($4::text IS NULL OR d.status = $4)" },
+    { "hook_log_list",
+      "SELECT " S_DELIVERY_JSON " FROM deliveries d JOIN events ev ON ev.id = d.event_ref "
+      "WHERE d.tenant_id = $1 AND ($2::bigint IS NULL OR d.endpoint_id = $2) "
+      "AND ($3::text IS NULL OR ev.type = $3) AND ($4::text IS NULL OR d.status = $4) "
+      "ORDER BY d.id DESC LIMIT $5 OFFSET $6" },
+
     /* ---- intake (intake.c) ---- */
     { "hook_cursor_ensure",
       "INSERT INTO intake_cursors (producer) VALUES ($1) ON CONFLICT DO NOTHING" },

@@ -22,10 +22,7 @@
 
 #include "kv_log.h"
 
-/* Adds to the list meta of rep how far back the log goes: retention_days,
- * and oldest_available, the instant before which finished deliveries and
- * attempts are no longer kept (RFC 3339 UTC). */
-static void s_meta_retention(kv_rep_t *rep)
+void hook_meta_retention(kv_rep_t *rep)
 {
     json_t *meta = json_object_get(rep->body, "meta");
     if (!json_is_object(meta))
@@ -77,7 +74,7 @@ void hook_op_deliveries(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
         goto out;
     }
     hook_reply_page(rep, KV_RID(req), r, page, per_page, total);
-    s_meta_retention(rep);
+    hook_meta_retention(rep);
 out:
     PQclear(e);
     PQclear(r);

@@ -125,7 +125,7 @@ static int s_vet_url(const kv_req_t *req, const hook_url_t *target, kv_rep_t *re
 }
 
 /* Validates events (a non-empty list of known type names) into a
- * PostgreSQL array literal in buf (room for all four names), in the
+ * PostgreSQL array literal in buf (room for all five names), in the
  * canonical order, duplicates dropped.  0 or -1 (errors filled). */
 static int s_check_events(json_t *v, char *buf, size_t size, json_t *errors)
 {
@@ -143,7 +143,7 @@ static int s_check_events(json_t *v, char *buf, size_t size, json_t *errors)
         if (k < 0) {
             char msg[200];
             snprintf(msg, sizeof msg, "The event %.60s is not one of appointment.created, "
-                     "appointment.cancelled, call.ended, call.missed.",
+                     "appointment.cancelled, call.ended, call.missed, appointment.rescheduled.",
                      name ? name : "(not a string)");
             kv_errors_add(errors, "events", msg);
             return -1;

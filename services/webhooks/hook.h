@@ -73,11 +73,11 @@ void hook_config_load(void);
  * empty string means no retries (returns 0). */
 int hook_parse_schedule(const char *s, int out[HOOK_RETRY_MAX]);
 
-/* The four event types, in their canonical order. */
-#define HOOK_EVENT_TYPES 4
-/* Pure.  Index 0..3 of type among them, or -1 when it is not one. */
+/* The five event types, in their canonical order. */
+#define HOOK_EVENT_TYPES 5
+/* Pure.  Index 0..4 of type among them, or -1 when it is not one. */
 int hook_event_index(const char *type);
-/* Pure.  The name of type index k (0..3). */
+/* Pure.  The name of type index k (0..4). */
 const char *hook_event_name(int k);
 
 /* ---- SQL (db.c) ------------------------------------------------------ */
@@ -108,6 +108,15 @@ void hook_op_rotate_secret(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep);
 /* The attempts a delivery of the log shows (the latest), beside
  * attempts_total. */
 #define HOOK_ATTEMPTS_SHOWN 10
+
+/* Adds to the list meta of rep how far back the delivery log goes:
+ * retention_days, and oldest_available, the instant before which finished
+ * deliveries and attempts are no longer kept (RFC 3339 UTC). */
+void hook_meta_retention(kv_rep_t *rep);
+
+/* console_ops.c: a test event for an endpoint; the tenant's delivery log */
+void hook_op_test(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep);
+void hook_op_log(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep);
 
 /* ---- deliverer (deliver.c) ------------------------------------------- */
 

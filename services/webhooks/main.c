@@ -30,6 +30,8 @@ static const kv_op_t s_ops[] = {
     { KV_OP(WEBHOOKS_DELIVERIES), hook_op_deliveries },
     { KV_OP(WEBHOOKS_REDELIVER),  hook_op_redeliver },
     { KV_OP(WEBHOOKS_ROTATE_SECRET), hook_op_rotate_secret },
+    { KV_OP(WEBHOOKS_TEST),       hook_op_test },
+    { KV_OP(WEBHOOKS_LOG),        hook_op_log },
     { NULL, NULL }
 };
 

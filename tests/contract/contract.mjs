@@ -179,7 +179,8 @@ export function checkContract(docPath, lines) {
                 if (h.required) problems.push(`${what} header ${name} is required but missing`);
                 continue;
             }
-            if (values.length > 1) problems.push(`${what} header ${name} sent ${values.length} times`);
+            // Set-Cookie is the one header that may repeat (RFC 9110 5.3, RFC 6265 3)
+            if (values.length > 1 && k !== 'set-cookie') problems.push(`${what} header ${name} sent ${values.length} times`);
             if (h.schema) {
                 const v = validator(deref(h.schema));
                 if (!v(headerValue(h.schema, values[0].value)))
@@ -388,7 +389,32 @@ export function checkContract(docPath, lines) {
             }
         }
         results.push(['every response and webhook body schema compiles (Ajv, JSON Schema 2020-12, strict)', broken]);
+        // Writes: every one takes an Idempotency-Key (409 while its first
+        // request runs, 422 when reused) and a read-only key's 403; the
+        // answers that can be recorded ones (2xx, 404, 422; a 409 other than
+        // "still running" too) say they may be replayed.
+        const idem = [];
+        for (const r of routes) {
+            if (!r.template.startsWith('/api/v1/')) continue;
+            for (const m of r.methods) {
+                if (m === 'get' || m === 'head') continue;
+                const op = r.item[m];
+                if (op['x-gateway-local']) continue;   // the gateway's own routes record no keys
+                const where = `${m.toUpperCase()} ${r.template}`;
+                const params = [...(r.item.parameters ?? []), ...(op.parameters ?? [])].map(deref);
+                if (!params.some((p) => p?.in === 'header' && p.name === 'Idempotency-Key'))
+                    idem.push(`${where} does not take the Idempotency-Key header`);
+                for (const s of ['403', '409', '422'])
+                    if (!op.responses?.[s]) idem.push(`${where} lacks ${s}`);
+                for (const [s, resp] of Object.entries(op.responses ?? {})) {
+                    if (!/^2/.test(s) && s !== '404' && s !== '422') continue;
+                    if (!(deref(resp).headers ?? {})['Idempotent-Replayed'])
+                        idem.push(`${where} ${s} lacks header Idempotent-Replayed`);
+                }
+            }
+        }
         results.push(['every /api/v1/ operation lists 400, 401, 405, 413, 429, 500, 503, 504 (404 with a path id, 422 with a body)', missingStatus]);
+        results.push(['every /api/v1/ write takes Idempotency-Key, lists 403, 409 and 422, and its 2xx/404/422 answers document Idempotent-Replayed', idem]);
         results.push(['every /api/v1/ answer documents X-Request-Id and the rate-limit headers (Allow on 405, Retry-After on 429)', missingHeaders]);
         return results;
     }

@@ -45,12 +45,13 @@ function api(method, target, status, body, extra = rl) {
         body: JSON.stringify(body),
     };
 }
-const service = { id: 1, name: 'Haircut', duration: 30, price: 25.5 };
+const service = { id: 1, name: 'Haircut', duration: 30, price: 25.5, buffer_before_minutes: 0,
+    buffer_after_minutes: 10, min_notice_minutes: 0, max_advance_days: 365 };
 const appointment = {
     id: 132, customer_id: 63, service_id: 32, service_name: 'Cut', staff_id: 28, staff_name: 'Alex',
     appointment_date: '2026-12-03', appointment_time: '08:00', end_time: '08:15', duration: 15,
     status: 'scheduled', notes: null, source: 'api', price: 20.0,
-    created_at: '2026-12-01T03:20:17Z', updated_at: '2026-12-01T03:20:17Z',
+    created_at: '2026-12-01T03:20:17Z', updated_at: '2026-12-01T03:20:17Z', call_id: null,
 };
 function hook(event, data, mutate = (h) => h) {
     const body = JSON.stringify({ id: 'b158ed5b-aa6a-4aa4-bccf-6873f7b59a6d', event,
@@ -133,6 +134,8 @@ const cases = [
     ['an undocumented webhook header', [hook('appointment.created', appointment, (h) => [...h, ['X-KaiVox-Debug', '1']])],
         /header X-KaiVox-Debug is not in the document/],
     ['an empty log', [], /has records/],
+    ['an Idempotent-Replayed header that is not "true"', [api('POST', '/api/v1/customers', 422, { success: false, message: 'The given data was invalid.', errors: { phone: ['x'] } }, [...rl, ['Idempotent-Replayed', 'yes']])],
+        /header Idempotent-Replayed: "yes" .*must be equal to one of the allowed values/],
 ];
 for (const [what, records, expect] of cases) {
     const r = run(records);
@@ -144,11 +147,17 @@ for (const [what, records, expect] of cases) {
 const doc = parseYaml(readFileSync(docPath, 'utf8'));
 delete doc.components.schemas.Service.additionalProperties;
 delete doc.paths['/api/v1/services'].get.responses['405'];
+doc.paths['/api/v1/customers'].post.parameters = doc.paths['/api/v1/customers'].post.parameters
+    .filter((p) => !String(p.$ref ?? '').endsWith('/IdempotencyKey'));
+delete doc.paths['/api/v1/calls'].post.responses['403'];
 const broken = join(dir, 'openapi.yaml');
 writeFileSync(broken, toYaml(doc));
 const r = run(good, broken);
 check(r.rc === 1 && /open object at .*Service/.test(r.out), 'a response schema without additionalProperties: false fails the check', r.out.slice(0, 300));
 check(r.rc === 1 && /GET \/api\/v1\/services lacks 405/.test(r.out), 'an operation that does not list 405 fails the check', r.out.slice(0, 300));
+check(r.rc === 1 && /POST \/api\/v1\/customers does not take the Idempotency-Key header/.test(r.out),
+    'a write without the Idempotency-Key parameter fails the check', r.out.slice(0, 300));
+check(r.rc === 1 && /POST \/api\/v1\/calls lacks 403/.test(r.out), 'a write without the read-only 403 fails the check', r.out.slice(0, 300));
 
 rmSync(dir, { recursive: true, force: true });
 process.exit(failed > 0 ? 1 : 0);

@@ -265,7 +265,25 @@ typedef struct {
  * extra settings env ("NAME=value", NULL-terminated, may be NULL); its
  * output goes to $KAIVOX_VAR_DIR/log/<log_name>.log (scanned for sanitizer
  * reports).  Waits (<= 20 s) until /healthz answers.  0 or -1. */
+static inline int gw_private_start_once(gw_private_t *g, const char *log_name,
+                                       const char *const *env);
+
+/* (A port of the layout may be held for a moment by another program's
+ * outgoing connection: the kernel picks ephemeral ports from the same range.
+ * A gateway that exits at start-up is therefore started again, up to three
+ * times.) */
 static inline int gw_private_start(gw_private_t *g, const char *log_name, const char *const *env)
+{
+    for (int attempt = 0; attempt < 3; attempt++) {
+        if (gw_private_start_once(g, log_name, env) == 0)
+            return 0;
+        kvt_sleep_ms(2000);
+    }
+    return -1;
+}
+
+static inline int gw_private_start_once(gw_private_t *g, const char *log_name,
+                                       const char *const *env)
 {
     int base = atoi(kvt_env("KVT_PORT_BASE", "18000"));
     memset(g, 0, sizeof *g);

@@ -106,7 +106,7 @@ int main(void)
     allow[0] = '\0';
     kvt_header(&r, "Allow", allow, sizeof allow);
     KVT_EQ_INT(r.status, 405, "PUT on an appointment is 405");
-    KVT_EQ_STR(allow, "GET, HEAD, DELETE", "Allow lists every method of the path");
+    KVT_EQ_STR(allow, "GET, HEAD, DELETE, PATCH", "Allow lists every method of the path");
     kvt_resp_free(&r);
 
     /* --- 413: 2 MiB --- */

@@ -69,8 +69,13 @@ int main(int argc, char **argv)
             int m = k * 14 + (s % 3);
             char hm[16];
             snprintf(hm, sizeof hm, "%02d:%02d", m / 60, m % 60);
-            if (se_book_id(key, cust, svc, staff[s], mon, hm) > 0)
-                booked++;
+            /* off the grid on purpose (a fragmented day): allow_off_grid */
+            kvt_resp_t b = kvt_apif(key, "POST", "/api/v1/appointments",
+                                    "{\"customer_id\":%lld,\"service_id\":%lld,\"staff_id\":%lld,"
+                                    "\"appointment_date\":\"%s\",\"appointment_time\":\"%s\","
+                                    "\"allow_off_grid\":true}", cust, svc, staff[s], mon, hm);
+            booked += b.status == 201;
+            kvt_resp_free(&b);
         }
     }
     printf("tenant %lld: 20 staff working 00:00-24:00, %d appointments on %s, 5-minute grid\n",

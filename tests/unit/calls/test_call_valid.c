@@ -83,24 +83,24 @@ static void test_timestamps(void)
     int64_t us = 0;
     char buf[CALLS_TS_MAX];
 
-    KVT_EQ_INT(calls_parse_ts("1970-01-01T00:00:00Z", &us), 0, "ts: the epoch parses");
+    KVT_EQ_INT(kv_parse_rfc3339("1970-01-01T00:00:00Z", &us), 0, "ts: the epoch parses");
     KVT_EQ_INT(us, 0, "ts: the epoch is 0 us");
-    KVT_EQ_INT(calls_parse_ts("2026-03-10T14:05:00+01:00", &us), 0, "ts: a positive offset parses");
-    calls_format_ts(us, buf);
+    KVT_EQ_INT(kv_parse_rfc3339("2026-03-10T14:05:00+01:00", &us), 0, "ts: a positive offset parses");
+    kv_format_rfc3339(us, buf);
     KVT_EQ_STR(buf, "2026-03-10T13:05:00.000000Z", "ts: a positive offset is subtracted to get UTC");
-    KVT_EQ_INT(calls_parse_ts("2026-03-10T23:30:00-05:00", &us), 0, "ts: a negative offset parses");
-    calls_format_ts(us, buf);
+    KVT_EQ_INT(kv_parse_rfc3339("2026-03-10T23:30:00-05:00", &us), 0, "ts: a negative offset parses");
+    kv_format_rfc3339(us, buf);
     KVT_EQ_STR(buf, "2026-03-11T04:30:00.000000Z", "ts: a negative offset crosses midnight into the next UTC day");
-    KVT_EQ_INT(calls_parse_ts("2026-03-10T14:05:00.123Z", &us), 0, "ts: milliseconds parse");
-    calls_format_ts(us, buf);
+    KVT_EQ_INT(kv_parse_rfc3339("2026-03-10T14:05:00.123Z", &us), 0, "ts: milliseconds parse");
+    kv_format_rfc3339(us, buf);
     KVT_EQ_STR(buf, "2026-03-10T14:05:00.123000Z", "ts: milliseconds are kept");
-    KVT_EQ_INT(calls_parse_ts("2026-03-10T14:05:00.123456789Z", &us), 0, "ts: nanoseconds parse");
-    calls_format_ts(us, buf);
+    KVT_EQ_INT(kv_parse_rfc3339("2026-03-10T14:05:00.123456789Z", &us), 0, "ts: nanoseconds parse");
+    kv_format_rfc3339(us, buf);
     KVT_EQ_STR(buf, "2026-03-10T14:05:00.123456Z", "ts: digits past microseconds are dropped");
-    KVT_EQ_INT(calls_parse_ts("2024-02-29T00:00:00Z", &us), 0, "ts: 29 February of a leap year parses");
-    KVT_EQ_INT(calls_parse_ts("1969-12-31T23:59:59Z", &us), 0, "ts: before the epoch parses");
+    KVT_EQ_INT(kv_parse_rfc3339("2024-02-29T00:00:00Z", &us), 0, "ts: 29 February of a leap year parses");
+    KVT_EQ_INT(kv_parse_rfc3339("1969-12-31T23:59:59Z", &us), 0, "ts: before the epoch parses");
     KVT_EQ_INT(us, -1000000, "ts: one second before the epoch is -1e6 us");
-    calls_format_ts(-1, buf);
+    kv_format_rfc3339(-1, buf);
     KVT_EQ_STR(buf, "1969-12-31T23:59:59.999999Z", "ts: negative instants format correctly");
 
     static const char *const bad[] = {
@@ -127,8 +127,8 @@ static void test_timestamps(void)
         "",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        KVT_EQ_INT(calls_parse_ts(bad[i], &us), -1, "ts: '%s' is refused", bad[i]);
-    KVT_EQ_INT(calls_parse_ts(NULL, &us), -1, "ts: NULL is refused");
+        KVT_EQ_INT(kv_parse_rfc3339(bad[i], &us), -1, "ts: '%s' is refused", bad[i]);
+    KVT_EQ_INT(kv_parse_rfc3339(NULL, &us), -1, "ts: NULL is refused");
 }
 
 /* ---- the call body ------------------------------------------------------ */
@@ -487,5 +487,33 @@ int main(void)
     test_transcript();
     test_issue9_rules();
     test_filters();
+    {
+        /* GET /calls/stats: both dates, in order, at most 366 days */
+        calls_stats_query_t sq;
+        json_t *e = json_object();
+        json_t *q = json_pack("{ssss}", "from_date", "2025-01-01", "to_date", "2026-01-01");
+        KVT_EQ_INT(calls_stats_parse(q, &sq, e), 0, "stats: 366 days are allowed");
+        KVT_EQ_STR(sq.to_date, "2026-01-01", "stats: the dates are kept");
+        json_decref(q);
+        q = json_pack("{ssss}", "from_date", "2025-01-01", "to_date", "2026-01-02");
+        KVT_OK(calls_stats_parse(q, &sq, e) == -1 && json_object_get(e, "to_date"),
+               "stats: 367 days are refused under to_date");
+        json_decref(q);
+        json_object_clear(e);
+        q = json_pack("{ssss}", "from_date", "2025-01-02", "to_date", "2025-01-01");
+        KVT_OK(calls_stats_parse(q, &sq, e) == -1 && json_object_get(e, "to_date"),
+               "stats: to_date before from_date is refused");
+        json_decref(q);
+        json_object_clear(e);
+        q = json_pack("{ss}", "to_date", "2025-01-01");
+        KVT_OK(calls_stats_parse(q, &sq, e) == -1 && json_object_get(e, "from_date"),
+               "stats: from_date is required");
+        json_decref(q);
+        json_object_clear(e);
+        q = json_pack("{ssss}", "from_date", "2025-01-01", "to_date", "2025-01-01");
+        KVT_EQ_INT(calls_stats_parse(q, &sq, e), 0, "stats: one day is allowed");
+        json_decref(q);
+        json_decref(e);
+    }
     return kvt_done();
 }

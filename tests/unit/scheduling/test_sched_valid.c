@@ -310,8 +310,155 @@ static void test_admin(void)
     json_decref(errors);
 }
 
+/* Holds, create with a hold, reschedule bodies, the clock and the rules,
+ * and the operators' service rules. */
+static void test_booking(void)
+{
+    json_t *errors = json_object();
+    sched_create_t c;
+    /* create with a hold: the slot fields become optional */
+    json_t *b = J("{\"customer_id\":1,\"hold_id\":9}");
+    KVT_EQ_INT(sched_parse_create(b, 15, &c, errors), 0, "create: customer_id and hold_id suffice");
+    KVT_OK(c.hold_id == 9 && !c.has_date && !c.has_time && c.service_id == 0,
+           "create: with a hold the slot is not required");
+    sched_create_cleanup(&c);
+    json_decref(b);
+    b = J("{\"customer_id\":1}");
+    KVT_EQ_INT(sched_parse_create(b, 15, &c, errors), -1, "create: without a hold the slot is required");
+    KVT_OK(json_object_get(errors, "service_id") && json_object_get(errors, "appointment_date") &&
+           json_object_get(errors, "appointment_time"), "create: each missing slot field is named");
+    sched_create_cleanup(&c);
+    json_decref(b);
+    json_object_clear(errors);
+    b = J("{\"customer_id\":1,\"hold_id\":\"9\",\"call_id\":0}");
+    KVT_EQ_INT(sched_parse_create(b, 15, &c, errors), -1, "create: hold_id and call_id are ids");
+    KVT_OK(json_object_get(errors, "hold_id") && json_object_get(errors, "call_id"),
+           "create: both are reported");
+    sched_create_cleanup(&c);
+    json_decref(b);
+    json_object_clear(errors);
+
+    /* hold bodies */
+    sched_hold_input_t h;
+    b = J("{\"service_id\":2,\"appointment_date\":\"2030-01-07\",\"appointment_time\":\"10:15\"}");
+    KVT_EQ_INT(sched_parse_hold(b, 15, &h, errors), 0, "hold: the three required fields suffice");
+    KVT_OK(h.ttl_seconds == 300 && h.staff_id == 0 && h.call_id == 0 && h.start == 615,
+           "hold: ttl defaults to 300, no staff, no call");
+    json_decref(b);
+    const struct { const char *body, *field, *name; } bad[] = {
+        { "{\"service_id\":2,\"appointment_date\":\"2030-01-07\",\"appointment_time\":\"10:15\",\"ttl_seconds\":29}", "ttl_seconds", "hold: ttl 29 is refused" },
+        { "{\"service_id\":2,\"appointment_date\":\"2030-01-07\",\"appointment_time\":\"10:15\",\"ttl_seconds\":901}", "ttl_seconds", "hold: ttl 901 is refused" },
+        { "{\"service_id\":2,\"appointment_date\":\"2030-01-07\",\"appointment_time\":\"10:10\"}", "appointment_time", "hold: off the grid is refused" },
+        { "{\"service_id\":2,\"appointment_date\":\"2030-01-07\",\"appointment_time\":\"10:15\",\"allow_off_grid\":true}", "allow_off_grid", "hold: allow_off_grid is not a hold field" },
+        { "{\"appointment_date\":\"2030-01-07\",\"appointment_time\":\"10:15\"}", "service_id", "hold: service_id is required" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        json_object_clear(errors);
+        b = J(bad[i].body);
+        KVT_OK(sched_parse_hold(b, 15, &h, errors) == -1 && json_object_get(errors, bad[i].field),
+               "%s", bad[i].name);
+        json_decref(b);
+    }
+    json_object_clear(errors);
+    b = J("{\"service_id\":2,\"appointment_date\":\"2030-01-07\",\"appointment_time\":\"10:15\",\"ttl_seconds\":900,\"staff_id\":3,\"call_id\":4}");
+    KVT_OK(sched_parse_hold(b, 15, &h, errors) == 0 && h.ttl_seconds == 900 && h.staff_id == 3 &&
+           h.call_id == 4, "hold: ttl 900, staff and call are read");
+    json_decref(b);
+
+    /* reschedule bodies */
+    sched_patch_t p;
+    b = J("{}");
+    KVT_OK(sched_parse_patch(b, 15, &p, errors) == -1 && json_object_get(errors, "body"),
+           "patch: an empty body is refused under body");
+    sched_patch_cleanup(&p);
+    json_decref(b);
+    json_object_clear(errors);
+    b = J("{\"notes\":null}");
+    KVT_OK(sched_parse_patch(b, 15, &p, errors) == 0 && p.has_notes && !p.notes && !p.has_date,
+           "patch: notes null means clear them");
+    sched_patch_cleanup(&p);
+    json_decref(b);
+    b = J("{\"appointment_time\":\"10:07\",\"allow_off_grid\":true,\"staff_id\":5}");
+    KVT_OK(sched_parse_patch(b, 15, &p, errors) == 0 && p.has_time && p.start == 607 &&
+           p.staff_id == 5, "patch: allow_off_grid lets an off-grid time through");
+    sched_patch_cleanup(&p);
+    json_decref(b);
+    b = J("{\"appointment_time\":\"10:07\"}");
+    KVT_OK(sched_parse_patch(b, 15, &p, errors) == -1 && json_object_get(errors, "appointment_time"),
+           "patch: an off-grid time is refused");
+    sched_patch_cleanup(&p);
+    json_decref(b);
+    json_object_clear(errors);
+    b = J("{\"appointment_date\":null,\"customer_id\":1}");
+    KVT_OK(sched_parse_patch(b, 15, &p, errors) == -1 && json_object_get(errors, "appointment_date") &&
+           json_object_get(errors, "customer_id"), "patch: null date and unknown keys are refused");
+    sched_patch_cleanup(&p);
+    json_decref(b);
+    json_object_clear(errors);
+
+    /* the clock and the rules */
+    kv_date_t today = { 2030, 1, 7 }, d;
+    sched_rules_t r = { 0, 0, 120, 10 };
+    d = today;
+    KVT_EQ_INT(sched_check_when(&d, 600, &today, 540, &r, errors), -1,
+               "when: 60 minutes ahead with a 120-minute notice is refused");
+    KVT_OK(json_object_get(errors, "appointment_time") != NULL, "when: under appointment_time");
+    json_object_clear(errors);
+    KVT_EQ_INT(sched_check_when(&d, 661, &today, 540, &r, errors), 0,
+               "when: 121 minutes ahead is allowed");
+    KVT_EQ_INT(sched_check_when(&d, 660, &today, 540, &r, errors), -1,
+               "when: exactly now + notice is refused (the current minute has begun)");
+    json_object_clear(errors);
+    d = (kv_date_t){ 2030, 1, 8 };
+    KVT_EQ_INT(sched_check_when(&d, 30, &today, 1400, &r, errors), -1,
+               "when: the notice reaches across midnight");
+    json_object_clear(errors);
+    d = (kv_date_t){ 2030, 1, 18 };
+    KVT_EQ_INT(sched_check_when(&d, 600, &today, 540, &r, errors), -1,
+               "when: 11 days ahead with max_advance 10 is refused");
+    KVT_OK(json_object_get(errors, "appointment_date") != NULL, "when: under appointment_date");
+    json_object_clear(errors);
+    d = (kv_date_t){ 2030, 1, 17 };
+    KVT_EQ_INT(sched_check_when(&d, 600, &today, 540, &r, errors), 0, "when: 10 days ahead is allowed");
+    d = (kv_date_t){ 2030, 1, 6 };
+    KVT_EQ_INT(sched_check_when(&d, 600, &today, 540, NULL, errors), -1, "when: yesterday is refused");
+    json_object_clear(errors);
+    d = today;
+    KVT_EQ_INT(sched_check_when(&d, 540, &today, 540, NULL, errors), -1,
+               "when: the current minute is refused without rules");
+    json_object_clear(errors);
+    KVT_EQ_INT(sched_slots_cutoff(kv_date_to_days(&today) + 1, kv_date_to_days(&today), 1400, 120), 80,
+               "cutoff: tomorrow's is what the notice reaches past midnight");
+    KVT_EQ_INT(sched_slots_cutoff(kv_date_to_days(&today) + 2, kv_date_to_days(&today), 1400, 120), -1,
+               "cutoff: none the day after");
+    KVT_EQ_INT(sched_slots_cutoff(kv_date_to_days(&today), kv_date_to_days(&today), 1400, 120), 1440,
+               "cutoff: nothing left today");
+
+    /* the operators' service rules */
+    sched_service_input_t sv;
+    b = J("{\"name\":\"Cut\",\"duration\":30,\"price\":\"20\"}");
+    KVT_OK(sched_parse_service(b, 1, &sv, errors) == 0 && !sv.has_buffer_before &&
+           sv.buffer_before == 0 && sv.max_advance == 365,
+           "service: the rules default to 0, 0, 0, 365");
+    sched_service_input_cleanup(&sv);
+    json_decref(b);
+    b = J("{\"buffer_before_minutes\":1440,\"buffer_after_minutes\":0,\"min_notice_minutes\":525600,\"max_advance_days\":3650}");
+    KVT_OK(sched_parse_service(b, 0, &sv, errors) == 0 && sv.has_buffer_before &&
+           sv.buffer_before == 1440 && sv.has_max_advance && sv.max_advance == 3650 &&
+           sv.min_notice == 525600, "service: the largest rules are accepted");
+    sched_service_input_cleanup(&sv);
+    json_decref(b);
+    b = J("{\"buffer_before_minutes\":1441,\"buffer_after_minutes\":-1,\"min_notice_minutes\":\"5\",\"max_advance_days\":null}");
+    KVT_OK(sched_parse_service(b, 0, &sv, errors) == -1 && json_object_size(errors) == 4,
+           "service: out of range, strings and null are refused, each under its field");
+    sched_service_input_cleanup(&sv);
+    json_decref(b);
+    json_decref(errors);
+}
+
 int main(void)
 {
+    test_booking();
     test_create();
     test_grid();
     test_status();

@@ -199,6 +199,74 @@ int main(void)
                 want++;
         s_check(ok && n == want, "dense_day_matches_brute_force", "mismatch with brute force");
     }
+    /* buffers: the staff member must be free over [t - before, t + d +
+     * after); another booking's buffered interval 09:45-10:45 */
+    {
+        sched_iv_t w[] = { { HM(9, 0), HM(12, 0) } };
+        sched_iv_t b[] = { { HM(9, 45), HM(10, 45) } };
+        int want[] = { HM(9, 0), HM(11, 0), HM(11, 15), HM(11, 30) };
+        int got[64];
+        sched_iv_t ww[1], bb[1];
+        memcpy(ww, w, sizeof ww);
+        memcpy(bb, b, sizeof bb);
+        size_t n = sched_slots_staff_buffered(ww, 1, bb, 1, 30, 15, 15, 15, -1, got, 64);
+        int ok = n == 4;
+        for (size_t i = 0; ok && i < n; i++)
+            ok = got[i] == want[i];
+        s_check(ok, "buffers_keep_the_staff_member_free_around_the_booking",
+                "want 09:00 11:00 11:15 11:30");
+    }
+    /* a buffer may leave the working interval (only the booking must fit)
+     * and the day: a busy interval from the previous day (minutes < 0)
+     * still counts against it, and with nothing there a booking at 00:00
+     * with 30 minutes before is fine */
+    {
+        sched_iv_t w[] = { { HM(0, 0), HM(2, 0) } };
+        sched_iv_t b[] = { { -60, HM(0, 20) } };
+        int got[64];
+        size_t n = sched_slots_staff_buffered(w, 1, b, 1, 30, 30, 0, 15, -1, got, 64);
+        s_check(n > 0 && got[0] == HM(1, 0), "a_buffer_may_leave_the_day_and_yesterday_counts",
+                "want the first start at 01:00 (its buffer 00:30-01:00 clears 00:20)");
+        sched_iv_t w1[] = { { HM(0, 0), HM(2, 0) } };
+        n = sched_slots_staff_buffered(w1, 1, NULL, 0, 30, 30, 0, 15, -1, got, 64);
+        s_check(n > 0 && got[0] == HM(0, 0), "a_buffer_before_midnight_is_allowed_when_free",
+                "want 00:00 first");
+        sched_iv_t w2[] = { { HM(9, 0), HM(10, 0) } };
+        n = sched_slots_staff_buffered(w2, 1, NULL, 0, 30, 60, 60, 30, -1, got, 64);
+        s_check(n == 2 && got[0] == HM(9, 0) && got[1] == HM(9, 30),
+                "buffers_need_not_fit_the_working_hours", "want 09:00 09:30");
+    }
+    /* without buffers the buffered walk is the plain one */
+    {
+        sched_iv_t w[] = { { HM(8, 0), HM(18, 0) } };
+        sched_iv_t b[] = { { HM(9, 10), HM(9, 50) }, { HM(12, 0), HM(13, 0) } };
+        int g1[1440], g2[1440];
+        sched_iv_t w1[1], w2[1], b1[2], b2[2];
+        memcpy(w1, w, sizeof w1);
+        memcpy(w2, w, sizeof w2);
+        memcpy(b1, b, sizeof b1);
+        memcpy(b2, b, sizeof b2);
+        size_t n1 = sched_slots_staff(w1, 1, b1, 2, 45, 15, -1, g1, 1440);
+        size_t n2 = sched_slots_staff_buffered(w2, 1, b2, 2, 45, 0, 0, 15, -1, g2, 1440);
+        s_check(n1 == n2 && memcmp(g1, g2, n1 * sizeof *g1) == 0,
+                "zero_buffers_change_nothing", "the buffered walk differs");
+    }
+    /* nearest alternatives: by distance, then earlier; repeats are one */
+    {
+        int times[] = { HM(9, 0), HM(9, 15), HM(9, 30), HM(9, 30), HM(10, 30), HM(10, 45) };
+        int out[3];
+        size_t n = sched_slots_nearest(times, 6, HM(10, 0), out, 3);
+        s_check(n == 3 && out[0] == HM(9, 30) && out[1] == HM(10, 30) && out[2] == HM(9, 15),
+                "nearest_by_distance_then_earlier_without_repeats", "want 09:30 10:30 09:15");
+        n = sched_slots_nearest(times, 6, HM(10, 45), out, 3);
+        s_check(n == 3 && out[0] == HM(10, 45) && out[1] == HM(10, 30) && out[2] == HM(9, 30),
+                "nearest_starts_with_the_time_itself_when_free", "want 10:45 10:30 09:30");
+        n = sched_slots_nearest(times, 0, HM(10, 0), out, 3);
+        s_check(n == 0, "nearest_of_nothing_is_empty", "want none");
+        int two[] = { HM(8, 0), HM(8, 0) };
+        n = sched_slots_nearest(two, 2, HM(12, 0), out, 3);
+        s_check(n == 1 && out[0] == HM(8, 0), "nearest_fewer_than_asked", "want 08:00 only");
+    }
     printf("%d passed, %d failed\n", s_passed, s_failed);
     return s_failed ? 1 : 0;
 }

@@ -167,6 +167,78 @@ static void test_header(void)
     KVT_EQ_INT(kv_hdr_decode(no_status, strlen(no_status), 1, &d), KV_BUS_EHEADER, "reply without status refused");
 }
 
+/* The Idempotency-Key in the request header, "replayed" in the reply's
+ * (proto/bus.md). */
+static void test_idempotency_fields(void)
+{
+    kv_hdr_t h, d;
+    memset(&h, 0, sizeof h);
+    h.v = 1;
+    strcpy(h.id, "r1");
+    strcpy(h.op, "customers.create");
+    h.tenant_id = 7;
+    strcpy(h.idem_key, "order 42: \"quoted\" \\ ~");
+    char *t = kv_hdr_encode(&h, 0);
+    KVT_EQ_INT(kv_hdr_decode(t, strlen(t), 0, &d), KV_BUS_OK, "a request with an idempotency key decodes");
+    KVT_EQ_STR(d.idem_key, "order 42: \"quoted\" \\ ~", "the key survives, quotes and backslash included");
+    free(t);
+    h.idem_key[0] = '\0';
+    t = kv_hdr_encode(&h, 0);
+    KVT_OK(strstr(t, "idempotency_key") == NULL, "no key: no idempotency_key field");
+    KVT_EQ_INT(kv_hdr_decode(t, strlen(t), 0, &d), KV_BUS_OK, "and it decodes");
+    KVT_EQ_STR(d.idem_key, "", "to no key");
+    free(t);
+
+    char longest[KV_IDEM_KEY_MAX + 1];
+    memset(longest, 'k', KV_IDEM_KEY_MAX);
+    longest[KV_IDEM_KEY_MAX] = '\0';
+    memcpy(h.idem_key, longest, sizeof longest);
+    t = kv_hdr_encode(&h, 0);
+    KVT_EQ_INT(kv_hdr_decode(t, strlen(t), 0, &d), KV_BUS_OK, "a key of %d characters decodes",
+               KV_IDEM_KEY_MAX);
+    KVT_EQ_INT((long long)strlen(d.idem_key), KV_IDEM_KEY_MAX, "whole");
+    free(t);
+
+    char toolong[600];
+    snprintf(toolong, sizeof toolong, "{\"v\":1,\"id\":\"x\",\"op\":\"a.b\",\"idempotency_key\":\"%sk\"}",
+             longest);
+    const char *bad[] = {
+        "{\"v\":1,\"id\":\"x\",\"op\":\"a.b\",\"idempotency_key\":\"\"}",
+        "{\"v\":1,\"id\":\"x\",\"op\":\"a.b\",\"idempotency_key\":42}",
+        "{\"v\":1,\"id\":\"x\",\"op\":\"a.b\",\"idempotency_key\":\"tab\\there\"}",
+        "{\"v\":1,\"id\":\"x\",\"op\":\"a.b\",\"idempotency_key\":\"caf\u00e9\"}",
+        "{\"v\":1,\"id\":\"x\",\"op\":\"a.b\",\"idempotency_key\":\"nul\\u0000here\"}",
+        toolong,
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        KVT_EQ_INT(kv_hdr_decode(bad[i], strlen(bad[i]), 0, &d), KV_BUS_EHEADER,
+                   "a malformed idempotency_key is a malformed header (%zu)", i);
+
+    memset(&h, 0, sizeof h);
+    strcpy(h.id, "r2");
+    h.status = 201;
+    h.replayed = 1;
+    t = kv_hdr_encode(&h, 1);
+    KVT_EQ_INT(kv_hdr_decode(t, strlen(t), 1, &d), KV_BUS_OK, "a replayed reply decodes");
+    KVT_EQ_INT(d.replayed, 1, "replayed survives");
+    free(t);
+    h.replayed = 0;
+    t = kv_hdr_encode(&h, 1);
+    KVT_OK(strstr(t, "replayed") == NULL, "a first answer carries no replayed field");
+    KVT_EQ_INT(kv_hdr_decode(t, strlen(t), 1, &d), KV_BUS_OK, "and decodes");
+    KVT_EQ_INT(d.replayed, 0, "as not replayed");
+    free(t);
+    const char *rp = "{\"v\":1,\"id\":\"x\",\"status\":201,\"replayed\":\"yes\"}";
+    KVT_EQ_INT(kv_hdr_decode(rp, strlen(rp), 1, &d), KV_BUS_EHEADER, "replayed must be a boolean");
+
+    KVT_OK(kv_bus_valid_idem_key(" ", 1) && kv_bus_valid_idem_key("~", 1), "space and ~ are printable");
+    KVT_OK(!kv_bus_valid_idem_key("", 0), "an empty key is refused");
+    KVT_OK(!kv_bus_valid_idem_key("a\x7f", 2) && !kv_bus_valid_idem_key("a\x1f", 2),
+           "DEL and control characters are refused");
+    KVT_OK(!kv_bus_valid_idem_key("a\0b", 3), "NUL is refused");
+    KVT_OK(!kv_bus_valid_idem_key("\xc3\xa9", 2), "bytes outside ASCII are refused");
+}
+
 static void test_ids(void)
 {
     char a[33], b[33];
@@ -432,6 +504,7 @@ int main(void)
     test_builders_roundtrip();
     test_malformed_frames();
     test_header();
+    test_idempotency_fields();
     test_ids();
     test_events();
     test_msg();

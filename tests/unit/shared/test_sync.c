@@ -21,19 +21,19 @@
 static void test_parse_time(void)
 {
     int64_t us = 0, other = 0;
-    KVT_OK(kv_sync_parse_time("1970-01-01T00:00:00Z", &us) == 0 && us == 0,
+    KVT_OK(kv_parse_rfc3339("1970-01-01T00:00:00Z", &us) == 0 && us == 0,
            "the epoch in UTC is 0 microseconds");
-    KVT_OK(kv_sync_parse_time("2026-03-10T14:05:00Z", &us) == 0 && us == 1773151500000000LL,
+    KVT_OK(kv_parse_rfc3339("2026-03-10T14:05:00Z", &us) == 0 && us == 1773151500000000LL,
            "a UTC date-time is read to the microsecond");
-    KVT_OK(kv_sync_parse_time("2026-03-10T15:05:00+01:00", &other) == 0 && other == us,
+    KVT_OK(kv_parse_rfc3339("2026-03-10T15:05:00+01:00", &other) == 0 && other == us,
            "+01:00 is one hour east of UTC: the same instant");
-    KVT_OK(kv_sync_parse_time("2026-03-10T08:35:00-05:30", &other) == 0 && other == us,
+    KVT_OK(kv_parse_rfc3339("2026-03-10T08:35:00-05:30", &other) == 0 && other == us,
            "-05:30 is five and a half hours west of UTC: the same instant");
-    KVT_OK(kv_sync_parse_time("2026-03-10T14:05:00.5Z", &other) == 0 && other == us + 500000,
+    KVT_OK(kv_parse_rfc3339("2026-03-10T14:05:00.5Z", &other) == 0 && other == us + 500000,
            "one fraction digit is tenths of a second");
-    KVT_OK(kv_sync_parse_time("2026-03-10T14:05:00.123456789Z", &other) == 0 &&
+    KVT_OK(kv_parse_rfc3339("2026-03-10T14:05:00.123456789Z", &other) == 0 &&
            other == us + 123456, "digits past the sixth are dropped (nanoseconds accepted)");
-    KVT_OK(kv_sync_parse_time("1900-01-01T00:00:00Z", &us) == 0 && us < 0,
+    KVT_OK(kv_parse_rfc3339("1900-01-01T00:00:00Z", &us) == 0 && us < 0,
            "1900 is the first year, before the epoch");
 
     static const char *const bad[] = {
@@ -47,19 +47,19 @@ static void test_parse_time(void)
         "2026-03-10T14:05:00 01:00", "now", NULL,
     };
     for (int i = 0; bad[i]; i++)
-        KVT_OK(kv_sync_parse_time(bad[i], &us) != 0, "refused as RFC 3339: \"%s\"", bad[i]);
-    KVT_OK(kv_sync_parse_time(NULL, &us) != 0, "NULL is refused");
+        KVT_OK(kv_parse_rfc3339(bad[i], &us) != 0, "refused as RFC 3339: \"%s\"", bad[i]);
+    KVT_OK(kv_parse_rfc3339(NULL, &us) != 0, "NULL is refused");
 }
 
 static void test_format_time(void)
 {
-    char buf[KV_SYNC_TS_LEN];
-    kv_sync_format_time(1773151500123456LL, buf);
+    char buf[KV_RFC3339_LEN];
+    kv_format_rfc3339(1773151500123456LL, buf);
     KVT_EQ_STR(buf, "2026-03-10T14:05:00.123456Z", "an instant is formatted in UTC with microseconds");
-    kv_sync_format_time(-1, buf);
+    kv_format_rfc3339(-1, buf);
     KVT_EQ_STR(buf, "1969-12-31T23:59:59.999999Z", "an instant before the epoch rounds down");
     int64_t us;
-    KVT_OK(kv_sync_parse_time(buf, &us) == 0 && us == -1, "the formatted form parses back");
+    KVT_OK(kv_parse_rfc3339(buf, &us) == 0 && us == -1, "the formatted form parses back");
 }
 
 /* ---- cursors --------------------------------------------------------------- */
@@ -212,8 +212,8 @@ static void test_cursor(void)
     /* updated_since: the extremes RFC 3339 input can give pass, beyond them not
      * (PostgreSQL would have to read an instant no client could send) */
     int64_t lo, hi;
-    kv_sync_parse_time("1900-01-01T00:00:00+23:59", &lo);
-    kv_sync_parse_time("9999-12-31T23:59:59.999999-23:59", &hi);
+    kv_parse_rfc3339("1900-01-01T00:00:00+23:59", &lo);
+    kv_parse_rfc3339("9999-12-31T23:59:59.999999-23:59", &hi);
     const int64_t since[4] = { lo, hi, lo - 1, hi + 1 };
     for (int k = 0; k < 4; k++) {
         body[2] = 1;
