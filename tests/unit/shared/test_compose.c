@@ -28,6 +28,7 @@ static const char *const s_not_passed[] = {
     "KAIVOX_TEST_SLOW_OPS",
     "KAIVOX_ADMIN_URL",      /* kaivoxctl's; in a gateway container the default is right */
     "KAIVOX_SQL_DIR",        /* the image's own (docker/Dockerfile sets it) */
+    "KAIVOX_CONSOLE_DIR",    /* the image's own (docker/Dockerfile sets it) */
     NULL,
 };
 
