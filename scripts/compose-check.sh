@@ -25,7 +25,8 @@
 #   CHECK_MIN_SECONDS (120)            the load runs at least this long
 #   CHECK_SCALE       (2)              instances of every tier
 #   CHECK_KEEP=1                       leave the stack up afterwards
-#   CHECK_NO_BUILD=1                   use the kaivox:latest image as it is
+#   CHECK_NO_BUILD=1                   use the image as it is
+#   KAIVOX_IMAGE      (kaivox:latest)  the image's name (docker-compose.yml's)
 # Files under var/compose-check/ (keys, logs, results).  Needs curl, jq and
 # the tools of `make tests` (built here when missing).
 set -euo pipefail
@@ -129,8 +130,9 @@ if [[ "${CHECK_NO_BUILD:-0}" != 1 ]]; then
     "${DC[@]}" build > "$DIR/build.txt" 2>&1 || { tail -40 "$DIR/build.txt"; die "build failed"; }
     say "built in $((SECONDS - t0)) s ($(grep -cE '(^| )STEP [0-9]|^Step [0-9]' "$DIR/build.txt" || true) steps)"
 fi
-size="$(docker_api GET /images/kaivox:latest/json | jq -r '.Size // 0')"
-say "image kaivox:latest: $((size / 1000000)) MB"
+IMAGE="${KAIVOX_IMAGE:-kaivox:latest}"
+size="$(docker_api GET "/images/$IMAGE/json" | jq -r '.Size // 0')"
+say "image $IMAGE: $((size / 1000000)) MB"
 
 rm -rf "$KAIVOX_COMPOSE_KEYS"
 "${DC[@]}" run --rm keygen > "$DIR/keygen.txt" 2>&1 || { cat "$DIR/keygen.txt"; die "keygen failed"; }
