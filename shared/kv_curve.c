@@ -407,6 +407,9 @@ int kv_zap_start(void *zmq_ctx)
         return -1;
     }
     zmq_setsockopt(rep, ZMQ_LINGER, &linger, sizeof linger);
+    /* No ZMQ_MAXMSGSIZE here: only libzmq itself speaks on this inproc
+     * endpoint (one ZAP request per handshake, from a peer whose frames
+     * were already bounded by the socket it reached: kv_msg_socket). */
     if (zmq_bind(rep, "inproc://zeromq.zap.01") != 0) {
         kv_error(NULL, "bus: cannot bind the ZAP handler: %s", zmq_strerror(zmq_errno()));
         zmq_close(rep);
