@@ -8,6 +8,8 @@
  * usage error.  Settings: KAIVOX_ADMIN_URL (default http://127.0.0.1:8081)
  * and KAIVOX_ADMIN_TOKEN (default: the contents of var/admin.token, looked
  * for in the current directory and then next to the binary's ../var).
+ * `kaivoxctl keygen` is the one offline command: it writes the bus's CURVE
+ * keypairs (kv_curve.h) and needs no gateway.
  */
 #include <errno.h>
 #include <limits.h>
@@ -19,6 +21,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "kv_curve.h"
 #include "kv_valid.h"
 
 #define EXIT_SERVER 1
@@ -60,6 +63,11 @@ static const char s_usage[] =
     "    --hours mon-fri=09:00-12:30 --hours mon-fri=13:30-17:30\n"
     "  With --hours, the whole week is replaced; days not given are days off.\n"
     "  --services with an empty list (--services '') means: performs every service.\n"
+    "\n"
+    "  keygen --dir DIR [--role ROLE]...        the bus's CURVE keypairs (DIR/ROLE.key, mode\n"
+    "                                            0600, and DIR/ROLE.pub); by default for the\n"
+    "                                            gateway, scheduling, crm, calls and webhooks;\n"
+    "                                            existing keys are kept.  Works offline.\n"
     "\n"
     "Prints one JSON value on stdout and exits 0; on error prints a message on\n"
     "stderr and exits 1 (server or connection error) or 2 (usage error).\n"
@@ -634,8 +642,76 @@ static int s_staff(const char *act, int argc, char **argv)
     return s_call(create ? "POST" : "PATCH", path, b);
 }
 
+/* keygen --dir DIR [--role ROLE]...: makes the bus's keypairs that are
+ * missing (kv_curve_keygen); prints {"dir","created":[...],"kept":[...]}. */
+static int s_keygen(int argc, char **argv)
+{
+    static const char *const defaults[] = { "gateway", "scheduling", "crm", "calls", "webhooks" };
+    const char *dir = NULL;
+    const char *roles[KV_CURVE_ROLES_MAX];
+    int nroles = 0;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i], *v = NULL;
+        int is_dir = strncmp(a, "--dir", 5) == 0 && (a[5] == '\0' || a[5] == '=');
+        int is_role = strncmp(a, "--role", 6) == 0 && (a[6] == '\0' || a[6] == '=');
+        if (!is_dir && !is_role)
+            s_usage_error("keygen takes --dir DIR and --role ROLE, not '%s'", a);
+        const char *eq = strchr(a, '=');
+        if (eq)
+            v = eq + 1;
+        else if (i + 1 < argc)
+            v = argv[++i];
+        else
+            s_usage_error("%s needs a value", a);
+        if (is_dir) {
+            dir = v;
+        } else {
+            if (nroles == KV_CURVE_ROLES_MAX)
+                s_usage_error("at most %d roles", KV_CURVE_ROLES_MAX);
+            roles[nroles++] = v;
+        }
+    }
+    if (!dir || !*dir)
+        s_usage_error("keygen needs --dir DIR");
+    if (nroles == 0) {
+        for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++)
+            roles[nroles++] = defaults[i];
+    }
+    json_t *created = json_array(), *kept = json_array();
+    int rc = 0;
+    for (int i = 0; i < nroles; i++) {
+        char err[1200];
+        int made = 0;
+        if (kv_curve_keygen(dir, roles[i], &made, err, sizeof err) != 0) {
+            fprintf(stderr, "kaivoxctl: keygen %s: %s\n", roles[i], err);
+            rc = EXIT_SERVER;
+            break;
+        }
+        json_array_append_new(made ? created : kept, json_string(roles[i]));
+    }
+    if (rc == 0) {
+        json_t *o = json_pack("{s:s,s:o,s:o}", "dir", dir, "created", created, "kept", kept);
+        char *t = json_dumps(o, JSON_COMPACT);
+        printf("%s\n", t);
+        free(t);
+        json_decref(o);
+    } else {
+        json_decref(created);
+        json_decref(kept);
+    }
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc >= 2 && strcmp(argv[1], "keygen") == 0) {
+        for (int i = 2; i < argc; i++)
+            if (strcmp(argv[i], "--help") == 0) {
+                fputs(s_usage, stdout);
+                return 0;
+            }
+        return s_keygen(argc, argv);
+    }
     if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
                       strcmp(argv[1], "help") == 0)) {
         fputs(s_usage, stdout);

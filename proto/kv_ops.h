@@ -17,6 +17,11 @@
  *                  or calls something that writes, is not.
  *   KV_OPF_SYSTEM  runs without a tenant context (tenant_id 0); every other
  *                  operation is refused with 400 without one.
+ *   KV_OPF_IDEMPOTENT  writes, but running it twice has the effect of
+ *                  running it once (customers.find_or_create): a bus
+ *                  client whose gateway died holding the call may send it
+ *                  again through another gateway (kv_client.c), as it does
+ *                  reads.  The broker still treats it as a write.
  * A NULL service means "every service" (sys.ping) or "every producer"
  * (events.since): the runtime serves those.
  *
@@ -31,6 +36,7 @@
 
 #define KV_OPF_READ    1u
 #define KV_OPF_SYSTEM  2u
+#define KV_OPF_IDEMPOTENT 4u
 
 /* X(SYMBOL, "name", service, flags) */
 #define KV_OPS(X) \
@@ -64,7 +70,7 @@
     X(CUSTOMERS_GET,              "customers.get",               KV_SVC_CRM,        KV_OPF_READ) \
     X(CUSTOMERS_UPDATE,           "customers.update",            KV_SVC_CRM,        0) \
     X(CUSTOMERS_LOOKUP,           "customers.lookup",            KV_SVC_CRM,        KV_OPF_READ) \
-    X(CUSTOMERS_FIND_OR_CREATE,   "customers.find_or_create",    KV_SVC_CRM,        0) \
+    X(CUSTOMERS_FIND_OR_CREATE,   "customers.find_or_create",    KV_SVC_CRM,        KV_OPF_IDEMPOTENT) \
     /* calls */ \
     X(CALLS_LIST,                 "calls.list",                  KV_SVC_CALLS,      KV_OPF_READ) \
     X(CALLS_CREATE,               "calls.create",                KV_SVC_CALLS,      0) \

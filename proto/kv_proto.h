@@ -40,6 +40,9 @@
  * connection, even while the worker thread is busy with a request. */
 #define KV_ZMTP_HEARTBEAT_IVL_MS     1000
 #define KV_ZMTP_HEARTBEAT_TIMEOUT_MS 3000
+/* A connecting socket tries a peer that is down again after 100 ms
+ * (ZeroMQ's default), doubling up to this (ZMQ_RECONNECT_IVL_MAX). */
+#define KV_RECONNECT_IVL_MAX_MS 1000
 /* The broker checks that the connection of every busy worker still exists
  * this often (a send with ZMQ_ROUTER_MANDATORY fails once it is gone). */
 #define KV_PROBE_IVL_MS         250

@@ -24,7 +24,7 @@
 #                          withdraws from the broker, finishes what it holds,
 #                          exits within KAIVOX_DRAIN_S); kill = SIGKILL, as a
 #                          crash would
-#   status                 what runs, and whether /readyz answers
+#   status                 what runs, and whether each gateway's /readyz answers
 #   db-stop | db-start | db-restart
 #                          the embedded PostgreSQL alone (tests of a
 #                          database restart under running services)
@@ -38,15 +38,26 @@
 # (/usr/lib/postgresql/15/bin),
 # KAIVOX_DB_SUPERUSER_URL (with KAIVOX_DATABASE_URL: bootstrap that server
 # as this superuser first), KAIVOX_ADMIN_TOKEN (unset: $KAIVOX_VAR_DIR/admin.token,
-# generated once), KVT_FAST_PG=1 (tests only: fsync off),
+# generated once), KAIVOX_BUS_KEYS (the bus's CURVE keys; unset:
+# $KAIVOX_VAR_DIR/keys, made with `kaivoxctl keygen` when missing, unless
+# KAIVOX_BUS_INSECURE=1), KAIVOX_GATEWAYS (1: how many gateways `up` starts),
+# KVT_FAST_PG=1 (tests only: fsync off),
 # KAIVOX_METRICS_BASE_PORT (9460; "off": none): each service process gets
 # KAIVOX_METRICS_ADDR=127.0.0.1:<base + 4*(instance-1) + i>, i = 0 scheduling,
-# 1 crm, 2 calls, 3 webhooks (the gateway serves /metrics on its admin port).  Every KAIVOX_*
-# variable of the caller reaches every process (they inherit the environment).
+# 1 crm, 2 calls, 3 webhooks (the gateway serves /metrics on its admin port).  Every KAIVOX_* variable of the
+# caller reaches every process (they inherit the environment).
 # up/run remember the KAIVOX_* variables they were given in
 # $KAIVOX_VAR_DIR/stack.env; the other commands read them back (the
 # caller's own values win), so `status` and `down` need no variables.
 # Relative paths are taken from the repository root.
+#
+# Several gateways: gateway instance N (started by `up` when KAIVOX_GATEWAYS
+# >= N, or by `start gateway --instance N`) listens on KAIVOX_HTTP_PORT and
+# KAIVOX_ADMIN_PORT plus 2(N-1), and binds the N-th entry of each endpoint
+# list (KAIVOX_BUS_ENDPOINT, KAIVOX_EVENTS_IN_ENDPOINT,
+# KAIVOX_EVENTS_OUT_ENDPOINT); a single tcp://HOST:PORT stands for the list
+# PORT, PORT+3, PORT+6, ... on HOST.  The services get the whole lists of
+# KAIVOX_GATEWAYS entries, so each worker registers with every gateway.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -102,6 +113,11 @@ export KAIVOX_EVENTS_OUT_ENDPOINT="${KAIVOX_EVENTS_OUT_ENDPOINT:-tcp://127.0.0.1
 export KAIVOX_SQL_DIR="$(abspath "${KAIVOX_SQL_DIR:-sql}")"
 export KAIVOX_CONSOLE_DIR="$(abspath "${KAIVOX_CONSOLE_DIR:-console}")"
 export KAIVOX_WEBHOOK_ALLOW_PRIVATE="${KAIVOX_WEBHOOK_ALLOW_PRIVATE:-1}"
+GATEWAYS="${KAIVOX_GATEWAYS:-1}"
+[[ "$GATEWAYS" =~ ^[1-9]$ ]] || die "KAIVOX_GATEWAYS must be 1..9"
+if [[ "${KAIVOX_BUS_INSECURE:-0}" != 1 ]]; then
+    export KAIVOX_BUS_KEYS="$(abspath "${KAIVOX_BUS_KEYS:-$VAR_DIR/keys}")"
+fi
 
 EMBEDDED_PG=1
 if [[ -n "${KAIVOX_DATABASE_URL:-}" ]]; then
@@ -125,6 +141,53 @@ PG_LINK="$VAR_DIR/pg"
 DEMO_FILE="$VAR_DIR/demo.json"
 
 # ---- helpers ------------------------------------------------------------
+
+# nth_endpoint LIST N: the N-th entry of a comma-separated endpoint list; a
+# list of one tcp://HOST:PORT stands for PORT, PORT+3, ... (see above).
+nth_endpoint() {
+    local list="$1" n="$2" IFS=, parts=() host port
+    read -ra parts <<< "$list"
+    if (( ${#parts[@]} >= n )); then
+        printf '%s\n' "${parts[n-1]// /}"
+        return 0
+    fi
+    if (( ${#parts[@]} == 1 )) && [[ "${parts[0]}" =~ ^(tcp://.+):([0-9]+)$ ]]; then
+        host="${BASH_REMATCH[1]}"; port="${BASH_REMATCH[2]}"
+        printf '%s:%d\n' "$host" $((port + 3 * (n - 1)))
+        return 0
+    fi
+    die "cannot tell gateway $n's endpoint from '$list' (give a list with an entry per gateway)"
+}
+
+# endpoint_list LIST N: the first N endpoints of LIST, comma-separated.
+endpoint_list() {
+    local i out=""
+    for ((i = 1; i <= $2; i++)); do out+="${out:+,}$(nth_endpoint "$1" "$i")"; done
+    printf '%s\n' "$out"
+}
+
+# The addresses gateway N binds (one each), and the lists the services get.
+GW_BUS_LIST="$KAIVOX_BUS_ENDPOINT"
+GW_IN_LIST="$KAIVOX_EVENTS_IN_ENDPOINT"
+GW_OUT_LIST="$KAIVOX_EVENTS_OUT_ENDPOINT"
+if (( GATEWAYS > 1 )); then
+    KAIVOX_BUS_ENDPOINT="$(endpoint_list "$GW_BUS_LIST" "$GATEWAYS")"
+    KAIVOX_EVENTS_IN_ENDPOINT="$(endpoint_list "$GW_IN_LIST" "$GATEWAYS")"
+    KAIVOX_EVENTS_OUT_ENDPOINT="$(endpoint_list "$GW_OUT_LIST" "$GATEWAYS")"
+fi
+
+# gw_url N: gateway N's public base URL.
+gw_url() {
+    printf 'http://%s:%d\n' "$HTTP_HOST" $((KAIVOX_HTTP_PORT + 2 * ($1 - 1)))
+}
+
+# Makes the bus's CURVE keys that are missing (kaivoxctl keygen).
+ensure_bus_keys() {
+    [[ "${KAIVOX_BUS_INSECURE:-0}" == 1 ]] && return 0
+    [[ -x "$BIN_DIR/kaivoxctl" ]] || die "missing $BIN_DIR/kaivoxctl (build it first: make)"
+    "$BIN_DIR/kaivoxctl" keygen --dir "$KAIVOX_BUS_KEYS" >/dev/null \
+        || die "cannot make the bus keys in $KAIVOX_BUS_KEYS"
+}
 
 ensure_dirs() {
     mkdir -p "$VAR_DIR" "$LOG_DIR" "$RUN_DIR"
@@ -200,7 +263,16 @@ start_proc() {
         case "$name" in scheduling) idx=0 ;; crm) idx=1 ;; calls) idx=2 ;; *) idx=3 ;; esac
         maddr="127.0.0.1:$((mbase + 4 * (inst - 1) + idx))"
     fi
-    KAIVOX_METRICS_ADDR="$maddr" KAIVOX_INSTANCE="$inst" setsid bash -c 'echo $$ > "$1"; shift; exec "$@"' \
+    local env=(KAIVOX_INSTANCE="$inst" KAIVOX_METRICS_ADDR="$maddr")
+    if [[ "$name" == gateway ]]; then
+        # each gateway binds its own entry of the lists, on its own ports
+        env+=(KAIVOX_BUS_ENDPOINT="$(nth_endpoint "$GW_BUS_LIST" "$inst")"
+              KAIVOX_EVENTS_IN_ENDPOINT="$(nth_endpoint "$GW_IN_LIST" "$inst")"
+              KAIVOX_EVENTS_OUT_ENDPOINT="$(nth_endpoint "$GW_OUT_LIST" "$inst")"
+              KAIVOX_HTTP_PORT=$((KAIVOX_HTTP_PORT + 2 * (inst - 1)))
+              KAIVOX_ADMIN_PORT=$((KAIVOX_ADMIN_PORT + 2 * (inst - 1))))
+    fi
+    env "${env[@]}" setsid bash -c 'echo $$ > "$1"; shift; exec "$@"' \
         _ "$RUN_DIR/$stem.pid" "$bin" >> "$LOG_DIR/$stem.log" 2>&1 < /dev/null &
     # Wait until the pid file exists and the process has exec'd the binary
     # (live_pid only believes kaivox-* command lines), or died trying.
@@ -392,10 +464,14 @@ http_code() {
 }
 
 wait_ready() {
-    local deadline=$((SECONDS + 60)) n stem
+    local deadline=$((SECONDS + 60)) n stem g ready
     while (( SECONDS < deadline )); do
-        [[ "$(http_code "$BASE_URL/readyz")" == 200 ]] && return 0
-        for n in "${PROCS[@]}"; do
+        ready=1
+        for ((g = 1; g <= GATEWAYS; g++)); do
+            [[ "$(http_code "$(gw_url "$g")/readyz")" == 200 ]] || { ready=0; break; }
+        done
+        (( ready )) && return 0
+        for n in "${PROCS[@]}" $(for ((g = 2; g <= GATEWAYS; g++)); do echo "gateway-$g"; done); do
             stem="$n"
             if [[ -z "$(live_pid "$stem")" ]]; then
                 log "$stem exited during start-up"
@@ -405,7 +481,7 @@ wait_ready() {
         done
         sleep 0.2
     done
-    log "$BASE_URL/readyz did not answer 200 within 60 s"
+    log "/readyz of the $GATEWAYS gateway(s) did not answer 200 within 60 s"
     tail_logs 25
     return 1
 }
@@ -535,6 +611,8 @@ print_banner() {
 
 KaiVox is up: API $BASE_URL, admin $KAIVOX_ADMIN_URL, logs in $LOG_DIR
 EOF
+    local g
+    for ((g = 2; g <= GATEWAYS; g++)); do echo "Gateway $g: $(gw_url "$g")"; done
     if [[ -n "$key" ]]; then
         cat <<EOF
 Demo API key: $key
@@ -573,6 +651,7 @@ cmd_up() {
     check_binaries
     ensure_dirs
     ensure_admin_token
+    ensure_bus_keys
     # Until the stack is ready, any exit (error, die, Ctrl-C) tears down
     # what was started, so a failed start leaves nothing running.
     UP_DONE=0
@@ -587,8 +666,10 @@ cmd_up() {
     fi
     db_bootstrap
     step "services (gateway on $BASE_URL, ${PROCS[*]:1}; migrations, then /readyz)"
-    local n
-    for n in "${PROCS[@]}"; do start_proc "$n" 1; done
+    local n g
+    # every gateway first: the services then find all their brokers bound
+    for ((g = 1; g <= GATEWAYS; g++)); do start_proc gateway "$g"; done
+    for n in "${PROCS[@]}"; do [[ "$n" == gateway ]] || start_proc "$n" 1; done
     wait_ready
     if [[ $demo == 1 ]]; then
         step "demo tenant"
@@ -632,10 +713,10 @@ cmd_one() {
     local stem
     stem="$(proc_name "$name" "$inst")"
     case "$cmd" in
-        start) ensure_admin_token; start_proc "$name" "$inst" ;;
+        start) ensure_admin_token; ensure_bus_keys; start_proc "$name" "$inst" ;;
         stop) stop_stems TERM "$stem" ;;
         kill) stop_stems KILL "$stem" ;;
-        restart) stop_stems TERM "$stem"; ensure_admin_token; start_proc "$name" "$inst" ;;
+        restart) stop_stems TERM "$stem"; ensure_admin_token; ensure_bus_keys; start_proc "$name" "$inst" ;;
     esac
 }
 
@@ -655,10 +736,12 @@ cmd_status() {
         if [[ -n "$pid" ]]; then printf '%-12s running  pid %s\n' "$stem" "$pid"
         else printf '%-12s stopped\n' "$stem"; rc=1; fi
     done
-    local code
-    code="$(http_code "$BASE_URL/readyz")"
-    echo "readyz      ${code:-000} ($BASE_URL/readyz)"
-    [[ "$code" == 200 ]] || rc=1
+    local code g
+    for ((g = 1; g <= GATEWAYS; g++)); do
+        code="$(http_code "$(gw_url "$g")/readyz")"
+        echo "readyz      ${code:-000} ($(gw_url "$g")/readyz)"
+        [[ "$code" == 200 ]] || rc=1
+    done
     return $rc
 }
 

@@ -192,6 +192,8 @@ char *kv_hdr_encode(const kv_hdr_t *h, int is_reply)
         json_object_set_new(o, "cid", json_string(h->cid));
     if (is_reply) {
         json_object_set_new(o, "status", json_integer(h->status));
+        if (h->unserved)
+            json_object_set_new(o, "unserved", json_true());
         if (h->replayed)
             json_object_set_new(o, "replayed", json_true());
     } else {
@@ -296,6 +298,10 @@ int kv_hdr_decode(const char *text, size_t len, int is_reply, kv_hdr_t *h)
         if (!json_is_integer(st) || json_integer_value(st) < 100 || json_integer_value(st) > 599)
             goto out;
         h->status = (int)json_integer_value(st);
+        json_t *un = json_object_get(o, "unserved");
+        if (un && !json_is_boolean(un))
+            goto out;
+        h->unserved = json_is_true(un) && h->status == KV_ST_UNAVAILABLE;
         json_t *rp = json_object_get(o, "replayed");
         if (rp && !json_is_boolean(rp))
             goto out;

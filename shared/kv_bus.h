@@ -80,6 +80,11 @@ typedef struct {
     int64_t deadline_ms;     /* epoch ms after which the answer is useless */
     int status;              /* replies only: KV_ST_* */
     char cid[KV_CID_MAX + 1];     /* per-call correlation id, "" when none */
+    int unserved;            /* replies only: 1 with status 503 when the worker
+                                returned the request without running it (it was
+                                busy with another gateway's): the broker gives it
+                                to another worker (proto/bus.md, "Several
+                                gateways") */
     /* requests only: the client's Idempotency-Key, "" when none
      * (kv_bus_valid_idem_key); the service records the write under it */
     char idem_key[KV_IDEM_KEY_MAX + 1];

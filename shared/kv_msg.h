@@ -24,6 +24,13 @@ void kv_msg_push(kv_msg_t *m, const void *data, size_t len);
 int kv_msg_pop(kv_msg_t *m, void **data, size_t *len);
 
 size_t kv_msg_size(const kv_msg_t *m);
+
+/* The User-Id ZeroMQ attached to a received message: on the gateway's
+ * CURVE sockets, the role its ZAP handler admitted the sender as
+ * (kv_curve.h).  "" for a message that was built, not received, or came
+ * over a connection without one. */
+#define KV_MSG_USER_MAX 32
+const char *kv_msg_user(const kv_msg_t *m);
 /* Frame i's bytes and length; NULL past the end.  Valid until the message
  * is changed or destroyed.  Frames are always NUL-terminated one byte past
  * their length so text frames can be read as C strings. */
@@ -43,7 +50,8 @@ int kv_msg_send_to(const kv_msg_t *m, void *sock, const void *id, size_t len);
 
 /* A new ZeroMQ socket of type with the options every bus socket shares:
  * ZMQ_MAXMSGSIZE = KV_FRAME_MAX (a larger frame drops the sender's
- * connection), ZMTP heartbeats (KV_ZMTP_HEARTBEAT_*), ZMQ_LINGER 0.
+ * connection), ZMTP heartbeats (KV_ZMTP_HEARTBEAT_*), ZMQ_LINGER 0,
+ * reconnection backing off to KV_RECONNECT_IVL_MAX_MS.
  * NULL when zmq_socket fails.  Caller owns it (zmq_close). */
 void *kv_msg_socket(void *zmq_ctx, int type);
 

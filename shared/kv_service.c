@@ -41,12 +41,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
 #include "kv_service.h"
 #include "kv_client.h"
+#include "kv_curve.h"
+#include "kv_disc.h"
 #include "kv_env.h"
 #include "kv_idem.h"
 #include "kv_log.h"
@@ -56,8 +59,12 @@
 #include "kv_trace.h"
 #include "kv_pub.h"
 
-#define S_LINKS_MAX 8            /* brokers one worker may register with */
+#define S_LINKS_MAX KV_EPS_MAX   /* brokers one worker may register with */
 #define S_SLOW_MAX 8             /* KAIVOX_TEST_SLOW_OPS entries */
+#define S_HEALTH_MAX_AGE_S 5     /* a health file older than this: not running */
+/* A broker silent this long is taken for gone when the worker withdraws
+ * from it (no acknowledgement will come). */
+#define S_GONE_MS (KV_HEARTBEAT_IVL_MS * 3 / 2)
 
 static atomic_int s_stop;        /* first signal: drain */
 static void *s_zmq;
@@ -69,6 +76,8 @@ static int s_drain_ms;           /* KAIVOX_DRAIN_S in milliseconds */
 static const kv_op_t **s_ops;
 static int s_nops;
 static char *s_ready_info;       /* READY's JSON frame, the same for every worker */
+static kv_disc_t *s_bus_disc;    /* where the brokers are (KAIVOX_BUS_ENDPOINT) */
+static _Thread_local long s_bounced; /* requests this worker returned unserved */
 
 /* Threads still running, and the signals seen; the main thread waits on
  * s_cond for either to change. */
@@ -82,6 +91,9 @@ static kv_metric_t *s_m_requests;    /* kaivox_bus_requests_total{op,status} */
 static kv_metric_t *s_m_latency;     /* kaivox_bus_request_duration_seconds{op} */
 static kv_metric_t *s_m_missed;      /* kaivox_bus_deadline_missed_total{op} */
 static kv_series_t *s_m_busy;        /* kaivox_workers{state="busy"} */
+/* Worker threads registered with at least one broker that answers (for
+ * the health file). */
+static atomic_int s_linked;
 
 /* Test hook: operations made slow on purpose (KAIVOX_TEST_SLOW_OPS). */
 static struct { char op[KV_OP_NAME_MAX + 1]; int ms; } s_slow[S_SLOW_MAX];
@@ -384,14 +396,30 @@ typedef enum {
 } s_link_state_t;
 
 typedef struct {
-    const char *endpoint;        /* the broker's bus endpoint (environment memory) */
+    char endpoint[KV_EP_LEN];    /* the broker's bus address */
     void *sock;                  /* DEALER; NULL when it could not be made */
     s_link_state_t state;
+    int retiring;                /* its address vanished: closed once DONE */
+    int owe_ready;               /* a request was returned unserved: READY when free */
+    int reopen;                  /* DISCONNECT came while the socket could not be
+                                    replaced: reopen it at the next turn */
     int forgotten;               /* the broker sent DISCONNECT: no goodbye owed */
+    int heard;                   /* the broker ever answered on this socket */
+    int silent_logged;           /* its silence was logged (once per silence) */
     int64_t last_seen;           /* monotonic ms of the broker's last message */
     int64_t heartbeat_at;        /* monotonic ms our next heartbeat is due */
     int64_t withdraw_at;         /* monotonic ms WITHDRAW was sent */
 } s_link_t;
+
+/* A worker's links: one per broker address of KAIVOX_BUS_ENDPOINT. */
+typedef struct {
+    s_link_t l[S_LINKS_MAX];
+    int n;
+    kv_disc_t *disc;
+    unsigned gen;                /* generation of the addresses the links follow */
+    int linked;                  /* counted in s_linked */
+    int busy;                    /* a handler is running */
+} s_links_t;
 
 /* (Re)makes l's socket, connected, READY queued. */
 static void s_link_open(s_link_t *l)
@@ -399,7 +427,8 @@ static void s_link_open(s_link_t *l)
     if (l->sock)
         zmq_close(l->sock);
     l->sock = kv_msg_socket(s_zmq, ZMQ_DEALER);
-    if (l->sock && zmq_connect(l->sock, l->endpoint) != 0) {
+    if (l->sock && (kv_curve_client(l->sock) != 0 || kv_disc_prepare(l->sock, l->endpoint) != 0 ||
+                    zmq_connect(l->sock, l->endpoint) != 0)) {
         kv_error(NULL, "cannot connect worker to %s: %s", l->endpoint, zmq_strerror(zmq_errno()));
         zmq_close(l->sock);
         l->sock = NULL;
@@ -410,6 +439,7 @@ static void s_link_open(s_link_t *l)
         kv_msg_destroy(&m);
     }
     l->forgotten = 0;
+    l->heard = 0;
     l->last_seen = kv_mono_ms();
     l->heartbeat_at = l->last_seen + KV_HEARTBEAT_IVL_MS;
 }
@@ -420,7 +450,7 @@ static void s_link_close(s_link_t *l)
 {
     if (!l->sock)
         return;
-    if (!l->forgotten) {
+    if (!l->forgotten && l->heard) {
         kv_msg_t *bye = kv_bus_disconnect();
         kv_msg_send(bye, l->sock);
         kv_msg_destroy(&bye);
@@ -437,21 +467,76 @@ static void s_link_send(s_link_t *l, kv_msg_t *m)
         kv_debug(NULL, "bus send to %s failed: %s", l->endpoint, zmq_strerror(zmq_errno()));
 }
 
-/* Handles one message m that arrived on l. */
-static void s_link_on_msg(kv_ctx_t *ctx, s_link_t *l, kv_msg_t *m)
+/* Sends WITHDRAW on l: no more work, please (drain, or its address vanished). */
+static void s_link_withdraw(s_link_t *l, int64_t now)
 {
-    kv_bus_frame_t f;
-    int rc = kv_bus_parse(m, KV_BUS_AT_WORKER, &f);
-    if (rc != KV_BUS_OK) {
-        kv_warn(NULL, "dropping malformed bus message (%d)", rc);
+    if (l->state != S_LINK_ACTIVE)
+        return;
+    if (!l->sock || now - l->last_seen > S_GONE_MS) {
+        /* its broker is gone (a live one heartbeats an idle worker every
+         * interval and probes a busy one four times as often) or never
+         * answered: nothing can come, nobody to acknowledge */
+        l->state = S_LINK_DONE;
         return;
     }
+    kv_msg_t *w = kv_bus_withdraw();
+    s_link_send(l, w);
+    kv_msg_destroy(&w);
+    l->state = S_LINK_WITHDRAWING;
+    l->withdraw_at = now;
+}
+
+/* Returns request f, which arrived on l, to its broker without running it:
+ * a REPLY 503 marked "unserved" (the broker gives it to another worker; an
+ * older broker passes the 503 on, which a client may retry).  The worker
+ * then owes l a READY, sent once it is free again. */
+static void s_bounce(s_link_t *l, const kv_bus_frame_t *f)
+{
+    kv_hdr_t h, rh;
+    if (kv_hdr_decode(f->header, f->header_len, 0, &h) != KV_BUS_OK) {
+        kv_warn(NULL, "dropping request with a malformed header");
+        return;
+    }
+    memset(&rh, 0, sizeof rh);
+    rh.v = KV_PROTO_VERSION;
+    memcpy(rh.id, h.id, sizeof rh.id);
+    rh.status = KV_ST_UNAVAILABLE;
+    rh.unserved = 1;
+    static const char body[] = "{\"success\":false,\"message\":\"Service temporarily unavailable.\"}";
+    int rc;
+    kv_msg_t *m = kv_bus_reply(f->retaddr, f->retaddr_len, &rh, body, sizeof body - 1, &rc);
+    if (kv_msg_send(m, l->sock) != 0)
+        kv_warn(h.id, "could not return a request to %s: %s", l->endpoint, zmq_strerror(zmq_errno()));
+    kv_msg_destroy(&m);
+    l->owe_ready = 1;
+    s_bounced++;
+    kv_debug(h.id, "op %s from %s returned unserved: busy with another gateway's request",
+             h.op, l->endpoint);
+}
+
+/* Notes that l's broker spoke (m parsed into f).  0, or -1 for a malformed
+ * message (dropped). */
+static int s_link_heard(s_link_t *l, kv_msg_t *m, kv_bus_frame_t *f)
+{
+    int rc = kv_bus_parse(m, KV_BUS_AT_WORKER, f);
+    if (rc != KV_BUS_OK) {
+        kv_warn(NULL, "dropping malformed bus message (%d)", rc);
+        return -1;
+    }
     l->last_seen = kv_mono_ms();
-    switch (f.cmd) {
-    case KV_CMD_REQUEST:
-        /* also while withdrawing: it was sent before the broker saw WITHDRAW */
-        s_handle_request(ctx, l->sock, &f);
-        break;
+    if (l->silent_logged)
+        kv_info(NULL, "broker %s answers again", l->endpoint);
+    l->heard = 1;
+    l->silent_logged = 0;
+    return 0;
+}
+
+/* What a link's message does besides a request: the acknowledgement of a
+ * withdrawal, the broker not knowing us (reopen: at once, or later when
+ * the socket may not be replaced now), a heartbeat. */
+static void s_link_control(s_link_t *l, const kv_bus_frame_t *f, int may_reopen)
+{
+    switch (f->cmd) {
     case KV_CMD_WITHDRAW:
         if (l->state == S_LINK_WITHDRAWING) {
             kv_debug(NULL, "withdrawal from %s acknowledged in %lld ms", l->endpoint,
@@ -462,7 +547,10 @@ static void s_link_on_msg(kv_ctx_t *ctx, s_link_t *l, kv_msg_t *m)
     case KV_CMD_DISCONNECT:
         /* the broker does not know us (it restarted, or dropped us) */
         if (l->state == S_LINK_ACTIVE) {
-            s_link_open(l);
+            if (may_reopen)
+                s_link_open(l);
+            else
+                l->reopen = 1;
         } else {
             l->forgotten = 1;
             l->state = S_LINK_DONE;
@@ -470,6 +558,95 @@ static void s_link_on_msg(kv_ctx_t *ctx, s_link_t *l, kv_msg_t *m)
         break;
     default:                     /* HEARTBEAT: last_seen is all it does */
         break;
+    }
+}
+
+/* While this worker is busy (or about to be): reads what waits on l and
+ * returns every request unserved (s_bounce), so that no request ever
+ * waits behind another gateway's.  Never replaces a socket. */
+static void s_link_drain_busy(s_link_t *l)
+{
+    for (int i = 0; i < 64 && l->sock && l->state != S_LINK_DONE; i++) {
+        kv_msg_t *m = kv_msg_recv(l->sock, 0);
+        if (!m)
+            return;
+        kv_bus_frame_t f;
+        if (s_link_heard(l, m, &f) == 0) {
+            if (f.cmd == KV_CMD_REQUEST)
+                s_bounce(l, &f);
+            else
+                s_link_control(l, &f, 0);
+        }
+        kv_msg_destroy(&m);
+    }
+}
+
+/* Sends the READY each link is owed (it returned requests while busy). */
+static void s_links_ready_again(s_links_t *ls)
+{
+    for (int i = 0; i < ls->n; i++) {
+        s_link_t *l = &ls->l[i];
+        if (!l->owe_ready)
+            continue;
+        l->owe_ready = 0;
+        if (l->sock && l->state == S_LINK_ACTIVE && !l->reopen) {
+            kv_msg_t *m = kv_bus_ready_info(s_def->name, s_ready_info);
+            s_link_send(l, m);
+            kv_msg_destroy(&m);
+        }
+    }
+}
+
+/* Handles one message m that arrived on l. */
+static void s_link_on_msg(kv_ctx_t *ctx, s_links_t *ls, s_link_t *l, kv_msg_t *m)
+{
+    kv_bus_frame_t f;
+    if (s_link_heard(l, m, &f) != 0)
+        return;
+    if (f.cmd != KV_CMD_REQUEST) {
+        s_link_control(l, &f, 1);
+        return;
+    }
+    /* also while withdrawing: it was sent before the broker saw WITHDRAW.
+     * Another gateway may have sent us a request at the same moment:
+     * return it now rather than make it wait for this one. */
+    for (int i = 0; i < ls->n; i++)
+        if (&ls->l[i] != l)
+            s_link_drain_busy(&ls->l[i]);
+    ls->busy = 1;
+    s_handle_request(ctx, l->sock, &f);
+    ls->busy = 0;
+    s_links_ready_again(ls);
+}
+
+/* kv_client_watch: the sockets of a worker's links, polled while one of
+ * its handlers waits for another service. */
+static int s_watch_fill(void *arg, void **socks, int max)
+{
+    s_links_t *ls = arg;
+    int n = 0;
+    for (int i = 0; i < ls->n && n < max; i++)
+        if (ls->l[i].sock && ls->l[i].state != S_LINK_DONE)
+            socks[n++] = ls->l[i].sock;
+    return n;
+}
+
+/* kv_client_watch: sock has something while a handler waits: requests are
+ * returned (s_bounce), the rest handled; heartbeats due are sent. */
+static void s_watch_ready(void *arg, void *sock)
+{
+    s_links_t *ls = arg;
+    int64_t now = kv_mono_ms();
+    for (int i = 0; i < ls->n; i++) {
+        s_link_t *l = &ls->l[i];
+        if (l->sock == sock)
+            s_link_drain_busy(l);
+        if (l->sock && l->state != S_LINK_DONE && now >= l->heartbeat_at) {
+            kv_msg_t *hb = kv_bus_heartbeat();
+            s_link_send(l, hb);
+            kv_msg_destroy(&hb);
+            l->heartbeat_at = now + KV_HEARTBEAT_IVL_MS;
+        }
     }
 }
 
@@ -484,9 +661,12 @@ static void s_link_tick(s_link_t *l, int64_t now)
             return;
         }
         /* a fresh socket: ZeroMQ reconnects it in the background and the
-         * READY queued on it goes out as soon as the broker is back */
-        kv_warn(NULL, "broker %s silent for %lld ms: re-registering", l->endpoint,
-                (long long)(now - l->last_seen));
+         * READY queued on it goes out as soon as the broker is back.  Said
+         * once per silence: a gateway that is down stays quiet in the log. */
+        if (!l->silent_logged)
+            kv_warn(NULL, "broker %s silent for %lld ms: re-registering until it answers",
+                    l->endpoint, (long long)(now - l->last_seen));
+        l->silent_logged = 1;
         s_link_open(l);
         return;
     }
@@ -495,6 +675,62 @@ static void s_link_tick(s_link_t *l, int64_t now)
         s_link_send(l, hb);
         kv_msg_destroy(&hb);
         l->heartbeat_at = now + KV_HEARTBEAT_IVL_MS;
+    }
+}
+
+/* Follows the broker addresses: a link for each new one, and a drain for
+ * each vanished one (WITHDRAW, served until acknowledged, then closed by
+ * s_links_reap).  An address that comes back while its old link still
+ * drains gets its new link once that one is gone. */
+static void s_links_follow(s_links_t *ls, int64_t now)
+{
+    unsigned gen = kv_disc_gen(ls->disc);
+    if (gen == ls->gen)
+        return;
+    kv_eps_t *eps = kv_malloc(sizeof *eps);
+    ls->gen = kv_disc_snapshot(ls->disc, eps);
+    for (int i = 0; i < ls->n; i++) {
+        s_link_t *l = &ls->l[i];
+        if (!l->retiring && !kv_eps_has(eps, l->endpoint)) {
+            kv_info(NULL, "broker %s is no longer listed: withdrawing from it", l->endpoint);
+            l->retiring = 1;
+            s_link_withdraw(l, now);
+        }
+    }
+    for (int k = 0; k < eps->n; k++) {
+        int have = 0;
+        for (int i = 0; i < ls->n && !have; i++)
+            if (strcmp(ls->l[i].endpoint, eps->ep[k]) == 0) {
+                have = 1;
+                if (ls->l[i].retiring)
+                    ls->gen = 0;          /* look again once it is closed */
+            }
+        if (have)
+            continue;
+        if (ls->n == S_LINKS_MAX) {
+            kv_error(NULL, "more than %d brokers: %s ignored", S_LINKS_MAX, eps->ep[k]);
+            continue;
+        }
+        s_link_t *l = &ls->l[ls->n++];
+        memset(l, 0, sizeof *l);
+        snprintf(l->endpoint, sizeof l->endpoint, "%s", eps->ep[k]);
+        s_link_open(l);
+    }
+    free(eps);
+}
+
+/* Closes and forgets retiring links whose drain is over. */
+static void s_links_reap(s_links_t *ls)
+{
+    for (int i = 0; i < ls->n;) {
+        s_link_t *l = &ls->l[i];
+        if (l->retiring && l->state == S_LINK_DONE) {
+            s_link_close(l);
+            ls->l[i] = ls->l[--ls->n];
+            ls->gen = 0;
+            continue;
+        }
+        i++;
     }
 }
 
@@ -509,7 +745,7 @@ static void s_thread_done(void)
 }
 
 /* The worker's loop over its links, until its drain is over. */
-static void s_serve(kv_ctx_t *ctx, s_link_t *links, int nlinks)
+static void s_serve(kv_ctx_t *ctx, s_links_t *ls)
 {
     int draining = 0;
     int withdraw_wait = KV_WITHDRAW_WAIT_MS < s_drain_ms / 2 ? KV_WITHDRAW_WAIT_MS : s_drain_ms / 2;
@@ -517,54 +753,61 @@ static void s_serve(kv_ctx_t *ctx, s_link_t *links, int nlinks)
         int64_t now = kv_mono_ms();
         if (!draining && kv_service_stopping()) {
             draining = 1;
-            kv_msg_t *w = kv_bus_withdraw();
-            for (int i = 0; i < nlinks; i++) {
-                if (!links[i].sock) {
-                    links[i].state = S_LINK_DONE;
-                    continue;
-                }
-                s_link_send(&links[i], w);
-                links[i].state = S_LINK_WITHDRAWING;
-                links[i].withdraw_at = now;
-            }
-            kv_msg_destroy(&w);
+            for (int i = 0; i < ls->n; i++)
+                s_link_withdraw(&ls->l[i], now);
         }
-        if (draining) {
-            int open = 0;
-            for (int i = 0; i < nlinks; i++) {
-                if (links[i].state == S_LINK_WITHDRAWING && now - links[i].withdraw_at > withdraw_wait) {
-                    kv_warn(NULL, "no acknowledgement of the withdrawal from %s within %d ms",
-                            links[i].endpoint, withdraw_wait);
-                    links[i].state = S_LINK_DONE;
-                }
-                open += links[i].state != S_LINK_DONE;
+        if (!draining)
+            s_links_follow(ls, now);
+        int open = 0;
+        for (int i = 0; i < ls->n; i++) {
+            s_link_t *l = &ls->l[i];
+            if (l->state == S_LINK_WITHDRAWING && now - l->withdraw_at > withdraw_wait) {
+                kv_warn(NULL, "no acknowledgement of the withdrawal from %s within %d ms",
+                        l->endpoint, withdraw_wait);
+                l->state = S_LINK_DONE;
             }
-            if (!open)
-                return;
+            open += l->state != S_LINK_DONE;
+        }
+        if (draining && !open)
+            break;
+        if (!draining)
+            s_links_reap(ls);
+        int linked = 0;
+        for (int i = 0; i < ls->n && !linked; i++)
+            linked = ls->l[i].heard && !ls->l[i].silent_logged && ls->l[i].state == S_LINK_ACTIVE;
+        if (linked != ls->linked) {
+            atomic_fetch_add(&s_linked, linked ? 1 : -1);
+            ls->linked = linked;
         }
 
         /* what is waiting already first; a poll only when nothing is */
         int got = 0;
-        for (int i = 0; i < nlinks; i++) {
-            if (!links[i].sock || links[i].state == S_LINK_DONE)
+        for (int i = 0; i < ls->n; i++) {
+            s_link_t *l = &ls->l[i];
+            if (l->reopen) {
+                l->reopen = 0;
+                if (l->state == S_LINK_ACTIVE)
+                    s_link_open(l);
+            }
+            if (!l->sock || l->state == S_LINK_DONE)
                 continue;
-            kv_msg_t *m = kv_msg_recv(links[i].sock, 0);
+            kv_msg_t *m = kv_msg_recv(l->sock, 0);
             if (m) {
-                s_link_on_msg(ctx, &links[i], m);
+                s_link_on_msg(ctx, ls, l, m);
                 kv_msg_destroy(&m);
                 got = 1;
             }
         }
         now = kv_mono_ms();
-        for (int i = 0; i < nlinks; i++)
-            s_link_tick(&links[i], now);
+        for (int i = 0; i < ls->n; i++)
+            s_link_tick(&ls->l[i], now);
         if (got)
             continue;
         zmq_pollitem_t items[S_LINKS_MAX];
         int n = 0;
-        for (int i = 0; i < nlinks; i++) {
-            if (links[i].sock && links[i].state != S_LINK_DONE)
-                items[n++] = (zmq_pollitem_t){ links[i].sock, 0, ZMQ_POLLIN, 0 };
+        for (int i = 0; i < ls->n; i++) {
+            if (ls->l[i].sock && ls->l[i].state != S_LINK_DONE)
+                items[n++] = (zmq_pollitem_t){ ls->l[i].sock, 0, ZMQ_POLLIN, 0 };
         }
         int timeout = draining ? 50 : 200;
         if (n == 0)
@@ -572,6 +815,9 @@ static void s_serve(kv_ctx_t *ctx, s_link_t *links, int nlinks)
         else
             zmq_poll(items, n, timeout);
     }
+    if (ls->linked)
+        atomic_fetch_sub(&s_linked, 1);
+    ls->linked = 0;
 }
 
 static void *s_worker(void *arg)
@@ -589,12 +835,17 @@ static void *s_worker(void *arg)
     if (s_def->thread_init)
         ctx.user = s_def->thread_init(&ctx);
 
-    s_link_t links[1];
-    memset(links, 0, sizeof links);
-    links[0].endpoint = kv_env_str("KAIVOX_BUS_ENDPOINT", "tcp://127.0.0.1:7700");
-    s_link_open(&links[0]);
-    s_serve(&ctx, links, 1);
-    s_link_close(&links[0]);
+    s_links_t *ls = kv_calloc(1, sizeof *ls);
+    ls->disc = s_bus_disc;
+    if (ctx.bus)
+        kv_client_watch(ctx.bus, s_watch_fill, s_watch_ready, ls);
+    s_serve(&ctx, ls);
+    if (s_bounced)
+        kv_info(NULL, "worker returned %ld request(s) unserved while busy with another "
+                "gateway's", s_bounced);
+    for (int i = 0; i < ls->n; i++)
+        s_link_close(&ls->l[i]);
+    free(ls);
 
     if (s_def->thread_fini)
         s_def->thread_fini(ctx.user);
@@ -636,6 +887,63 @@ static int s_migrate(void)
     return rc;
 }
 
+/* ---- health -------------------------------------------------------------------- */
+
+/* Writes KAIVOX_HEALTH_FILE (when set): "ok N/M" while N of the M worker
+ * threads are registered with a broker that answers, else a reason.
+ * Whole files only (a temporary file renamed). */
+static void s_health_write(int nworkers)
+{
+    const char *path = kv_env_str("KAIVOX_HEALTH_FILE", NULL);
+    if (!path)
+        return;
+    char tmp[1100], text[96];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    int linked = atomic_load(&s_linked);
+    if (linked > 0)
+        snprintf(text, sizeof text, "ok %d/%d workers registered\n", linked, nworkers);
+    else
+        snprintf(text, sizeof text, "no worker registered with a gateway\n");
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return;
+    int ok = fputs(text, f) >= 0;
+    ok = fclose(f) == 0 && ok;
+    if (ok)
+        (void)rename(tmp, path);
+}
+
+/* --healthcheck: 0 when the health file is at most S_HEALTH_MAX_AGE_S old
+ * and says ok, else 1 (2: no file configured). */
+static int s_healthcheck(void)
+{
+    const char *path = kv_env_str("KAIVOX_HEALTH_FILE", NULL);
+    if (!path) {
+        fprintf(stderr, "--healthcheck needs KAIVOX_HEALTH_FILE (the file the service writes)\n");
+        return 2;
+    }
+    struct stat st;
+    char text[96] = "";
+    FILE *f = fopen(path, "r");
+    if (!f || fstat(fileno(f), &st) != 0) {
+        fprintf(stderr, "unhealthy: %s: %s\n", path, strerror(errno));
+        if (f)
+            fclose(f);
+        return 1;
+    }
+    if (!fgets(text, sizeof text, f))
+        text[0] = '\0';
+    fclose(f);
+    long age = (long)(time(NULL) - st.st_mtime);
+    if (age > S_HEALTH_MAX_AGE_S) {
+        fprintf(stderr, "unhealthy: %s is %ld s old (the process is not running or stuck)\n",
+                path, age);
+        return 1;
+    }
+    printf("%s", text);
+    return strncmp(text, "ok", 2) == 0 ? 0 : 1;
+}
+
 /* Counts SIGINT/SIGTERM: the first starts the drain, the second ends it. */
 static void *s_signal_thread(void *arg)
 {
@@ -661,10 +969,12 @@ static void *s_signal_thread(void *arg)
 static int s_usage(FILE *f, const char *name)
 {
     fprintf(f,
-            "usage: kaivox-%s [--print-ops | --help]\n"
+            "usage: kaivox-%s [--print-ops | --healthcheck | --help]\n"
             "  Runs the KaiVox %s service.  Settings are KAIVOX_* environment\n"
             "  variables (see README.md).\n"
-            "  --print-ops  prints \"SERVICE OP read|write\" for every operation served and exits.\n",
+            "  --print-ops  prints \"SERVICE OP read|write\" for every operation served and exits.\n"
+            "  --healthcheck  exits 0 when the running process's health file (KAIVOX_HEALTH_FILE)\n"
+            "               is fresh and says ok (a container's HEALTHCHECK), 1 otherwise.\n",
             name, name);
     return f == stdout ? 0 : 2;
 }
@@ -704,6 +1014,8 @@ int kv_service_run(const kv_service_def_t *def, int argc, char **argv)
     if (s_build_ops(def) != 0)
         return 2;
     for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--healthcheck") == 0)
+            return s_healthcheck();
         if (strcmp(argv[i], "--print-ops") == 0) {
             for (int k = 0; k < s_nops; k++)
                 printf("%s %s %s\n", def->name, s_ops[k]->op->name,
@@ -728,6 +1040,11 @@ int kv_service_run(const kv_service_def_t *def, int argc, char **argv)
     int nworkers = (int)kv_env_int("KAIVOX_WORKERS", 4, 1, 256);
     s_drain_ms = (int)kv_env_int("KAIVOX_DRAIN_S", 10, 1, 3600) * 1000;
     if (s_test_hooks() != 0)
+        return 2;
+    if (kv_curve_init(def->name) != 0)
+        return 2;
+    s_bus_disc = kv_disc_get("KAIVOX_BUS_ENDPOINT", KV_BUS_ENDPOINT_DEFAULT);
+    if (!s_bus_disc)
         return 2;
     kv_idem_configure();
     s_metrics_init(def, nworkers);
@@ -762,8 +1079,13 @@ int kv_service_run(const kv_service_def_t *def, int argc, char **argv)
     /* serve until the first signal, then drain until every thread ended,
      * the drain time is up, or a second signal came */
     pthread_mutex_lock(&s_mu);
-    while (s_signals == 0)
-        pthread_cond_wait(&s_cond, &s_mu);
+    while (s_signals == 0) {
+        struct timespec tick;
+        clock_gettime(CLOCK_REALTIME, &tick);
+        tick.tv_sec += 1;
+        pthread_cond_timedwait(&s_cond, &s_mu, &tick);
+        s_health_write(nworkers);
+    }
     int64_t t0 = kv_mono_ms();
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);

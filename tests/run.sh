@@ -21,7 +21,8 @@
 # process wrote to its log is a JSON object.
 #
 # Environment:
-#   KVT_PORT_BASE  (18000)  HTTP base+80, admin base+81, bus base+70..72, PG base+32,
+#   KVT_PORT_BASE  (18000)  HTTP base+80, admin base+81, bus base+70..72, PG base+32;
+#                           the second gateway HTTP base+82, admin base+83, bus base+73..75,
 #                           service metrics base+40.., the test Prometheus base+38
 #   KVT_BUILD      (build/release)  where the test binaries are
 #   KAIVOX_BIN_DIR (bin)    where the service binaries are (build/san/bin for test-san)
@@ -33,10 +34,18 @@
 #
 # tests/shell/test_*.sh run after the end-to-end tests (test_examples.sh
 # against this stack, with its Node receiver on base+50; test_stack_env.sh
-# on a stack of its own, base+40..47).
+# on a stack of its own, base+56..63).
 #
-# Tests see KVT_BASE_URL, KVT_ADMIN_URL, KVT_ADMIN_TOKEN, KVT_ROOT and
-# KVT_STACK (scripts/stack.sh, same environment: `$KVT_STACK stop scheduling`).
+# The stack runs two gateways (KAIVOX_GATEWAYS=2): every service instance
+# registers with both, publishes to both and subscribes at both, as in a
+# scaled deployment; the tests talk to the first unless they say otherwise.
+# The bus is authenticated: run.sh makes the keys (var/test-<base>/keys),
+# with two test roles besides the services': "kvt" (the tests' own bus
+# clients) and "kvt-legacy" (a fake worker of a service of that name).
+#
+# Tests see KVT_BASE_URL, KVT_BASE_URL2 (the second gateway), KVT_ADMIN_URL,
+# KVT_ADMIN_TOKEN, KVT_ROOT, KAIVOX_BUS_KEYS and KVT_STACK (scripts/stack.sh,
+# same environment: `$KVT_STACK stop scheduling`).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -58,6 +67,7 @@ KVT_BUILD="${KVT_BUILD:-build/release}"
 case "$KVT_BUILD" in /*) ;; *) KVT_BUILD="$ROOT/$KVT_BUILD" ;; esac
 export KVT_BUILD
 export KVT_FAST_PG=1
+export KAIVOX_GATEWAYS=2
 # Webhooks: short retries and timeout so the retry/timeout tests take
 # seconds, and the receiver on loopback reachable (only loopback: private
 # ranges stay refused).
@@ -70,6 +80,8 @@ export KVT_ROOT="$ROOT"
 export KVT_CONTRACT_LOG="$KAIVOX_VAR_DIR/contract.jsonl"
 export KVT_STACK="$STACK"
 export KVT_BASE_URL="http://127.0.0.1:${KAIVOX_HTTP_PORT}"
+export KVT_BASE_URL2="http://127.0.0.1:$((KAIVOX_HTTP_PORT + 2))"
+export KVT_ADMIN_URL2="http://127.0.0.1:$((KAIVOX_ADMIN_PORT + 2))"
 export KVT_ADMIN_URL="$KAIVOX_ADMIN_URL"
 TIMEOUT="${KVT_TIMEOUT:-300}"
 ONLY="${KVT_ONLY:-}"
@@ -110,6 +122,10 @@ fail_one() {   # fail_one MESSAGE
 echo "== starting the test stack (base $BASE, var $KAIVOX_VAR_DIR)"
 STACK_OK=1
 STACK_UP=1
+if [[ -x "$BIN_DIR/kaivoxctl" ]]; then
+    "$BIN_DIR/kaivoxctl" keygen --dir "$KAIVOX_BUS_KEYS" > /dev/null
+    "$BIN_DIR/kaivoxctl" keygen --dir "$KAIVOX_BUS_KEYS" --role kvt --role kvt-legacy > /dev/null
+fi
 # A port of the layout may be held for a moment by another program's
 # outgoing connection (the kernel hands out ephemeral ports from the same
 # range): when a bind failed, try again a few times before giving up.

@@ -58,6 +58,7 @@
 #include <zmq.h>
 
 #include "gw_broker.h"
+#include "kv_curve.h"
 #include "kv_env.h"
 #include "kv_log.h"
 #include "kv_mem.h"
@@ -105,6 +106,8 @@ struct s_worker {
     uint64_t ro;                     /* bit i: ops[i] is read-only */
     int all_ops;                     /* no announcement: serves everything */
     int busy;                        /* a request was sent and not replied to */
+    int away;                        /* returned a request unserved: busy with
+                                        another gateway's, until its next READY */
     int withdrawn;                   /* takes no more requests (draining) */
     int64_t busy_deadline;           /* epoch ms deadline of that request */
     s_pending_t *held;               /* that request, NULL once answered */
@@ -124,8 +127,10 @@ struct s_pending {
     int opi;                         /* index in service->ops, -1 unknown */
     int64_t deadline_ms;             /* epoch ms */
     s_service_t *service;
-    kv_msg_t *req;                   /* [tag][REQUEST][retaddr][hdr][body]; kept after
-                                        dispatch only while it may be sent again */
+    kv_msg_t *req;                   /* [tag][REQUEST][retaddr][hdr][body]; kept until
+                                        answered: it may be sent again (a read whose
+                                        worker died, a request returned unserved) */
+    int read;                        /* its worker announced its operation read-only */
     gw_reply_fn cb;                  /* internal client; NULL for external */
     void *arg;
     char client[KV_RETADDR_MAX];     /* external client's identity */
@@ -440,7 +445,7 @@ static void s_sweep(gw_broker_t *b, s_service_t *s)
 
 static void s_idle_push(s_service_t *s, s_worker_t *w)
 {
-    if (w->in_idle || w->withdrawn)
+    if (w->in_idle || w->withdrawn || w->away)
         return;
     w->idle_next = NULL;
     if (s->idle_tail)
@@ -557,7 +562,7 @@ static void s_worker_lost(gw_broker_t *b, s_worker_t *w, const char *why)
             p ? " while holding a request" : "", s->nworkers - 1);
     s_worker_free(b, w);
     if (p) {
-        int read = p->req != NULL;
+        int read = p->read;
         if (read && (s->available == 0 || !s_served(s, p))) {
             /* nothing left to hand it to: as if it arrived now */
             kv_warn(p->id, "%s.%s: its worker is gone (%s) and no other serves it: 503",
@@ -610,9 +615,7 @@ static void s_dispatch(gw_broker_t *b, s_service_t *s)
         w->probe_at = kv_mono_ms() + KV_PROBE_IVL_MS;
         s_due(b, w->probe_at);
         p->worker = w;
-        /* kept only while it may go to another worker: a read, not yet retried */
-        if (p->retried || !(p->opi >= 0 && ((w->ro >> p->opi) & 1)))
-            kv_msg_destroy(&p->req);
+        p->read = p->opi >= 0 && ((w->ro >> p->opi) & 1);
         p = next;
     }
 }
@@ -653,9 +656,17 @@ static void s_refuse_log(gw_broker_t *b, const char *service, const char *why)
 }
 
 static void s_on_ready(gw_broker_t *b, const char *id, size_t idlen, s_worker_t *old,
-                       const kv_bus_frame_t *f)
+                       const kv_bus_frame_t *f, const char *user)
 {
     kv_ready_info_t *ri = NULL;
+    if (kv_curve_secure() && strcmp(user, f->service) != 0) {
+        /* a worker of service X only with X's key: another service's key
+         * (or a client that only holds one) cannot take X's requests */
+        char why[96];
+        snprintf(why, sizeof why, "its bus key is %.32s's", user[0] ? user : "nobody");
+        s_refuse_log(b, f->service, why);
+        return;
+    }
     if (f->info) {
         ri = kv_malloc(sizeof *ri);
         int rc = kv_ready_info_decode(f->info, f->info_len, ri);
@@ -670,6 +681,15 @@ static void s_on_ready(gw_broker_t *b, const char *id, size_t idlen, s_worker_t 
             free(ri);
             return;
         }
+    }
+    if (old && old->away && !old->busy && strcmp(old->service->name, f->service) == 0) {
+        /* back from another gateway's request it was busy with: idle again,
+         * its registration unchanged */
+        old->away = 0;
+        s_idle_push(old->service, old);
+        s_dispatch(b, old->service);
+        free(ri);
+        return;
     }
     if (old) {
         s_service_t *os = old->service;
@@ -753,6 +773,8 @@ static void s_on_reply(gw_broker_t *b, s_worker_t *w, const kv_bus_frame_t *f)
     int wlen = p ? snprintf(want, sizeof want, "%c%016" PRIx64, p->cb ? 'h' : 'c', p->seq) : 0;
     if (!p) {
         kv_debug(rc == KV_BUS_OK ? h.id : NULL, "late reply dropped");
+        if (f && rc == KV_BUS_OK && h.unserved)
+            w->away = 1;         /* it will say READY when it is free */
     } else if (!f || rc != KV_BUS_OK) {
         kv_error(p->id, "%s.%s: the worker's reply is malformed (%d): 502", s->name, p->op, rc);
         s_finish(b, p, KV_ST_BAD_GATEWAY, S_502_REFUSED, sizeof S_502_REFUSED - 1);
@@ -761,6 +783,16 @@ static void s_on_reply(gw_broker_t *b, s_worker_t *w, const kv_bus_frame_t *f)
          * as unusable as a malformed one */
         kv_error(p->id, "%s.%s: the worker answered another request: 502", s->name, p->op);
         s_finish(b, p, KV_ST_BAD_GATEWAY, S_502_REFUSED, sizeof S_502_REFUSED - 1);
+    } else if (h.unserved && p->req) {
+        /* the worker was busy with another gateway's request and did not
+         * run this one: it goes to the head of the queue for another
+         * worker, and this one is away until its next READY */
+        kv_debug(p->id, "%s.%s returned unserved by a worker busy elsewhere: queued again",
+                 s->name, p->op);
+        w->held = NULL;
+        p->worker = NULL;
+        w->away = 1;
+        s_queue_add(s, p, 1);
     } else {
         s_detach(b, p);
         s_answer_hdr(b, p, h.status, f->body, f->body_len, &h);
@@ -863,7 +895,7 @@ static void s_on_message(gw_broker_t *b, const char *id, size_t idlen, kv_msg_t 
     }
     switch (f.cmd) {
     case KV_CMD_READY:
-        s_on_ready(b, id, idlen, w, &f);
+        s_on_ready(b, id, idlen, w, &f, kv_msg_user(m));
         break;
     case KV_CMD_HEARTBEAT:
         if (!w)     /* a worker from before a broker restart: make it re-register */
@@ -1066,6 +1098,10 @@ gw_broker_t *gw_broker_new(void *zmq_ctx)
     b->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     b->router = kv_msg_socket(zmq_ctx, ZMQ_ROUTER);
     int hwm = 100000, mandatory = 1;
+    if (b->router && kv_curve_server(b->router, KV_ZAP_BUS) != 0) {
+        zmq_close(b->router);
+        b->router = NULL;
+    }
     if (b->router) {
         zmq_setsockopt(b->router, ZMQ_SNDHWM, &hwm, sizeof hwm);
         zmq_setsockopt(b->router, ZMQ_RCVHWM, &hwm, sizeof hwm);

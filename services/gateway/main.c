@@ -9,7 +9,8 @@
  * The main thread becomes the event loop (gw_loop.c): public HTTP, broker
  * and key lookup answers on one thread.  Beside it run the key lookup
  * thread (gw_auth.c), the console workers (gw_work.c), the event proxy
- * thread (gw_events.c), the admin listener's thread and ZeroMQ's I/O
+ * thread (gw_events.c), the ZAP handler's thread (kv_curve.c: it admits
+ * the services' CURVE keys), the admin listener's thread and ZeroMQ's I/O
  * thread.
  *
  * Shutdown order matters: the loop drains first (see gw_loop.h), then the
@@ -39,6 +40,7 @@
 #include "gw_password.h"
 #include "gw_ratelimit.h"
 #include "gw_routes.h"
+#include "kv_curve.h"
 #include "kv_db.h"
 #include "kv_env.h"
 #include "kv_log.h"
@@ -113,6 +115,8 @@ int main(int argc, char **argv)
     }
 
     kv_log_init("gateway");
+    if (kv_curve_init(KV_CURVE_GATEWAY) != 0)
+        return 2;
 
     /* Every thread started from here on inherits this mask, so the
      * signals reach only the loop's signalfd. */
@@ -204,6 +208,10 @@ int main(int argc, char **argv)
         kv_error(NULL, "zmq_ctx_new failed");
         goto out;
     }
+    /* before any bus socket binds: a CURVE server without its ZAP handler
+     * would admit every key */
+    if (kv_zap_start(zctx) != 0)
+        goto out;
     if (s_migrate(db_wait_s) != 0) {
         kv_error(NULL, "cannot apply the gateway's migrations; giving up");
         goto out;

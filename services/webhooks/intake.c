@@ -34,6 +34,8 @@
 #include <zmq.h>
 
 #include "kv_client.h"
+#include "kv_curve.h"
+#include "kv_disc.h"
 #include "kv_env.h"
 #include "kv_log.h"
 #include "kv_mem.h"
@@ -339,17 +341,22 @@ void hook_intake_run(hook_deliverer_t *d)
     s_intake_t in = { .wake = d };
     in.db = kv_db_new(KV_SVC_WEBHOOKS, hook_stmts);
     in.bus = kv_client_new(kv_service_zmq());
-    in.sub = zmq_socket(kv_service_zmq(), ZMQ_SUB);
-    const char *ep = kv_env_str("KAIVOX_EVENTS_OUT_ENDPOINT", "tcp://127.0.0.1:7702");
-    int linger = 0;
-    zmq_setsockopt(in.sub, ZMQ_LINGER, &linger, sizeof linger);
-    for (int i = 0; i < S_NPROD; i++)
-        zmq_setsockopt(in.sub, ZMQ_SUBSCRIBE, s_producers[i], strlen(s_producers[i]));
-    if (zmq_connect(in.sub, ep) != 0) {
-        kv_error(NULL, "intake: cannot connect SUB to %s: %s", ep, zmq_strerror(zmq_errno()));
+    /* The SUB is a CURVE client of every gateway's XPUB (each event then
+     * arrives once per gateway: duplicates are skipped by sequence) with
+     * the bus sockets' frame limit (kv_msg_socket). */
+    kv_disc_t *out_disc = kv_disc_get("KAIVOX_EVENTS_OUT_ENDPOINT", KV_EVENTS_OUT_ENDPOINT_DEFAULT);
+    kv_eps_t *subscribed = kv_calloc(1, sizeof *subscribed);
+    unsigned sub_gen = 0;
+    in.sub = kv_msg_socket(kv_service_zmq(), ZMQ_SUB);
+    if (!in.sub || !out_disc || kv_curve_client(in.sub) != 0) {
+        kv_error(NULL, "intake: cannot make the SUB socket");
         goto out;
     }
-    kv_info(NULL, "intake: subscribed to %s", ep);
+    for (int i = 0; i < S_NPROD; i++)
+        zmq_setsockopt(in.sub, ZMQ_SUBSCRIBE, s_producers[i], strlen(s_producers[i]));
+    kv_disc_follow(out_disc, in.sub, subscribed, &sub_gen);
+    kv_info(NULL, "intake: subscribed to %s", kv_env_str("KAIVOX_EVENTS_OUT_ENDPOINT",
+                                                          KV_EVENTS_OUT_ENDPOINT_DEFAULT));
 
     /* Catch up once the database is reachable; the SUB socket is already
      * connected, so nothing published from now on slips between the two. */
@@ -358,6 +365,7 @@ void hook_intake_run(hook_deliverer_t *d)
         in.gap[i] = 1;
     int64_t next_catchup = 0;
     while (!kv_service_stopping()) {
+        kv_disc_follow(out_disc, in.sub, subscribed, &sub_gen);
         if (!ready) {
             ready = kv_db_ensure(in.db) == 0;
             for (int i = 0; ready && i < S_NPROD; i++) {
@@ -385,7 +393,9 @@ void hook_intake_run(hook_deliverer_t *d)
             s_drain(&in, m);
     }
 out:
-    zmq_close(in.sub);
+    free(subscribed);
+    if (in.sub)
+        zmq_close(in.sub);
     kv_client_destroy(&in.bus);
     kv_db_destroy(&in.db);
 }

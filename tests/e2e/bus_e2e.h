@@ -48,11 +48,15 @@ typedef struct {
 } bus_fake_t;
 
 /* A fake worker of service that sent READY with the JSON frame info
- * (NULL: without it).  Caller owns it (bus_fake_close). */
+ * (NULL: without it), presenting service's own bus key (the test stack's
+ * key directory has one for every service and for "kvt-legacy").  Caller
+ * owns it (bus_fake_close). */
 static inline bus_fake_t *bus_fake_new(void *zmq, const char *service, const char *info)
 {
     bus_fake_t *f = calloc(1, sizeof *f);
     f->sock = kv_msg_socket(zmq, ZMQ_DEALER);
+    gw_bus_keys();
+    kv_curve_client_as(f->sock, service);   /* the service's own key */
     zmq_connect(f->sock, bus_endpoint());
     kv_msg_t *m = kv_bus_ready_info(service, info);
     kv_msg_send(m, f->sock);
@@ -296,6 +300,22 @@ static inline int bus_log_has(const char *stem, const char *needle)
         found = strstr(line, needle) != NULL;
     fclose(f);
     return found;
+}
+
+/* How many lines of the process log var/log/<stem>.log contain needle. */
+static inline int bus_log_count(const char *stem, const char *needle)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/log/%s.log", kvt_env("KAIVOX_VAR_DIR", "var"), stem);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    char line[8192];
+    int n = 0;
+    while (fgets(line, sizeof line, f))
+        n += strstr(line, needle) != NULL;
+    fclose(f);
+    return n;
 }
 
 /* ---- a steady mixed load ------------------------------------------------------------ */

@@ -24,6 +24,7 @@
 #include "../lib/kvt.h"
 #include "kv_bus.h"
 #include "kv_client.h"
+#include "kv_curve.h"
 #include "kv_proto.h"
 
 /* The envelope's message (borrowed), "" when absent. */
@@ -83,12 +84,24 @@ static inline long long gw_make_service(long long tenant, const char *name, int 
     return v;
 }
 
+/* The bus keys of a test process: role GW_TEST_BUS_ROLE ("kvt", made by
+ * tests/run.sh beside the services' keys, so the gateway admits it as a
+ * client); fake workers present their service's own key
+ * (kv_curve_client_as). */
+#define GW_TEST_BUS_ROLE "kvt"
+static inline void gw_bus_keys(void)
+{
+    if (kv_curve_init(GW_TEST_BUS_ROLE) != 0)
+        fprintf(stderr, "gw_bus_keys: the test's bus keys cannot be read (KAIVOX_BUS_KEYS)\n");
+}
+
 /* A bus client (on zmq) whose connection to the broker is up: a fresh
  * DEALER refuses to send until it is connected (ZMQ_IMMEDIATE), so ping
  * service until it answers (bounded: about 5 s).  Also for the service
  * tests that talk to the bus directly.  Caller owns the result. */
 static inline kv_client_t *gw_bus_client_new(void *zmq, const char *service)
 {
+    gw_bus_keys();
     kv_client_t *c = kv_client_new(zmq);
     for (int i = 0; c && i < 100; i++) {
         json_t *o = NULL;

@@ -31,6 +31,8 @@ static void *s_zmq;
 static void *s_raw(void)
 {
     void *s = kv_msg_socket(s_zmq, ZMQ_DEALER);
+    gw_bus_keys();
+    kv_curve_client(s);
     zmq_connect(s, bus_endpoint());
     return s;
 }

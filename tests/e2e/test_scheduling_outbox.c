@@ -11,6 +11,7 @@
 
 #include "sched_e2e.h"
 #include "kv_client.h"
+#include "kv_curve.h"
 
 #define N_BOOK 24      /* distinct slots, booked at once */
 #define N_DUP  6       /* extra creates that collide with the first ones */
@@ -137,6 +138,7 @@ int main(void)
     se_monday(8, s_date);
 
     void *zctx = zmq_ctx_new();
+    kv_curve_init("kvt");   /* the tests' bus role (tests/run.sh makes its keys) */
     kv_client_t *c = kv_client_new(zctx);
     KVT_OK(c != NULL, "outbox_bus_client_connects");
     long long base = s_last_seq(c);

@@ -2,8 +2,8 @@
 # test_stack_env.sh -- `scripts/stack.sh up` remembers its settings in
 # $KAIVOX_VAR_DIR/stack.env, and status / down find the stack without them.
 #
-# Starts a stack of its own (not tests/run.sh's): ports KVT_PORT_BASE+40..47
-# (PostgreSQL +40, bus +41..43, HTTP +44, admin +45), files under
+# Starts a stack of its own (not tests/run.sh's): ports KVT_PORT_BASE+56..63
+# (PostgreSQL +56, bus +57..59, HTTP +60, admin +61, service metrics off), files under
 # var/test-<base>/stack-env/, with the demo tenant (demo.json's tenant_id must
 # be a JSON integer).  Then, with no KAIVOX_* variable but KAIVOX_VAR_DIR:
 # status finds it running, a port given explicitly wins over the file, down
@@ -16,7 +16,7 @@ cd "$ROOT"
 BASE="${KVT_PORT_BASE:-18000}"
 VAR="$ROOT/var/test-$BASE/stack-env"
 BIN="${KAIVOX_BIN_DIR:-$ROOT/bin}"
-HTTP=$((BASE + 44))
+HTTP=$((BASE + 60))
 OUT="$(mktemp)"
 
 pass() { printf 'PASS %s\n' "$*"; }
@@ -34,7 +34,7 @@ bare() {
 }
 
 cleanup() {
-    bare KAIVOX_BIN_DIR="$BIN" KAIVOX_PG_PORT=$((BASE + 40)) scripts/stack.sh down >/dev/null 2>&1 || true
+    bare KAIVOX_BIN_DIR="$BIN" KAIVOX_PG_PORT=$((BASE + 56)) scripts/stack.sh down >/dev/null 2>&1 || true
     if [[ -L "$VAR/pg" ]]; then
         local t; t="$(readlink "$VAR/pg")"
         case "$t" in /tmp/kaivox-pg-*) rm -rf -- "$t" ;; esac
@@ -46,14 +46,14 @@ trap cleanup EXIT
 mkdir -p "$VAR"
 
 if bare KAIVOX_BIN_DIR="$BIN" KVT_FAST_PG=1 \
-        KAIVOX_PG_PORT=$((BASE + 40)) KAIVOX_BUS_ENDPOINT="tcp://127.0.0.1:$((BASE + 41))" \
-        KAIVOX_EVENTS_IN_ENDPOINT="tcp://127.0.0.1:$((BASE + 42))" \
-        KAIVOX_EVENTS_OUT_ENDPOINT="tcp://127.0.0.1:$((BASE + 43))" \
-        KAIVOX_HTTP_PORT="$HTTP" KAIVOX_ADMIN_PORT=$((BASE + 45)) \
+        KAIVOX_PG_PORT=$((BASE + 56)) KAIVOX_BUS_ENDPOINT="tcp://127.0.0.1:$((BASE + 57))" \
+        KAIVOX_EVENTS_IN_ENDPOINT="tcp://127.0.0.1:$((BASE + 58))" \
+        KAIVOX_EVENTS_OUT_ENDPOINT="tcp://127.0.0.1:$((BASE + 59))" \
+        KAIVOX_HTTP_PORT="$HTTP" KAIVOX_ADMIN_PORT=$((BASE + 61)) KAIVOX_METRICS_BASE_PORT=off \
         scripts/stack.sh up > "$OUT" 2>&1; then
-    pass "stack.sh up on ports $((BASE + 40))..$((BASE + 45))"
+    pass "stack.sh up on ports $((BASE + 56))..$((BASE + 61))"
 else
-    fail "stack.sh up on ports $((BASE + 40))..$((BASE + 45)): $(tail -n 5 "$OUT" | tr '\n' ' ')"
+    fail "stack.sh up on ports $((BASE + 56))..$((BASE + 61)): $(tail -n 5 "$OUT" | tr '\n' ' ')"
     exit 1
 fi
 check "up printed its progress (==> database, ==> services)" \
@@ -68,12 +68,12 @@ check "the demo key of demo.json works on port $HTTP (got $code)" [ "$code" = 20
 bare scripts/stack.sh status > "$OUT" 2>&1; rc=$?
 check "status without the variables: exit 0 (got $rc)" [ "$rc" = 0 ]
 check "status without the variables: readyz 200 on port $HTTP" grep -q "^readyz      200 (http://127.0.0.1:$HTTP/readyz)" "$OUT"
-check "status without the variables: PostgreSQL running on $((BASE + 40))" grep -q "^postgres    running  127.0.0.1:$((BASE + 40))" "$OUT"
+check "status without the variables: PostgreSQL running on $((BASE + 56))" grep -q "^postgres    running  127.0.0.1:$((BASE + 56))" "$OUT"
 
 # An explicit value beats the file: another port, where nothing answers.
-bare KAIVOX_HTTP_PORT=$((BASE + 46)) scripts/stack.sh status > "$OUT" 2>&1; rc=$?
+bare KAIVOX_HTTP_PORT=$((BASE + 62)) scripts/stack.sh status > "$OUT" 2>&1; rc=$?
 check "status with KAIVOX_HTTP_PORT given: that port wins (readyz 000, exit 1)" \
-    sh -c '[ "$1" = 1 ] && grep -q "^readyz      000 (http://127.0.0.1:$2/readyz)" "$3"' _ "$rc" $((BASE + 46)) "$OUT"
+    sh -c '[ "$1" = 1 ] && grep -q "^readyz      000 (http://127.0.0.1:$2/readyz)" "$3"' _ "$rc" $((BASE + 62)) "$OUT"
 
 bare scripts/stack.sh down > "$OUT" 2>&1; rc=$?
 check "down without the variables: exit 0 (got $rc)" [ "$rc" = 0 ]

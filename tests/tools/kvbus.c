@@ -4,11 +4,14 @@
  * to each other (kv_client over KAIVOX_BUS_ENDPOINT).
  *
  *   kvbus SERVICE OP [JSON-BODY] [--params JSON] [--tenant ID] [--timeout MS]
+ *         [--as ROLE]
  *
  * e.g.  kvbus scheduling events.since '{"after":0,"limit":10}'
  *       kvbus scheduling appointments.customer_stats --params '{"customer_id":"7"}' --tenant 3
  * Prints the reply envelope as one JSON line on stdout (the status on
  * stderr) and exits 0 when the status is 2xx, 1 otherwise, 2 on usage errors.
+ * It presents the bus key of ROLE (default webhooks) from KAIVOX_BUS_KEYS,
+ * as any service calling another does.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,12 +20,13 @@
 #include <zmq.h>
 
 #include "kv_client.h"
+#include "kv_curve.h"
 #include "kv_log.h"
 
 static int s_usage(void)
 {
     fprintf(stderr, "usage: kvbus SERVICE OP [JSON-BODY] [--params JSON] [--tenant ID] "
-                    "[--timeout MS]\n");
+                    "[--timeout MS] [--as ROLE]\n");
     return 2;
 }
 
@@ -31,8 +35,11 @@ int main(int argc, char **argv)
     const char *service = NULL, *op = NULL, *body_txt = NULL, *params_txt = NULL;
     long long tenant = 0;
     int timeout = 5000;
+    const char *role = "webhooks";
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--tenant") == 0 && i + 1 < argc)
+        if (strcmp(argv[i], "--as") == 0 && i + 1 < argc)
+            role = argv[++i];
+        else if (strcmp(argv[i], "--tenant") == 0 && i + 1 < argc)
             tenant = atoll(argv[++i]);
         else if (strcmp(argv[i], "--params") == 0 && i + 1 < argc)
             params_txt = argv[++i];
@@ -57,6 +64,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "kvbus: invalid JSON: %s\n", jerr.text);
         return 2;
     }
+    if (kv_curve_init(role) != 0)
+        return 1;
     void *zctx = zmq_ctx_new();
     kv_client_t *c = kv_client_new(zctx);
     if (!c) {
