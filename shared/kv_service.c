@@ -519,8 +519,10 @@ static void s_serve(kv_ctx_t *ctx, s_link_t *links, int nlinks)
         now = kv_mono_ms();
         for (int i = 0; i < nlinks; i++)
             s_link_tick(&links[i], now);
-        if (got)
+        if (got) {
+            kv_mem_idle(1);
             continue;
+        }
         zmq_pollitem_t items[S_LINKS_MAX];
         int n = 0;
         for (int i = 0; i < nlinks; i++) {
@@ -530,8 +532,8 @@ static void s_serve(kv_ctx_t *ctx, s_link_t *links, int nlinks)
         int timeout = draining ? 50 : 200;
         if (n == 0)
             s_sleep_ms(timeout);
-        else
-            zmq_poll(items, n, timeout);
+        else if (zmq_poll(items, n, timeout) == 0)
+            kv_mem_idle(0);   /* a quiet moment: give freed memory back */
     }
 }
 
@@ -646,6 +648,7 @@ int kv_service_run(const kv_service_def_t *def, int argc, char **argv)
                        ? stdout : stderr, def->name);
     }
 
+    kv_mem_configure();
     kv_log_init(def->name);
     signal(SIGPIPE, SIG_IGN);
     static sigset_t set;

@@ -42,6 +42,7 @@
 #include "kv_db.h"
 #include "kv_env.h"
 #include "kv_log.h"
+#include "kv_mem.h"
 
 #include <openssl/crypto.h>
 
@@ -112,6 +113,7 @@ int main(int argc, char **argv)
         return 2;
     }
 
+    kv_mem_configure();
     kv_log_init("gateway");
 
     /* Every thread started from here on inherits this mask, so the
