@@ -18,17 +18,18 @@
 # each with wrk (-t1 -c1, then -t2 -c32, --latency) and with pgbench
 # (-M prepared, the same client counts) on the statements the service runs
 # for it, printed from the services' own statement tables by
-# tests/tools/stmt_sql, in the handler's order and transactions:
+# tests/tools/stmt_sql, in the handler's order, transactions and round
+# trips (a pipeline of the service's is a \startpipeline ... \endpipeline):
 #   services  services_list
-#   slots     sched_now, services_get, slots_hours, slots_busy
-#   search    BEGIN, crm_force_custom_plans, crm_customers_count,
-#             crm_customers_list, COMMIT
+#   slots     one pipeline: sched_now, services_get, slots_hours, slots_busy
+#   search    one pipeline: crm_force_custom_plans, crm_customers_count,
+#             crm_customers_list
 #   write     one transaction of pgbench is one HTTP request: either the
-#             booking (sched_now, services_get, appt_staff_check, crm's
-#             crm_customer_get, BEGIN, appt_insert, kv_outbox_next,
+#             booking (a pipeline of sched_now and services_get, then
+#             appt_staff_check, crm's crm_customer_get, BEGIN, appt_insert,
 #             kv_outbox_insert, COMMIT) or the cancellation (BEGIN,
-#             appt_lock, appt_set_status, kv_outbox_next, kv_outbox_insert,
-#             COMMIT), alternating per client
+#             appt_lock, appt_set_status, kv_outbox_insert, COMMIT),
+#             alternating per client
 # A parameter the service sends as NULL is written NULL.  Every
 # configuration runs BENCH_RUNS times (3) for BENCH_DURATION seconds (5); the
 # table shows the medians: req/s, p50 and p99 of each side, the ratio of the
@@ -132,17 +133,19 @@ gset() { sql "$@" | sed 's/;$/ \\gset/'; }
     sql scheduling services_list tid n20 n0
 } > "$P/services.sql"
 {
+    echo '\startpipeline'
     sql scheduling sched_now tz
     sql scheduling services_get tid svc
     sql scheduling slots_hours tid wd - svc
     sql scheduling slots_busy tid date - -
+    echo '\endpipeline'
 } > "$P/slots.sql"
 {
-    echo "BEGIN;"
+    echo '\startpipeline'
     sql crm crm_force_custom_plans
     sql crm crm_customers_count tid - - q -
     sql crm crm_customers_list tid - - q - n20 n0
-    echo "COMMIT;"
+    echo '\endpipeline'
 } > "$P/search.sql"
 {
     # per client: staff STAFF0 + client_id % 20, a start of its own
@@ -150,22 +153,22 @@ gset() { sql "$@" | sed 's/;$/ \\gset/'; }
     echo '\set start (:client_id / 20) * 5'
     echo '\set stop :start + 5'
     echo '\if :phase = 0'
+    echo '\startpipeline'
     sql scheduling sched_now tz
     sql scheduling services_get tid svc
+    echo '\endpipeline'
     sql scheduling appt_staff_check tid staff svc wd start stop
     sql crm crm_customer_get tid cust
     echo "BEGIN;"
     gset scheduling appt_insert tid cust svc staff date start - src price dur zero zero - -
-    gset scheduling kv_outbox_next
-    sql scheduling kv_outbox_insert last tid created payload
+    sql scheduling kv_outbox_insert tid created payload
     echo "COMMIT;"
     echo '\set phase 1'
     echo '\else'
     echo "BEGIN;"
     sql scheduling appt_lock tid id tz
     sql scheduling appt_set_status tid id cancelled
-    gset scheduling kv_outbox_next
-    sql scheduling kv_outbox_insert last tid cancelled_ev payload
+    sql scheduling kv_outbox_insert tid cancelled_ev payload
     echo "COMMIT;"
     echo '\set phase 0'
     echo '\endif'
