@@ -412,6 +412,7 @@ static void s_link_on_msg(kv_ctx_t *ctx, s_link_t *l, kv_msg_t *m)
     case KV_CMD_REQUEST:
         /* also while withdrawing: it was sent before the broker saw WITHDRAW */
         s_handle_request(ctx, l->sock, &f);
+        kv_mem_idle(1);
         break;
     case KV_CMD_WITHDRAW:
         if (l->state == S_LINK_WITHDRAWING) {
@@ -519,10 +520,8 @@ static void s_serve(kv_ctx_t *ctx, s_link_t *links, int nlinks)
         now = kv_mono_ms();
         for (int i = 0; i < nlinks; i++)
             s_link_tick(&links[i], now);
-        if (got) {
-            kv_mem_idle(1);
+        if (got)
             continue;
-        }
         zmq_pollitem_t items[S_LINKS_MAX];
         int n = 0;
         for (int i = 0; i < nlinks; i++) {
@@ -532,8 +531,9 @@ static void s_serve(kv_ctx_t *ctx, s_link_t *links, int nlinks)
         int timeout = draining ? 50 : 200;
         if (n == 0)
             s_sleep_ms(timeout);
-        else if (zmq_poll(items, n, timeout) == 0)
-            kv_mem_idle(0);   /* a quiet moment: give freed memory back */
+        else
+            zmq_poll(items, n, timeout);
+        kv_mem_idle(0);   /* a second without requests gives freed memory back */
     }
 }
 

@@ -15,7 +15,7 @@
  * beside the plain descriptors.  ZMQ_FD only says "look at ZMQ_EVENTS"
  * and may stay quiet about messages that arrived while the loop itself
  * used the socket, so ZMQ_EVENTS is asked before every wait and a waiting
- * message makes the wait a poll.  Once a second of quiet after work, the
+ * message makes the wait a poll.  After a second without HTTP traffic the
  * loop gives freed memory back (kv_mem_idle).
  */
 #include "gw_loop.h"
@@ -117,8 +117,9 @@ int gw_loop_run(const gw_loop_cfg_t *cfg)
         for (int i = 0; i < nev; i++)
             if (evs[i].data.u32 < I_COUNT)
                 ready[evs[i].data.u32] = 1;
-        /* a quiet moment gives freed memory back */
-        kv_mem_idle(nev > 0 || router_ready);
+        /* HTTP traffic is work; a second without any gives freed memory
+         * back (the bus's heartbeats do not count) */
+        kv_mem_idle(ready[I_MHD] || ready[I_LISTEN]);
         now = kv_mono_ms();
         int work = 0;
 
