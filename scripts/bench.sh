@@ -35,7 +35,8 @@
 # table shows the medians: req/s, p50 and p99 of each side, the ratio of the
 # rates and the ratio of the p50s.  wrk's non-2xx answers must be 0 (the
 # table says so otherwise and the script fails).  Then the resident memory
-# (VmRSS) of every process of the stack, and the load average before and
+# (VmRSS) of every process of the stack 1.5 s after the last run, and the
+# load average before and
 # after.  The stack is always torn down.
 #
 # Environment: KVT_PORT_BASE (26000), BENCH_DURATION (5), BENCH_RUNS (3),
@@ -292,6 +293,9 @@ done
 
 echo
 echo "== resident memory (VmRSS) after the run"
+# read 1.5 s after the last run: a process quiet for a second has given its
+# freed memory back by then (kv_mem_idle), as a server does after a burst
+sleep 1.5
 DEAD=()
 for pf in "$V"/run/*.pid; do
     p="$(basename "$pf" .pid)"
