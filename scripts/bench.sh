@@ -36,8 +36,7 @@
 # rates and the ratio of the p50s.  wrk's non-2xx answers must be 0 (the
 # table says so otherwise and the script fails).  Then the resident memory
 # (VmRSS) of every process of the stack 1.5 s after the last run, and the
-# load average before and
-# after.  The stack is always torn down.
+# load average before and after.  The stack is always torn down.
 #
 # Environment: KVT_PORT_BASE (26000), BENCH_DURATION (5), BENCH_RUNS (3),
 # BENCH_ONLY (a space-separated subset of: services slots search write),
