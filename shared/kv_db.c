@@ -314,10 +314,11 @@ PGresult *kv_db_exec(kv_db_t *db, const char *req_id, const char *stmt,
 }
 
 /* Sends calls[0..n) and a sync in pipeline mode and reads every result.
- * Returns n when all succeeded (each calls[i].res set), else the index of
- * the first that failed with *err its result (caller clears it; NULL when
- * the connection broke before it answered) and no res kept.  Leaves the
- * connection out of pipeline mode whenever it is still usable. */
+ * Returns n when all succeeded and the sync was answered (each
+ * calls[i].res set), else the index of the first that failed with *err its
+ * result (caller clears it; NULL when the connection broke before it
+ * answered) and no res kept.  Leaves the connection out of pipeline mode
+ * when it is still usable, and closes it (db->conn NULL) when not. */
 static int s_pipeline_once(kv_db_t *db, kv_db_call_t *calls, int n, PGresult **err)
 {
     PGconn *c = db->conn;
@@ -364,8 +365,12 @@ static int s_pipeline_once(kv_db_t *db, kv_db_call_t *calls, int n, PGresult **e
     PGresult *sync = PQgetResult(c);
     int synced = sync && PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
     PQclear(sync);
-    if (!synced || PQexitPipelineMode(c) != 1)
+    if (!synced || PQexitPipelineMode(c) != 1) {
+        /* without the sync's answer the implicit transaction's commit is
+         * not known to have happened: a failure of the last statement */
+        failed = failed < n ? failed : n - 1;
         goto broken;
+    }
     goto out;
 broken:
     /* the connection is in an unknown state: drop it (a transaction open
