@@ -116,6 +116,12 @@ $(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o $(KVT_OBJ) $(LIBKV)
 	@mkdir -p $(dir $@)
 	$(QUIET_LD)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# stmt_sql prints the services' own statements for the bench's pgbench
+# scripts: it links their statement tables.
+$(BUILD)/tests/tools/stmt_sql: $(BUILD)/tests/tools/stmt_sql.o $(BUILD)/services/scheduling/db.o $(BUILD)/services/crm/db.o $(LIBKV)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 deps:
 	@echo '==> dependencies'
 	@scripts/deps.sh

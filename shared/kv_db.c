@@ -358,6 +358,122 @@ PGresult *kv_db_exec(kv_db_t *db, const char *req_id, const char *stmt,
     return NULL;   /* not reached */
 }
 
+/* Sends calls[0..n) and a sync in pipeline mode and reads every result.
+ * Returns n when all succeeded and the sync was answered (each
+ * calls[i].res set), else the index of the first that failed with *err its
+ * result (caller clears it; NULL when the connection broke before it
+ * answered) and no res kept.  Leaves the connection out of pipeline mode
+ * when it is still usable, and closes it (db->conn NULL) when not. */
+static int s_pipeline_once(kv_db_t *db, kv_db_call_t *calls, int n, PGresult **err)
+{
+    PGconn *c = db->conn;
+    int failed = n;
+    *err = NULL;
+    if (PQenterPipelineMode(c) != 1)
+        return 0;
+    int sent = 0;
+    while (sent < n && PQsendQueryPrepared(c, calls[sent].stmt, calls[sent].n, calls[sent].params,
+                                           NULL, NULL, 0) == 1)
+        sent++;
+    if (sent < n || PQpipelineSync(c) != 1) {
+        /* cannot happen on a healthy connection (nothing is sent yet or the
+         * socket failed): give up on it, the caller reconnects */
+        failed = sent;
+        goto broken;
+    }
+    for (int i = 0; i < n; i++) {
+        /* one result per statement, then NULL */
+        PGresult *r = PQgetResult(c);
+        if (!r) {
+            failed = failed < n ? failed : i;
+            goto broken;
+        }
+        ExecStatusType st = PQresultStatus(r);
+        if ((st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) && failed == n) {
+            calls[i].res = r;
+        } else if (failed == n) {
+            failed = i;
+            *err = r;
+        } else {
+            PQclear(r);      /* PGRES_PIPELINE_ABORTED after the failure */
+        }
+        PGresult *extra;
+        while ((extra = PQgetResult(c)) != NULL) {
+            ExecStatusType xs = PQresultStatus(extra);
+            PQclear(extra);
+            if (xs == PGRES_PIPELINE_SYNC) {   /* out of step: should not happen */
+                failed = failed < n ? failed : i;
+                goto broken;
+            }
+        }
+    }
+    PGresult *sync = PQgetResult(c);
+    int synced = sync && PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
+    PQclear(sync);
+    if (!synced || PQexitPipelineMode(c) != 1) {
+        /* without the sync's answer the implicit transaction's commit is
+         * not known to have happened: a failure of the last statement */
+        failed = failed < n ? failed : n - 1;
+        goto broken;
+    }
+    goto out;
+broken:
+    /* the connection is in an unknown state: drop it (a transaction open
+     * on it is lost, which the caller's COMMIT reports) */
+    PQfinish(db->conn);
+    db->conn = NULL;
+    db->prepared = 0;
+out:
+    if (failed < n)
+        for (int i = 0; i < n; i++) {
+            PQclear(calls[i].res);
+            calls[i].res = NULL;
+        }
+    return failed;
+}
+
+int kv_db_pipeline(kv_db_t *db, const char *req_id, kv_db_call_t *calls, int n)
+{
+    for (int i = 0; i < n; i++)
+        calls[i].res = NULL;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        int was_tx = db->in_tx;
+        if (!db->in_tx && kv_db_ensure(db) != 0) {
+            kv_error(req_id, "db %s (pipeline of %d) not run: no connection", calls[0].stmt, n);
+            return -1;
+        }
+        if (!db->conn) {   /* lost inside a transaction */
+            snprintf(db->sqlstate, sizeof db->sqlstate, "08006");
+            db->constraint[0] = '\0';
+            db->conn_err = 1;
+            kv_error(req_id, "db %s not run: connection lost in transaction", calls[0].stmt);
+            return -1;
+        }
+        PGresult *err = NULL;
+        int failed = s_pipeline_once(db, calls, n, &err);
+        if (failed == n) {
+            s_clear_error(db);
+            return 0;
+        }
+        int lost = !db->conn || PQstatus(db->conn) == CONNECTION_BAD;
+        if (lost && !was_tx && attempt == 0) {
+            kv_warn(req_id, "db connection lost running %s; reconnecting and retrying once",
+                    calls[failed].stmt);
+            PQclear(err);
+            if (db->conn) {
+                PQfinish(db->conn);
+                db->conn = NULL;
+                db->prepared = 0;
+            }
+            continue;
+        }
+        s_fail(db, req_id, calls[failed].stmt, err);
+        PQclear(err);
+        return -1;
+    }
+    return -1;   /* not reached */
+}
+
 int kv_db_run(kv_db_t *db, const char *req_id, const char *stmt,
               int n, const char *const *params)
 {
@@ -590,15 +706,18 @@ int kv_db_page(kv_db_t *db, const char *req_id,
                long long offset, long long *total, PGresult **rows)
 {
     *rows = NULL;
-    PGresult *c = kv_db_exec(db, req_id, count_stmt, count_n, count_params);
-    if (!c)
+    kv_db_call_t calls[2] = { { count_stmt, count_n, count_params, NULL },
+                              { list_stmt, list_n, list_params, NULL } };
+    if (kv_db_pipeline(db, req_id, calls, 2) != 0)
         return -1;
-    *total = kv_db_i64(c, 0, 0);
-    PQclear(c);
-    if (offset >= *total)
+    *total = kv_db_i64(calls[0].res, 0, 0);
+    PQclear(calls[0].res);
+    if (offset >= *total) {
+        PQclear(calls[1].res);
         return 0;
-    *rows = kv_db_exec(db, req_id, list_stmt, list_n, list_params);
-    return *rows ? 0 : -1;
+    }
+    *rows = calls[1].res;
+    return 0;
 }
 
 /* ---- migrations ------------------------------------------------------ */

@@ -130,8 +130,28 @@ int kv_db_migrate(kv_db_t *db);
  * returns buf. */
 const char *kv_db_i64_param(char buf[KV_DB_I64_LEN], long long v);
 
-/* One page of a list: runs count_stmt (the total in row 0, column 0) and,
- * only when offset is before that total, list_stmt.  Returns 0 with *total
+/* One statement of kv_db_pipeline: its name and text parameters, and
+ * the result it returned (the caller owns it). */
+typedef struct {
+    const char *stmt;
+    int n;
+    const char *const *params;
+    PGresult *res;
+} kv_db_call_t;
+
+/* Runs the prepared statements calls[0..n) (n >= 1) in one round trip to
+ * PostgreSQL (libpq's pipeline mode), in order.  Outside a transaction
+ * they run as one implicit transaction (one snapshot; set_config(..., true)
+ * of one holds for the next; a failure undoes the others); inside one they
+ * are part of it.  Returns 0 with every calls[i].res set (the caller owns
+ * them: PQclear), or -1 with none set, the first failure recorded and
+ * logged as kv_db_exec does (kv_db_sqlstate, kv_db_conn_error).  A
+ * connection lost outside a transaction is reopened and the pipeline sent
+ * again once, as kv_db_exec does. */
+int kv_db_pipeline(kv_db_t *db, const char *req_id, kv_db_call_t *calls, int n);
+
+/* One page of a list: runs count_stmt (the total in row 0, column 0) and
+ * list_stmt in one round trip (kv_db_pipeline).  Returns 0 with *total
  * set and *rows the page (NULL when the page is past the end: it would be
  * empty); the caller owns *rows (PQclear).  Returns -1 when a statement
  * failed (logged; kv_db_conn_error tells which kind), *rows then NULL. */

@@ -8,11 +8,20 @@
  */
 #include "kv_mem.h"
 
+#include <malloc.h>
 #include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+
+#define S_QUIET_MS 1000        /* no work anywhere in the process for this long */
+
+static atomic_int s_dirty;             /* work was done since the last trim */
+static _Atomic int64_t s_busy_at;      /* monotonic ms of the last work reported */
 
 /* Logs the out-of-memory condition with one write(2) and aborts.  Uses no
  * heap memory. */
@@ -83,4 +92,32 @@ char *kv_asprintf(const char *fmt, ...)
     vsnprintf(p, (size_t)len + 1, fmt, ap);
     va_end(ap);
     return p;
+}
+
+void kv_mem_configure(void)
+{
+    int arenas = 2;
+    const char *e = getenv("KAIVOX_MALLOC_ARENAS");
+    if (e && *e >= '1' && *e <= '8' && e[1] == '\0')
+        arenas = *e - '0';
+    mallopt(M_ARENA_MAX, arenas);
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+    mallopt(M_TRIM_THRESHOLD, 128 * 1024);
+}
+
+void kv_mem_idle(int busy)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    if (busy) {
+        atomic_store(&s_busy_at, now);
+        atomic_store(&s_dirty, 1);
+        return;
+    }
+    int dirty = 1;
+    if (now - atomic_load(&s_busy_at) < S_QUIET_MS ||
+        !atomic_compare_exchange_strong(&s_dirty, &dirty, 0))
+        return;   /* work went on recently, or nothing to give back, or another thread does it */
+    malloc_trim(0);
 }

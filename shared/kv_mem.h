@@ -18,4 +18,23 @@ char *kv_strndup(const char *s, size_t n);
 /* printf into a fresh buffer.  Caller owns the result (free()). */
 char *kv_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* The allocator's settings of a long-running process; call at the start
+ * of main, before any thread exists.  At most 2 malloc arenas (glibc
+ * otherwise makes one per thread that allocates, up to 8 per core, each
+ * keeping its own freed memory), and fixed mmap / trim thresholds of
+ * 128 KiB (glibc otherwise raises both after the first large block is
+ * freed, after which freed memory below 32 MiB is never returned): a large
+ * block (a PostgreSQL result of thousands of rows, a big body) is mapped
+ * and unmapped on its own, and free space at the top of a heap is given
+ * back.  KAIVOX_MALLOC_ARENAS (1..8, default 2) overrides the arena count.
+ * No-op under AddressSanitizer, which has its own allocator. */
+void kv_mem_configure(void);
+
+/* busy != 0: the caller did work (cheap: a clock read and two atomic
+ * stores).  busy == 0: the caller is idle; when no thread of the process
+ * reported work for a second and some was reported since the last trim,
+ * gives freed heap memory back to the kernel (malloc_trim), once, in
+ * whichever idle thread comes first.  Thread-safe. */
+void kv_mem_idle(int busy);
+
 #endif

@@ -57,7 +57,16 @@ int kv_outbox_add(kv_ctx_t *ctx, const char *req_id, int64_t tenant_id,
         goto out;
     }
 
-    r = kv_db_exec(ctx->db, req_id, "kv_outbox_next", 0, NULL);
+    /* the next sequence number (the outbox_seq row lock, held until the
+     * transaction ends) and the row, in one statement */
+    char tenant_s[24];
+    snprintf(tenant_s, sizeof tenant_s, "%" PRId64, tenant_id);
+    /* the request's trace goes with the event (to the webhook deliveries) */
+    const kv_trace_t *tr = kv_trace_current();
+    if (tr)
+        kv_traceparent_format(tr, ev->hdr.traceparent);
+    const char *params[4] = { tenant_s, type, ev->payload, tr ? ev->hdr.traceparent : NULL };
+    r = kv_db_exec(ctx->db, req_id, "kv_outbox_insert", 4, params);
     if (!r)
         goto out;
     if (PQntuples(r) != 1) {
@@ -65,33 +74,14 @@ int kv_outbox_add(kv_ctx_t *ctx, const char *req_id, int64_t tenant_id,
         goto out;
     }
     int64_t seq = kv_db_i64(r, 0, 0);
-    PQclear(r);
-    r = NULL;
-
-    char seq_s[24], tenant_s[24];
-    snprintf(seq_s, sizeof seq_s, "%" PRId64, seq);
-    snprintf(tenant_s, sizeof tenant_s, "%" PRId64, tenant_id);
-    /* the request's trace goes with the event (to the webhook deliveries) */
-    const kv_trace_t *tr = kv_trace_current();
-    if (tr)
-        kv_traceparent_format(tr, ev->hdr.traceparent);
-    const char *params[5] = { seq_s, tenant_s, type, ev->payload,
-                              tr ? ev->hdr.traceparent : NULL };
-    r = kv_db_exec(ctx->db, req_id, "kv_outbox_insert", 5, params);
-    if (!r)
-        goto out;
-    if (PQntuples(r) != 1) {
-        kv_error(req_id, "outbox: insert returned no row");
-        goto out;
-    }
 
     snprintf(ev->hdr.producer, sizeof ev->hdr.producer, "%s", kv_db_service(ctx->db));
     ev->hdr.seq = seq;
     snprintf(ev->hdr.type, sizeof ev->hdr.type, "%s", type);
-    snprintf(ev->hdr.id, sizeof ev->hdr.id, "%s", kv_db_str(r, 0, 0) ? kv_db_str(r, 0, 0) : "");
+    snprintf(ev->hdr.id, sizeof ev->hdr.id, "%s", kv_db_str(r, 0, 1) ? kv_db_str(r, 0, 1) : "");
     ev->hdr.tenant_id = tenant_id;
     snprintf(ev->hdr.created_at, sizeof ev->hdr.created_at, "%s",
-             kv_db_str(r, 0, 1) ? kv_db_str(r, 0, 1) : "");
+             kv_db_str(r, 0, 2) ? kv_db_str(r, 0, 2) : "");
     kv_debug(req_id, "outbox: recorded %s seq %" PRId64 " id %s", type, seq, ev->hdr.id);
     rc = 0;
 out:

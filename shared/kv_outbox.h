@@ -32,10 +32,10 @@
 /* The statements kv_outbox needs, to be listed in the producer's stmts
  * table (KV_OUTBOX_STMTS expands to the entries, with trailing comma). */
 #define KV_OUTBOX_STMTS \
-    { "kv_outbox_next", "UPDATE outbox_seq SET last = last + 1 WHERE id = 1 RETURNING last" }, \
-    { "kv_outbox_insert", "INSERT INTO outbox (seq, id, tenant_id, type, payload, created_at, " \
-      "traceparent) VALUES ($1, gen_random_uuid(), $2, $3, $4::jsonb, now(), $5) " \
-      "RETURNING id::text, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')" }, \
+    { "kv_outbox_insert", "WITH s AS (UPDATE outbox_seq SET last = last + 1 WHERE id = 1 RETURNING last) " \
+      "INSERT INTO outbox (seq, id, tenant_id, type, payload, created_at, traceparent) " \
+      "SELECT last, gen_random_uuid(), $1, $2, $3::jsonb, now(), $4 FROM s " \
+      "RETURNING seq, id::text, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')" }, \
     { "kv_outbox_since", "SELECT seq, id::text, tenant_id, type, payload::text, " \
       "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), traceparent " \
       "FROM outbox WHERE seq > $1 ORDER BY seq LIMIT $2" }, \

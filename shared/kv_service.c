@@ -617,6 +617,7 @@ static void s_link_on_msg(kv_ctx_t *ctx, s_links_t *ls, s_link_t *l, kv_msg_t *m
     s_handle_request(ctx, l->sock, &f);
     ls->busy = 0;
     s_links_ready_again(ls);
+    kv_mem_idle(1);
 }
 
 /* kv_client_watch: the sockets of a worker's links, polled while one of
@@ -814,6 +815,7 @@ static void s_serve(kv_ctx_t *ctx, s_links_t *ls)
             s_sleep_ms(timeout);
         else
             zmq_poll(items, n, timeout);
+        kv_mem_idle(0);   /* a second without requests gives freed memory back */
     }
     if (ls->linked)
         atomic_fetch_sub(&s_linked, 1);
@@ -1026,6 +1028,7 @@ int kv_service_run(const kv_service_def_t *def, int argc, char **argv)
                        ? stdout : stderr, def->name);
     }
 
+    kv_mem_configure();
     kv_log_init(def->name);
     signal(SIGPIPE, SIG_IGN);
     static sigset_t set;

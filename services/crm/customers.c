@@ -134,27 +134,28 @@ void crm_customers_list(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
 
     char tenant[KV_DB_I64_LEN], limit[KV_DB_I64_LEN], offset[KV_DB_I64_LEN];
     kv_db_i64_param(tenant, KV_TENANT(req));
-    long long off = kv_page_params(page, per_page, limit, offset);
+    kv_page_params(page, per_page, limit, offset);
     const char *p[7] = { tenant, f.segment, f.stage, f.like,
                          f.digits[0] ? f.digits : NULL, limit, offset };
 
-    /* one transaction: custom plans for both statements (db.c explains),
-     * and the count and the page taken back to back */
-    long long total;
-    if (kv_db_begin(ctx->db, KV_RID(req)) != 0 ||
-        kv_db_run(ctx->db, KV_RID(req), "crm_force_custom_plans", 0, NULL) != 0 ||
-        kv_db_page(ctx->db, KV_RID(req), "crm_customers_count", 5, p,
-                   "crm_customers_list", 7, p, off, &total, &r) != 0 ||
-        kv_db_commit(ctx->db, KV_RID(req)) != 0) {
+    /* one round trip, one implicit transaction: custom plans for both
+     * statements (db.c explains), the count and the page of one snapshot */
+    kv_db_call_t calls[3] = { { "crm_force_custom_plans", 0, NULL, NULL },
+                              { "crm_customers_count", 5, p, NULL },
+                              { "crm_customers_list", 7, p, NULL } };
+    if (kv_db_pipeline(ctx->db, KV_RID(req), calls, 3) != 0) {
         kv_reply_db_error(rep, ctx->db);
         goto out;
     }
+    long long total = kv_db_i64(calls[1].res, 0, 0);
+    PQclear(calls[0].res);
+    PQclear(calls[1].res);
+    r = calls[2].res;
     json_t *data = json_array();
     for (int i = 0; r && i < PQntuples(r); i++)
         json_array_append_new(data, crm_customer_json(r, i));
     kv_reply_ok(rep, KV_ST_OK, data, kv_meta_page(page, per_page, total));
 out:
-    kv_db_rollback(ctx->db, KV_RID(req));   /* no-op after COMMIT */
     PQclear(r);
     crm_filter_cleanup(&f);
     json_decref(errors);

@@ -37,6 +37,7 @@
 #define AUTH_SETS      4096     /* known keys: 16384 entries */
 #define NEG_SETS       1024     /* unknown keys: 4096 entries */
 #define AUTH_WAYS      4
+#define AUTH_LOCKS     64       /* mutexes striped over the sets of both caches */
 #define AUTH_INFLIGHT  1024     /* distinct keys being looked up at once */
 #define AUTH_PING_MS   1000     /* idle database ping, for /readyz */
 #define AUTH_DOWN_MS   1000     /* after a failure, misses fail fast this long */
@@ -49,8 +50,10 @@ typedef struct {
     gw_principal_t principal;  /* known keys only */
 } auth_entry_t;
 
+/* A set has no mutex of its own: the caches are calloc'ed and stay
+ * untouched (no resident memory) until keys fill them; AUTH_LOCKS mutexes
+ * in gw_auth_t guard them, striped by the set's address (s_lock). */
 typedef struct {
-    pthread_mutex_t mu;        /* guards entries */
     auth_entry_t entries[AUTH_WAYS];
 } auth_set_t;
 
@@ -78,6 +81,7 @@ struct gw_auth {
     unsigned char secret[GW_KEY_SECRET_LEN];
     auth_set_t *sets;            /* known keys: AUTH_SETS of them */
     auth_set_t *neg;             /* unknown keys: NEG_SETS of them */
+    pthread_mutex_t locks[AUTH_LOCKS];  /* guard the sets' entries (s_lock) */
     gw_keyset_t legacy;          /* loop thread only */
 
     s_lookup_t *inflight;        /* loop thread only */
@@ -223,26 +227,18 @@ static void *s_thread(void *arg)
 
 /* ---- the caches ----------------------------------------------------------- */
 
-static auth_set_t *s_sets_new(int n)
+/* The mutex that guards set's entries. */
+static pthread_mutex_t *s_lock(gw_auth_t *a, const auth_set_t *set)
 {
-    auth_set_t *sets = kv_calloc((size_t)n, sizeof *sets);
-    for (int i = 0; i < n; i++)
-        pthread_mutex_init(&sets[i].mu, NULL);
-    return sets;
-}
-
-static void s_sets_free(auth_set_t *sets, int n)
-{
-    for (int i = 0; i < n; i++)
-        pthread_mutex_destroy(&sets[i].mu);
-    free(sets);
+    return &a->locks[((uintptr_t)set / sizeof *set) % AUTH_LOCKS];
 }
 
 /* Stores d (with principal p, may be NULL) in set: its own entry, else an
  * empty one, else the oldest. */
-static void s_put(auth_set_t *set, const unsigned char d[32], const gw_principal_t *p)
+static void s_put(gw_auth_t *a, auth_set_t *set, const unsigned char d[32],
+                  const gw_principal_t *p)
 {
-    pthread_mutex_lock(&set->mu);
+    pthread_mutex_lock(s_lock(a, set));
     auth_entry_t *victim = &set->entries[0];
     for (int i = 0; i < AUTH_WAYS; i++) {
         auth_entry_t *e = &set->entries[i];
@@ -263,27 +259,27 @@ static void s_put(auth_set_t *set, const unsigned char d[32], const gw_principal
         victim->principal = *p;
     else
         memset(&victim->principal, 0, sizeof victim->principal);
-    pthread_mutex_unlock(&set->mu);
+    pthread_mutex_unlock(s_lock(a, set));
 }
 
 /* Drops d from set. */
-static void s_drop(auth_set_t *set, const unsigned char d[32])
+static void s_drop(gw_auth_t *a, auth_set_t *set, const unsigned char d[32])
 {
-    pthread_mutex_lock(&set->mu);
+    pthread_mutex_lock(s_lock(a, set));
     for (int i = 0; i < AUTH_WAYS; i++) {
         if (set->entries[i].fetched_ms && memcmp(set->entries[i].digest, d, 32) == 0)
             set->entries[i].fetched_ms = 0;
     }
-    pthread_mutex_unlock(&set->mu);
+    pthread_mutex_unlock(s_lock(a, set));
 }
 
 /* Finds d in set: 0 absent, 1 fresh (younger than ttl_ms), 2 stale.  Copies
  * the principal into *p when found and p is not NULL. */
-static int s_get(auth_set_t *set, const unsigned char d[32], int64_t now, int ttl_ms,
-                 gw_principal_t *p)
+static int s_get(gw_auth_t *a, auth_set_t *set, const unsigned char d[32], int64_t now,
+                 int ttl_ms, gw_principal_t *p)
 {
     int rc = 0;
-    pthread_mutex_lock(&set->mu);
+    pthread_mutex_lock(s_lock(a, set));
     for (int i = 0; i < AUTH_WAYS; i++) {
         auth_entry_t *e = &set->entries[i];
         if (e->fetched_ms && memcmp(e->digest, d, 32) == 0) {
@@ -293,7 +289,7 @@ static int s_get(auth_set_t *set, const unsigned char d[32], int64_t now, int tt
             break;
         }
     }
-    pthread_mutex_unlock(&set->mu);
+    pthread_mutex_unlock(s_lock(a, set));
     return rc;
 }
 
@@ -301,11 +297,11 @@ static int s_get(auth_set_t *set, const unsigned char d[32], int64_t now, int tt
 static void s_cache_answer(gw_auth_t *a, const unsigned char d[32], int rc, const gw_principal_t *p)
 {
     if (rc == GW_AUTH_OK) {
-        s_drop(s_set(a->neg, NEG_SETS, d), d);
-        s_put(s_set(a->sets, AUTH_SETS, d), d, p);
+        s_drop(a, s_set(a->neg, NEG_SETS, d), d);
+        s_put(a, s_set(a->sets, AUTH_SETS, d), d, p);
     } else if (rc == GW_AUTH_INVALID) {
-        s_drop(s_set(a->sets, AUTH_SETS, d), d);
-        s_put(s_set(a->neg, NEG_SETS, d), d, NULL);
+        s_drop(a, s_set(a->sets, AUTH_SETS, d), d);
+        s_put(a, s_set(a->neg, NEG_SETS, d), d, NULL);
     }
 }
 
@@ -317,8 +313,10 @@ gw_auth_t *gw_auth_new(int ttl_ms, const unsigned char secret[GW_KEY_SECRET_LEN]
     gw_auth_t *a = kv_calloc(1, sizeof *a);
     a->ttl_ms = ttl_ms > 0 ? ttl_ms : 1;
     memcpy(a->secret, secret, GW_KEY_SECRET_LEN);
-    a->sets = s_sets_new(AUTH_SETS);
-    a->neg = s_sets_new(NEG_SETS);
+    a->sets = kv_calloc(AUTH_SETS, sizeof *a->sets);
+    a->neg = kv_calloc(NEG_SETS, sizeof *a->neg);
+    for (int i = 0; i < AUTH_LOCKS; i++)
+        pthread_mutex_init(&a->locks[i], NULL);
     gw_keyset_init(&a->legacy);
     if (legacy) {
         a->legacy = *legacy;
@@ -430,8 +428,10 @@ void gw_auth_destroy(gw_auth_t **pa)
     while (a->inflight)              /* the rest never will */
         s_finish(a, a->inflight, GW_AUTH_UNAVAILABLE, NULL);
     /* jobs the thread never took are in-flight lookups: freed above */
-    s_sets_free(a->sets, AUTH_SETS);
-    s_sets_free(a->neg, NEG_SETS);
+    free(a->sets);
+    free(a->neg);
+    for (int i = 0; i < AUTH_LOCKS; i++)
+        pthread_mutex_destroy(&a->locks[i]);
     gw_keyset_cleanup(&a->legacy);
     memset(a->secret, 0, sizeof a->secret);
     pthread_mutex_destroy(&a->mu);
@@ -491,11 +491,11 @@ int gw_auth_check(gw_auth_t *a, const char *key, const char *req_id, gw_principa
     }
     int64_t now = kv_mono_ms();
     gw_principal_t p;
-    if (s_get(s_set(a->sets, AUTH_SETS, d), d, now, a->ttl_ms, &p) == 1) {
+    if (s_get(a, s_set(a->sets, AUTH_SETS, d), d, now, a->ttl_ms, &p) == 1) {
         *out = p;
         return GW_AUTH_OK;
     }
-    if (s_get(s_set(a->neg, NEG_SETS, d), d, now, a->ttl_ms, NULL) == 1) {
+    if (s_get(a, s_set(a->neg, NEG_SETS, d), d, now, a->ttl_ms, NULL) == 1) {
         atomic_fetch_add(&gw_stats.key_negative_hits, 1);
         return GW_AUTH_INVALID;
     }
@@ -530,7 +530,7 @@ int gw_auth_known(gw_auth_t *a, const char *key)
     unsigned char d[32];
     if (s_admissible(a, key, d) != 0)
         return 0;
-    return s_get(s_set(a->sets, AUTH_SETS, d), d, kv_mono_ms(), a->ttl_ms, NULL) != 0;
+    return s_get(a, s_set(a->sets, AUTH_SETS, d), d, kv_mono_ms(), a->ttl_ms, NULL) != 0;
 }
 
 void gw_auth_ping(gw_auth_t *a, gw_auth_fn cb, void *arg)
@@ -564,5 +564,5 @@ void gw_auth_forget(gw_auth_t *a, const char *key_hash)
     unsigned char d[32];
     if (gw_key_unhex(key_hash, d) != 0)
         return;
-    s_drop(s_set(a->sets, AUTH_SETS, d), d);
+    s_drop(a, s_set(a->sets, AUTH_SETS, d), d);
 }

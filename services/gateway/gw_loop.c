@@ -9,20 +9,45 @@
  * their header or body deadline (at least every GW_SWEEP_MS), the broker's.  libmicrohttpd runs whenever anything
  * happened or its own timeout is due, as its external-polling contract
  * requires.
+ *
+ * The loop waits in one epoll set of its own (not zmq_poll, which costs
+ * three poll(2) calls and two getpid(2) per turn): the ROUTER's ZMQ_FD
+ * beside the plain descriptors.  ZMQ_FD only says "look at ZMQ_EVENTS"
+ * and may stay quiet about messages that arrived while the loop itself
+ * used the socket, so ZMQ_EVENTS is asked before every wait and a waiting
+ * message makes the wait a poll.  After a second without HTTP traffic the
+ * loop gives freed memory back (kv_mem_idle).
  */
 #include "gw_loop.h"
 
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 #include <zmq.h>
 
 #include "kv_env.h"
 #include "kv_log.h"
+#include "kv_mem.h"
 
 enum { I_ROUTER, I_BROKER_WAKE, I_AUTH_WAKE, I_WORK_WAKE, I_MHD, I_SIGNAL, I_LISTEN, I_COUNT };
+
+/* Adds fd to the epoll set ep, for reading, tagged with index i.  0/-1. */
+static int s_watch(int ep, int fd, int i)
+{
+    struct epoll_event ev = { .events = EPOLLIN, .data.u32 = (uint32_t)i };
+    return fd < 0 ? 0 : epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+}
+
+/* True when a message waits on the ZeroMQ socket sock. */
+static int s_zmq_readable(void *sock)
+{
+    int ev = 0;
+    size_t len = sizeof ev;
+    return zmq_getsockopt(sock, ZMQ_EVENTS, &ev, &len) == 0 && (ev & ZMQ_POLLIN);
+}
 
 /* Returns the signal read from sfd, 0 when none. */
 static int s_read_signal(int sfd)
@@ -44,6 +69,25 @@ int gw_loop_run(const gw_loop_cfg_t *cfg)
         return -1;
     }
 
+    void *router = gw_broker_socket(cfg->broker);
+    int router_fd = -1;
+    size_t fdlen = sizeof router_fd;
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    if (ep < 0 || zmq_getsockopt(router, ZMQ_FD, &router_fd, &fdlen) != 0 ||
+        s_watch(ep, router_fd, I_ROUTER) != 0 ||
+        s_watch(ep, gw_broker_wake_fd(cfg->broker), I_BROKER_WAKE) != 0 ||
+        s_watch(ep, gw_auth_wake_fd(cfg->auth), I_AUTH_WAKE) != 0 ||
+        s_watch(ep, gw_work_wake_fd(cfg->work), I_WORK_WAKE) != 0 ||
+        s_watch(ep, gw_server_epoll_fd(cfg->http), I_MHD) != 0 ||
+        s_watch(ep, sfd, I_SIGNAL) != 0 ||
+        s_watch(ep, gw_server_listen_fd(cfg->http), I_LISTEN) != 0) {
+        kv_error(NULL, "event loop: epoll set: %s", strerror(errno));
+        if (ep >= 0)
+            close(ep);
+        close(sfd);
+        return -1;
+    }
+
     int64_t drain_at = 0;            /* monotonic ms the drain started; 0: serving */
     int64_t last_accept = 0;         /* monotonic ms of the last accepted connection */
 
@@ -59,25 +103,27 @@ int gw_loop_run(const gw_loop_cfg_t *cfg)
             timeout = 100;
         if (timeout > GW_SWEEP_MS)       /* deadlines of connections and key lookups */
             timeout = GW_SWEEP_MS;
+        int router_ready = s_zmq_readable(router);
+        if (router_ready)
+            timeout = 0;
 
-        zmq_pollitem_t items[I_COUNT] = {
-            [I_ROUTER]      = { gw_broker_socket(cfg->broker), 0, ZMQ_POLLIN, 0 },
-            [I_BROKER_WAKE] = { NULL, gw_broker_wake_fd(cfg->broker), ZMQ_POLLIN, 0 },
-            [I_AUTH_WAKE]   = { NULL, gw_auth_wake_fd(cfg->auth), ZMQ_POLLIN, 0 },
-            [I_WORK_WAKE]   = { NULL, gw_work_wake_fd(cfg->work), ZMQ_POLLIN, 0 },
-            [I_MHD]         = { NULL, gw_server_epoll_fd(cfg->http), ZMQ_POLLIN, 0 },
-            [I_SIGNAL]      = { NULL, sfd, ZMQ_POLLIN, 0 },
-            [I_LISTEN]      = { NULL, gw_server_listen_fd(cfg->http), ZMQ_POLLIN, 0 },
-        };
-        int n = items[I_LISTEN].fd >= 0 ? I_COUNT : I_COUNT - 1;
-        if (zmq_poll(items, n, timeout) < 0 && zmq_errno() != EINTR) {
-            kv_error(NULL, "event loop: zmq_poll: %s", zmq_strerror(zmq_errno()));
+        struct epoll_event evs[I_COUNT];
+        int nev = epoll_wait(ep, evs, I_COUNT, timeout);
+        if (nev < 0 && errno != EINTR) {
+            kv_error(NULL, "event loop: epoll_wait: %s", strerror(errno));
             break;
         }
+        int ready[I_COUNT] = { 0 };
+        for (int i = 0; i < nev; i++)
+            if (evs[i].data.u32 < I_COUNT)
+                ready[evs[i].data.u32] = 1;
+        /* HTTP traffic is work; a second without any gives freed memory
+         * back (the bus's heartbeats do not count) */
+        kv_mem_idle(ready[I_MHD] || ready[I_LISTEN]);
         now = kv_mono_ms();
         int work = 0;
 
-        if (items[I_SIGNAL].revents & ZMQ_POLLIN) {
+        if (ready[I_SIGNAL]) {
             int sig = s_read_signal(sfd);
             if (sig && drain_at) {
                 kv_info(NULL, "signal %d during the drain: stopping now", sig);
@@ -90,26 +136,26 @@ int gw_loop_run(const gw_loop_cfg_t *cfg)
                 last_accept = now;
             }
         }
-        if (n == I_COUNT && (items[I_LISTEN].revents & ZMQ_POLLIN)) {
+        if (ready[I_LISTEN] && gw_server_listen_fd(cfg->http) >= 0) {
             int before = gw_server_connections(cfg->http);
             gw_server_accept(cfg->http);
             if (gw_server_connections(cfg->http) != before)
                 last_accept = now;
             work = 1;
         }
-        if (items[I_ROUTER].revents & ZMQ_POLLIN) {
+        if (router_ready || ready[I_ROUTER]) {
             gw_broker_on_socket(cfg->broker);
             work = 1;
         }
-        if (items[I_BROKER_WAKE].revents & ZMQ_POLLIN) {
+        if (ready[I_BROKER_WAKE]) {
             gw_broker_on_wake(cfg->broker);
             work = 1;
         }
-        if (items[I_AUTH_WAKE].revents & ZMQ_POLLIN) {
+        if (ready[I_AUTH_WAKE]) {
             gw_auth_on_wake(cfg->auth);
             work = 1;
         }
-        if (items[I_WORK_WAKE].revents & ZMQ_POLLIN) {
+        if (ready[I_WORK_WAKE]) {
             gw_work_on_wake(cfg->work);
             work = 1;
         }
@@ -118,7 +164,7 @@ int gw_loop_run(const gw_loop_cfg_t *cfg)
         if (gw_work_tick(cfg->work) > 0)
             work = 1;                    /* console jobs past their wait: the same */
         gw_server_sweep(cfg->http);
-        if (work || (items[I_MHD].revents & ZMQ_POLLIN) || (mt >= 0 && mt <= timeout))
+        if (work || ready[I_MHD] || (mt >= 0 && mt <= timeout))
             gw_server_run(cfg->http);
         if (kv_mono_ms() >= gw_broker_due(cfg->broker))
             gw_broker_tick(cfg->broker);
@@ -141,6 +187,7 @@ int gw_loop_run(const gw_loop_cfg_t *cfg)
             }
         }
     }
+    close(ep);
     close(sfd);
     return 0;
 }

@@ -44,6 +44,7 @@
 #include "kv_db.h"
 #include "kv_env.h"
 #include "kv_log.h"
+#include "kv_mem.h"
 
 #include <openssl/crypto.h>
 
@@ -114,6 +115,7 @@ int main(int argc, char **argv)
         return 2;
     }
 
+    kv_mem_configure();
     kv_log_init("gateway");
     if (kv_curve_init(KV_CURVE_GATEWAY) != 0)
         return 2;

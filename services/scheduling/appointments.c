@@ -506,16 +506,28 @@ void sched_appointments_create(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep
 
     if (sched_parse_create(req->body, sched_step(req), &in, errors) != 0)
         goto invalid;
-    if (sched_tenant_now(ctx, req, &today, &now_min) != 0)
-        goto fail;
     if (in.hold_id > 0) {
+        if (sched_tenant_now(ctx, req, &today, &now_min) != 0)
+            goto fail;
         s_create_from_hold(ctx, rep, req, &in, &today, now_min, errors);
         goto out;
     }
 
-    /* the service, then the date and time against the clock and its rules */
-    int found = sched_svc_load(ctx, req, in.service_id, 0, &svc);
-    if (found < 0)
+    /* the clock and the service in one round trip, then the date and
+     * time against the clock and the service's rules */
+    char tid[KV_DB_I64_LEN], sid[KV_DB_I64_LEN];
+    const char *pn[1] = { sched_tenant_tz(req) };
+    const char *ps[2] = { kv_db_i64_param(tid, KV_TENANT(req)), kv_db_i64_param(sid, in.service_id) };
+    kv_db_call_t calls[2] = { { "sched_now", 1, pn, NULL }, { "services_get", 2, ps, NULL } };
+    if (kv_db_pipeline(ctx->db, KV_RID(req), calls, 2) != 0)
+        goto fail;
+    int clock = sched_tenant_now_of(calls[0].res, &today, &now_min);
+    int found = PQntuples(calls[1].res) == 1;
+    if (found)
+        sched_svc_from_row(calls[1].res, 0, &svc);
+    PQclear(calls[0].res);
+    PQclear(calls[1].res);
+    if (clock != 0)
         goto fail;
     if (!found) {
         kv_errors_add(errors, "service_id", "The selected service is invalid.");

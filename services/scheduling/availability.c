@@ -51,12 +51,38 @@ static void s_push(s_slots_t *s, int time, int64_t staff_id)
     s->n++;
 }
 
-int sched_day_slots(kv_ctx_t *ctx, const kv_req_t *req, const sched_svc_t *svc,
-                    const kv_date_t *date, int64_t staff_id, int64_t exclude,
-                    const kv_date_t *today, int now_min, sched_slot_t **out, size_t *n)
+/* The parameters of a day's two statements (slots_hours, slots_busy). */
+typedef struct {
+    char tid[KV_DB_I64_LEN], sv[KV_DB_I64_LEN], stf[KV_DB_I64_LEN], ex[KV_DB_I64_LEN];
+    char dtxt[11], wd[4];
+    const char *ph[4], *pb[4];
+} s_day_query_t;
+
+static void s_day_query(s_day_query_t *q, const kv_req_t *req, int64_t service_id,
+                        const kv_date_t *date, int64_t staff_id, int64_t exclude)
 {
-    int rc = -1;
-    PGresult *h = NULL, *b = NULL;
+    kv_db_i64_param(q->tid, KV_TENANT(req));
+    kv_db_i64_param(q->sv, service_id);
+    kv_db_i64_param(q->stf, staff_id);
+    kv_db_i64_param(q->ex, exclude);
+    kv_format_date(date, q->dtxt);
+    snprintf(q->wd, sizeof q->wd, "%d", kv_date_weekday(date));
+    q->ph[0] = q->tid;
+    q->ph[1] = q->wd;
+    q->ph[2] = staff_id > 0 ? q->stf : NULL;
+    q->ph[3] = q->sv;
+    q->pb[0] = q->tid;
+    q->pb[1] = q->dtxt;
+    q->pb[2] = staff_id > 0 ? q->stf : NULL;
+    q->pb[3] = exclude > 0 ? q->ex : NULL;
+}
+
+/* The day's slots from the rows of slots_hours (h) and slots_busy (b) of
+ * s_day_query: as sched_day_slots.  Does not take h or b. */
+static void s_day_compute(const kv_req_t *req, const sched_svc_t *svc, const kv_date_t *date,
+                          const kv_date_t *today, int now_min, const PGresult *h,
+                          const PGresult *b, sched_slot_t **out, size_t *n)
+{
     s_slots_t all = { NULL, 0, 0 };
     sched_iv_t *work = NULL, *busy = NULL;
     *out = NULL;
@@ -65,24 +91,7 @@ int sched_day_slots(kv_ctx_t *ctx, const kv_req_t *req, const sched_svc_t *svc,
     int64_t day = kv_date_to_days(date), t0 = kv_date_to_days(today);
     int after = sched_slots_cutoff(day, t0, now_min, svc->rules.min_notice);
     if (day < t0 || day - t0 > svc->rules.max_advance || after >= 1440)
-        return 0;   /* nothing on that date can be booked */
-
-    char tid[KV_DB_I64_LEN], sv[KV_DB_I64_LEN], stf[KV_DB_I64_LEN], ex[KV_DB_I64_LEN];
-    char dtxt[11], wd[4];
-    kv_db_i64_param(tid, KV_TENANT(req));
-    kv_db_i64_param(sv, svc->id);
-    kv_db_i64_param(stf, staff_id);
-    kv_db_i64_param(ex, exclude);
-    kv_format_date(date, dtxt);
-    snprintf(wd, sizeof wd, "%d", kv_date_weekday(date));
-    const char *ph[4] = { tid, wd, staff_id > 0 ? stf : NULL, sv };
-    h = kv_db_exec(ctx->db, KV_RID(req), "slots_hours", 4, ph);
-    if (!h)
-        goto out;
-    const char *pb[4] = { tid, dtxt, staff_id > 0 ? stf : NULL, exclude > 0 ? ex : NULL };
-    b = kv_db_exec(ctx->db, KV_RID(req), "slots_busy", 4, pb);
-    if (!b)
-        goto out;
+        return;   /* nothing on that date can be booked */
 
     int step = sched_step(req);
     int nh = PQntuples(h), nb = PQntuples(b);
@@ -116,17 +125,29 @@ int sched_day_slots(kv_ctx_t *ctx, const kv_req_t *req, const sched_svc_t *svc,
     sched_slots_sort(all.v, all.n);
     *out = all.v;
     *n = all.n;
-    all.v = NULL;
-    rc = 0;
-out:
-    if (h)
-        PQclear(h);
-    if (b)
-        PQclear(b);
-    free(all.v);
     free(work);
     free(busy);
-    return rc;
+}
+
+int sched_day_slots(kv_ctx_t *ctx, const kv_req_t *req, const sched_svc_t *svc,
+                    const kv_date_t *date, int64_t staff_id, int64_t exclude,
+                    const kv_date_t *today, int now_min, sched_slot_t **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    int64_t day = kv_date_to_days(date), t0 = kv_date_to_days(today);
+    int after = sched_slots_cutoff(day, t0, now_min, svc->rules.min_notice);
+    if (day < t0 || day - t0 > svc->rules.max_advance || after >= 1440)
+        return 0;   /* nothing on that date can be booked */
+    s_day_query_t q;
+    s_day_query(&q, req, svc->id, date, staff_id, exclude);
+    kv_db_call_t calls[2] = { { "slots_hours", 4, q.ph, NULL }, { "slots_busy", 4, q.pb, NULL } };
+    if (kv_db_pipeline(ctx->db, KV_RID(req), calls, 2) != 0)
+        return -1;
+    s_day_compute(req, svc, date, today, now_min, calls[0].res, calls[1].res, out, n);
+    PQclear(calls[0].res);
+    PQclear(calls[1].res);
+    return 0;
 }
 
 json_t *sched_slots_json(const sched_slot_t *v, size_t n, int duration, const int *times,
@@ -156,7 +177,6 @@ json_t *sched_slots_json(const sched_slot_t *v, size_t n, int duration, const in
 void sched_slots(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
 {
     json_t *errors = json_object();
-    PGresult *st = NULL;
     sched_slot_t *v = NULL;
     int *times = NULL;
     size_t n = 0;
@@ -164,39 +184,51 @@ void sched_slots(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
     sched_slots_query_t q;
     sched_svc_t svc;
     int now_min = 0;
+    kv_db_call_t calls[5];
+    int nc = 0;
 
-    if (sched_parse_slots(req->query, &q, errors) == 0) {
-        if (sched_tenant_now(ctx, req, &today, &now_min) != 0)
-            goto fail;
-        if (kv_date_to_days(&q.date) < kv_date_to_days(&today))
-            kv_errors_add(errors, "date", "The date must be today or a later date.");
-    }
-    if (json_object_size(errors) > 0) {
+    if (sched_parse_slots(req->query, &q, errors) != 0) {
         kv_reply_invalid(rep, errors);
         errors = NULL;
         goto out;
     }
-    int found = sched_svc_load(ctx, req, q.service_id, 0, &svc);
-    if (found < 0)
+    /* one round trip for everything: the tenant's clock, the service, the
+     * staff member when one is named, the day's hours and busy intervals;
+     * what the checks below refuse is simply not used */
+    char tid[KV_DB_I64_LEN], sid[KV_DB_I64_LEN], stf[KV_DB_I64_LEN];
+    const char *pn[1] = { sched_tenant_tz(req) };
+    const char *ps[2] = { kv_db_i64_param(tid, KV_TENANT(req)), kv_db_i64_param(sid, q.service_id) };
+    const char *pt[2] = { tid, kv_db_i64_param(stf, q.staff_id) };
+    s_day_query_t dq;
+    s_day_query(&dq, req, q.service_id, &q.date, q.staff_id, 0);
+    calls[nc++] = (kv_db_call_t){ "sched_now", 1, pn, NULL };
+    calls[nc++] = (kv_db_call_t){ "services_get", 2, ps, NULL };
+    calls[nc++] = (kv_db_call_t){ "slots_hours", 4, dq.ph, NULL };
+    calls[nc++] = (kv_db_call_t){ "slots_busy", 4, dq.pb, NULL };
+    if (q.staff_id)
+        calls[nc++] = (kv_db_call_t){ "staff_get", 2, pt, NULL };
+    if (kv_db_pipeline(ctx->db, KV_RID(req), calls, nc) != 0) {
+        nc = 0;
         goto fail;
-    if (!found) {
+    }
+    if (sched_tenant_now_of(calls[0].res, &today, &now_min) != 0)
+        goto fail;
+    if (kv_date_to_days(&q.date) < kv_date_to_days(&today)) {
+        kv_errors_add(errors, "date", "The date must be today or a later date.");
+        kv_reply_invalid(rep, errors);
+        errors = NULL;
+        goto out;
+    }
+    if (PQntuples(calls[1].res) != 1) {
         kv_reply_not_found(rep, "Service");
         goto out;
     }
-    if (q.staff_id) {
-        char tid[KV_DB_I64_LEN], stf[KV_DB_I64_LEN];
-        const char *pt[2] = { kv_db_i64_param(tid, KV_TENANT(req)),
-                              kv_db_i64_param(stf, q.staff_id) };
-        st = kv_db_exec(ctx->db, KV_RID(req), "staff_get", 2, pt);
-        if (!st)
-            goto fail;
-        if (PQntuples(st) == 0) {
-            kv_reply_not_found(rep, "Staff member");
-            goto out;
-        }
+    sched_svc_from_row(calls[1].res, 0, &svc);
+    if (q.staff_id && PQntuples(calls[4].res) == 0) {
+        kv_reply_not_found(rep, "Staff member");
+        goto out;
     }
-    if (sched_day_slots(ctx, req, &svc, &q.date, q.staff_id, 0, &today, now_min, &v, &n) != 0)
-        goto fail;
+    s_day_compute(req, &svc, &q.date, &today, now_min, calls[2].res, calls[3].res, &v, &n);
     /* every distinct time, in order */
     times = kv_malloc(sizeof *times * (n ? n : 1));
     size_t nt = 0;
@@ -208,8 +240,8 @@ void sched_slots(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
 fail:
     sched_db_fail(ctx, req, rep);
 out:
-    if (st)
-        PQclear(st);
+    for (int i = 0; i < nc; i++)
+        PQclear(calls[i].res);
     free(v);
     free(times);
     if (errors)

@@ -121,19 +121,24 @@ void sched_db_fail(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
     kv_reply_db_error(rep, ctx->db);
 }
 
+const char *sched_tenant_tz(const kv_req_t *req)
+{
+    return req->hdr->tenant_tz[0] ? req->hdr->tenant_tz : "UTC";
+}
+
+int sched_tenant_now_of(const PGresult *r, kv_date_t *today, int *now_min)
+{
+    if (!r || PQntuples(r) != 1 || kv_parse_date(kv_db_str(r, 0, 0), today) != 0)
+        return -1;
+    *now_min = (int)kv_db_i64(r, 0, 1);
+    return 0;
+}
+
 int sched_tenant_now(kv_ctx_t *ctx, const kv_req_t *req, kv_date_t *today, int *now_min)
 {
-    const char *tz = req->hdr->tenant_tz[0] ? req->hdr->tenant_tz : "UTC";
-    const char *p[1] = { tz };
-    int rc = -1;
+    const char *p[1] = { sched_tenant_tz(req) };
     PGresult *r = kv_db_exec(ctx->db, KV_RID(req), "sched_now", 1, p);
-    if (!r || PQntuples(r) != 1)
-        goto out;
-    if (kv_parse_date(kv_db_str(r, 0, 0), today) != 0)
-        goto out;
-    *now_min = (int)kv_db_i64(r, 0, 1);
-    rc = 0;
-out:
+    int rc = r ? sched_tenant_now_of(r, today, now_min) : -1;
     if (r)
         PQclear(r);
     return rc;

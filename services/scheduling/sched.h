@@ -189,6 +189,11 @@ void sched_db_fail(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep);
 /* The tenant's current local date and minute of the day, asked of
  * PostgreSQL in the tenant's time zone (UTC when none).  0 or -1. */
 int sched_tenant_now(kv_ctx_t *ctx, const kv_req_t *req, kv_date_t *today, int *now_min);
+/* The tenant's time zone from the request's context ("UTC" when none). */
+const char *sched_tenant_tz(const kv_req_t *req);
+/* *today and *now_min from r, a result of sched_now.  0, or -1 when r is
+ * not one well-formed row. */
+int sched_tenant_now_of(const PGresult *r, kv_date_t *today, int *now_min);
 
 /* The slot interval of the request's tenant (default 15). */
 int sched_step(const kv_req_t *req);

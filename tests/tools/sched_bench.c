@@ -7,6 +7,10 @@
  *
  * Runs against a live stack (KVT_BASE_URL, KVT_ADMIN_URL, KVT_ADMIN_TOKEN as
  * for the e2e tests).  Usage: sched_bench [ROUNDS]   (default 200)
+ *
+ * sched_bench --seed  only builds the fixture and prints it as shell
+ * assignments (KEY, TENANT, SERVICE, CUSTOMER, STAFF0, STAFF19, DATE,
+ * SLOTS_PATH) for scripts/bench.sh, which measures with wrk.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,7 +50,8 @@ static void s_measure(const char *label, const char *key, const char *path, int 
 
 int main(int argc, char **argv)
 {
-    int rounds = argc > 1 ? atoi(argv[1]) : 200;
+    int seed_only = argc > 1 && strcmp(argv[1], "--seed") == 0;
+    int rounds = argc > 1 && !seed_only ? atoi(argv[1]) : 200;
     char key[64], hours[1024], mon[11], path[256];
     int64_t t = se_tenant("bench", "Europe/Berlin", 5, key);
     long long svc = se_service(t, "Quick", 5, "10.00");
@@ -78,9 +83,16 @@ int main(int argc, char **argv)
             kvt_resp_free(&b);
         }
     }
+    snprintf(path, sizeof path, "/api/v1/appointments/slots?date=%s&service_id=%lld", mon, svc);
+    if (seed_only) {
+        /* values of our own making: digits, a key of [A-Za-z0-9_], a date */
+        printf("KEY=%s\nTENANT=%lld\nSERVICE=%lld\nCUSTOMER=%lld\nSTAFF0=%lld\nSTAFF19=%lld\n"
+               "DATE=%s\nBOOKED=%d\nSLOTS_PATH='%s'\n", key, (long long)t, svc, cust, staff[0],
+               staff[19], mon, booked, path);
+        return booked == 2000 ? 0 : 1;
+    }
     printf("tenant %lld: 20 staff working 00:00-24:00, %d appointments on %s, 5-minute grid\n",
            (long long)t, booked, mon);
-    snprintf(path, sizeof path, "/api/v1/appointments/slots?date=%s&service_id=%lld", mon, svc);
     kvt_resp_t r = kvt_api(key, "GET", path, NULL);
     printf("slots answer: %zu slot times\n", se_len(&r));
     kvt_resp_free(&r);
