@@ -214,13 +214,22 @@ fuzz_objs_body_hooks := services/webhooks/hook_valid services/webhooks/ssrf \
 FUZZ_NAMES := key query route addr body_crm body_calls body_sched body_hooks bus url values \
               slots sign console
 
+# Besides its listed objects, every harness links the whole of shared/ as
+# an archive: only the members that resolve a symbol are taken, so a
+# listed object that starts using another shared module (metrics, trace,
+# ...) still links.
+FUZZ_LIBKV := $(FUZZ_BUILD)/libkv.a
+
 $(FUZZ_BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+	$(QUIET_CC)$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+
+$(FUZZ_LIBKV): $(patsubst %.c,$(FUZZ_BUILD)/%.o,$(wildcard shared/*.c))
+	$(QUIET_AR)rm -f $@ && ar rcs $@ $^
 
 define FUZZ_RULE
-$(FUZZ_BUILD)/fuzz_$(1): $(FUZZ_BUILD)/tests/fuzz/fuzz_$(1).o $$(fuzz_objs_$(1):%=$(FUZZ_BUILD)/%.o)
-	$$(FUZZ_CC) $$(FUZZ_LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+$(FUZZ_BUILD)/fuzz_$(1): $(FUZZ_BUILD)/tests/fuzz/fuzz_$(1).o $$(fuzz_objs_$(1):%=$(FUZZ_BUILD)/%.o) $(FUZZ_LIBKV)
+	$$(QUIET_LD)$$(FUZZ_CC) $$(FUZZ_LDFLAGS) -o $$@ $$^ $$(LDLIBS)
 endef
 $(foreach f,$(FUZZ_NAMES),$(eval $(call FUZZ_RULE,$(f))))
 
