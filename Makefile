@@ -184,40 +184,35 @@ FUZZ_CFLAGS  := -O1 -g -std=c11 -D_GNU_SOURCE $(WARN) -Ishared -Iproto $(PKG_CFL
                 $(FUZZ_SAN) -fsanitize=fuzzer-no-link -MMD -MP
 FUZZ_LDFLAGS := $(FUZZ_SAN) -fsanitize=fuzzer
 
-# The objects (without .o) each harness links besides its own file.  kv_api
+# The objects (without .o) of services/ each harness links besides its own
+# file; what they need of shared/ comes from the archive below.  kv_api
 # needs kv_db (for its reply helpers) and so libpq at link time; nothing of
 # it runs.
-FUZZ_VALID  := shared/kv_valid shared/kv_api shared/kv_db shared/kv_env shared/kv_log shared/kv_mem
 FUZZ_RESOURCES := services/crm/crm_valid services/calls/call_valid \
                   services/scheduling/sched_valid services/scheduling/slots
-fuzz_objs_key    := services/gateway/gw_keys shared/kv_mem
-fuzz_objs_query  := services/gateway/gw_input services/gateway/gw_keys $(FUZZ_RESOURCES) shared/kv_sync \
-                    $(FUZZ_VALID)
-fuzz_objs_route  := services/gateway/gw_routes services/gateway/gw_input shared/kv_ops
-fuzz_objs_addr   := services/gateway/gw_addr shared/kv_mem
-fuzz_objs_body_crm   := services/crm/crm_valid $(FUZZ_VALID)
-fuzz_objs_body_calls := services/calls/call_valid $(FUZZ_VALID)
-fuzz_objs_body_sched := services/scheduling/sched_valid services/scheduling/slots $(FUZZ_VALID)
-fuzz_objs_bus        := shared/kv_bus shared/kv_msg shared/kv_mem
-fuzz_objs_url        := services/webhooks/ssrf services/calls/call_valid $(FUZZ_VALID)
-fuzz_objs_values     := services/calls/call_valid $(FUZZ_VALID)
-fuzz_objs_slots      := services/scheduling/slots services/scheduling/sched_valid $(FUZZ_VALID)
-fuzz_objs_sign       := services/webhooks/sign shared/kv_mem
+fuzz_objs_key    := services/gateway/gw_keys
+fuzz_objs_query  := services/gateway/gw_input services/gateway/gw_keys $(FUZZ_RESOURCES)
+fuzz_objs_route  := services/gateway/gw_routes services/gateway/gw_input
+fuzz_objs_addr   := services/gateway/gw_addr
+fuzz_objs_body_crm   := services/crm/crm_valid
+fuzz_objs_body_calls := services/calls/call_valid
+fuzz_objs_body_sched := services/scheduling/sched_valid services/scheduling/slots
+fuzz_objs_bus        :=
+fuzz_objs_url        := services/webhooks/ssrf services/calls/call_valid
+fuzz_objs_values     := services/calls/call_valid
+fuzz_objs_slots      := services/scheduling/slots services/scheduling/sched_valid
+fuzz_objs_sign       := services/webhooks/sign
 # The console's checks live beside its handlers (gw_session.c): the
 # harness links the gateway's objects (never its main.c), of which only
 # those pure checks and gw_password.c run.
-FUZZ_GATEWAY := $(filter-out services/gateway/main,$(basename $(wildcard services/gateway/*.c))) \
-                $(basename $(wildcard shared/*.c))
-fuzz_objs_console    := $(FUZZ_GATEWAY)
-fuzz_objs_body_hooks := services/webhooks/hook_valid services/webhooks/ssrf \
-                        services/webhooks/config $(FUZZ_VALID)
+fuzz_objs_console    := $(filter-out services/gateway/main,$(basename $(wildcard services/gateway/*.c)))
+fuzz_objs_body_hooks := services/webhooks/hook_valid services/webhooks/ssrf services/webhooks/config
 FUZZ_NAMES := key query route addr body_crm body_calls body_sched body_hooks bus url values \
               slots sign console
 
-# Besides its listed objects, every harness links the whole of shared/ as
-# an archive: only the members that resolve a symbol are taken, so a
-# listed object that starts using another shared module (metrics, trace,
-# ...) still links.
+# Every harness links the whole of shared/ as an archive: only the members
+# that resolve a symbol are taken, so an object that starts using another
+# shared module (metrics, trace, ...) still links.
 FUZZ_LIBKV := $(FUZZ_BUILD)/libkv.a
 
 $(FUZZ_BUILD)/%.o: %.c
