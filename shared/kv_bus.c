@@ -12,6 +12,7 @@
 
 #include "kv_bus.h"
 #include "kv_mem.h"
+#include "kv_json.h"
 
 static int s_tag_ok(const kv_msg_t *m)
 {
@@ -214,7 +215,7 @@ char *kv_hdr_encode(const kv_hdr_t *h, int is_reply)
                 json_object_set_new(o, "tracestate", json_string(h->tracestate));
         }
     }
-    char *s = json_dumps(o, JSON_COMPACT);
+    char *s = kv_json_dump(o, JSON_COMPACT, NULL);
     json_decref(o);
     if (!s)
         abort();    /* only on out of memory */
@@ -385,7 +386,7 @@ kv_msg_t *kv_event_msg(const kv_event_hdr_t *h, const char *payload, size_t len)
     json_object_set_new(o, "created_at", json_string(h->created_at));
     if (h->traceparent[0])
         json_object_set_new(o, "traceparent", json_string(h->traceparent));
-    char *hdr = json_dumps(o, JSON_COMPACT);
+    char *hdr = kv_json_dump(o, JSON_COMPACT, NULL);
     json_decref(o);
     if (!hdr)
         abort();
@@ -462,7 +463,7 @@ char *kv_ready_info_encode(const kv_ready_info_t *ri)
     }
     json_object_set_new(o, "ops", ops);
     json_object_set_new(o, "read_only", ro);
-    char *s = json_dumps(o, JSON_COMPACT);
+    char *s = kv_json_dump(o, JSON_COMPACT, NULL);
     json_decref(o);
     if (!s)
         abort();    /* only on out of memory */

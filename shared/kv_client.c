@@ -40,6 +40,7 @@
 #include "kv_mem.h"
 #include "kv_trace.h"
 #include "kv_ops.h"
+#include "kv_json.h"
 
 #define S_LINKS_MAX KV_EPS_MAX
 #define S_CHECK_MS  100          /* how often a waiting call checks its connection */
@@ -260,11 +261,11 @@ static int s_call(kv_client_t *c, kv_hdr_t *h, const char *service, json_t *para
     json_object_set_new(bus, "params", params ? json_incref(params) : json_object());
     json_object_set_new(bus, "query", json_object());
     json_object_set_new(bus, "body", body ? json_incref(body) : json_null());
-    char *btext = json_dumps(bus, JSON_COMPACT | JSON_REAL_PRECISION(15));
+    size_t blen;
+    char *btext = kv_json_dump(bus, JSON_COMPACT | JSON_REAL_PRECISION(15), &blen);
     json_decref(bus);
     if (!btext)
         abort();    /* only on out of memory */
-    size_t blen = strlen(btext);
     if (blen > KV_BODY_MAX) {
         /* the broker would refuse it; never send what cannot arrive */
         kv_error(h->id, "bus call %s.%s: request body of %zu bytes is over the bus frame "

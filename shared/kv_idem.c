@@ -39,6 +39,7 @@
 #include "kv_env.h"
 #include "kv_log.h"
 #include "kv_mem.h"
+#include "kv_json.h"
 
 #define S_PRUNE_BATCH 500
 
@@ -294,10 +295,9 @@ void kv_idem_finish(kv_idem_t *ix, kv_ctx_t *ctx, const kv_hdr_t *h, kv_rep_t *r
     if (!rep->body)
         kv_reply_internal(rep);
     out->status = rep->status;
-    out->body = json_dumps(rep->body, JSON_COMPACT | JSON_REAL_PRECISION(15));
+    out->body = kv_json_dump(rep->body, JSON_COMPACT | JSON_REAL_PRECISION(15), &out->len);
     if (!out->body)
         abort();    /* only on out of memory */
-    out->len = strlen(out->body);
     json_decref(rep->body);
     rep->body = NULL;
 

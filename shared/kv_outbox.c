@@ -21,6 +21,7 @@
 #include "kv_mem.h"
 #include "kv_pub.h"
 #include "kv_trace.h"
+#include "kv_json.h"
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -51,7 +52,7 @@ int kv_outbox_add(kv_ctx_t *ctx, const char *req_id, int64_t tenant_id,
         kv_error(req_id, "outbox: bad event (type or payload missing or too long)");
         goto out;
     }
-    ev->payload = json_dumps(payload, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
+    ev->payload = kv_json_dump(payload, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15), NULL);
     if (!ev->payload) {
         kv_error(req_id, "outbox: payload of %s cannot be encoded", type);
         goto out;
@@ -145,7 +146,7 @@ void kv_outbox_event_clear(kv_outbox_event_t *ev)
 {
     if (!ev)
         return;
-    free(ev->payload);   /* from json_dumps (jansson's default malloc) */
+    free(ev->payload);   /* from kv_json_dump (malloc) */
     memset(ev, 0, sizeof *ev);
 }
 

@@ -58,6 +58,7 @@
 #include "kv_outbox.h"
 #include "kv_trace.h"
 #include "kv_pub.h"
+#include "kv_json.h"
 
 #define S_LINKS_MAX KV_EPS_MAX   /* brokers one worker may register with */
 #define S_SLOW_MAX 8             /* KAIVOX_TEST_SLOW_OPS entries */
@@ -252,10 +253,9 @@ static void s_answer_of(kv_rep_t *rep, kv_answer_t *ans)
     if (!rep->body)
         kv_reply_internal(rep);
     ans->status = rep->status;
-    ans->body = json_dumps(rep->body, JSON_COMPACT | JSON_REAL_PRECISION(15));
+    ans->body = kv_json_dump(rep->body, JSON_COMPACT | JSON_REAL_PRECISION(15), &ans->len);
     if (!ans->body)
         abort();    /* only on out of memory */
-    ans->len = strlen(ans->body);
     ans->replayed = 0;
     json_decref(rep->body);
     rep->body = NULL;

@@ -83,6 +83,7 @@
 #include "kv_metrics.h"
 #include "kv_proto.h"
 #include "kv_valid.h"
+#include "kv_json.h"
 
 /* Where a connection is (gw_conn_t.phase). */
 enum {
@@ -340,7 +341,7 @@ static void s_set_out(gw_req_t *r, int status, char *text)
 
 int gw_reply_json(gw_req_t *r, int status, json_t *body)
 {
-    char *text = body ? json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    char *text = body ? kv_json_dump(body, JSON_COMPACT | JSON_ENCODE_ANY, NULL) : NULL;
     json_decref(body);
     if (!text) {
         status = 500;
@@ -504,10 +505,11 @@ int gw_forward(gw_req_t *r, const char *service, kv_hdr_t *h, json_t *bus_body)
     snprintf(r->bus_service, sizeof r->bus_service, "%s", service);
     snprintf(r->bus_op, sizeof r->bus_op, "%s", h->op);
     r->bus_t0_us = s_mono_us();
-    char *text = json_dumps(bus_body, JSON_COMPACT);
+    size_t tlen;
+    char *text = kv_json_dump(bus_body, JSON_COMPACT, &tlen);
     if (!text)
         return gw_reply_error(r, 500, "Internal server error.");
-    if (strlen(text) > KV_BODY_MAX) {
+    if (tlen > KV_BODY_MAX) {
         /* a body under KAIVOX_MAX_BODY_BYTES that grew when re-encoded
          * (e.g. 1e9 -> 1000000000.0) */
         free(text);
@@ -523,7 +525,7 @@ int gw_forward(gw_req_t *r, const char *service, kv_hdr_t *h, json_t *bus_body)
     pthread_rwlock_rdlock(&s_gate);
     int rc = -1;
     if (s_broker)
-        rc = gw_broker_submit(s_broker, service, h, text, strlen(text), s_on_reply, r);
+        rc = gw_broker_submit(s_broker, service, h, text, tlen, s_on_reply, r);
     pthread_rwlock_unlock(&s_gate);
     free(text);
     if (rc != 0)

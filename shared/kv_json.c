@@ -1,0 +1,277 @@
+/*
+ * kv_json.c -- compact JSON text of a jansson value, byte for byte what
+ * json_dumps writes for the same flags (kv_json.h), in one buffer.
+ */
+#include "kv_json.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The flags written here; anything else goes to json_dumps. */
+#define S_HANDLED      (JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(31))
+#define S_PRECISION(f) ((int)(((f) >> 11) & 0x1F))
+#define S_REAL_MAX     25        /* jansson refuses a real whose text needs more */
+
+typedef struct {
+    char *data;
+    size_t len, cap;
+    int failed;                  /* out of memory, or a value jansson refuses */
+} s_buf_t;
+
+static int s_grow(s_buf_t *b, size_t more)
+{
+    if (b->failed)
+        return -1;
+    if (b->len + more < b->cap)
+        return 0;
+    size_t cap = b->cap ? b->cap : 256;
+    while (b->len + more >= cap) {
+        if (cap > SIZE_MAX / 2) {
+            b->failed = 1;
+            return -1;
+        }
+        cap *= 2;
+    }
+    char *d = realloc(b->data, cap);
+    if (!d) {
+        b->failed = 1;
+        return -1;
+    }
+    b->data = d;
+    b->cap = cap;
+    return 0;
+}
+
+static void s_put(s_buf_t *b, const char *s, size_t n)
+{
+    if (s_grow(b, n) != 0)
+        return;
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+}
+
+static void s_putc(s_buf_t *b, char c)
+{
+    if (s_grow(b, 1) != 0)
+        return;
+    b->data[b->len++] = c;
+}
+
+/* Length of the well-formed UTF-8 sequence at p (n bytes left), 0 when it
+ * is not one: overlong forms, surrogates and code points past U+10FFFF
+ * are refused, as jansson refuses them. */
+static size_t s_utf8_seq(const unsigned char *p, size_t n)
+{
+    unsigned c = p[0], cp;
+    size_t len;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF) {
+        len = 2;
+        cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3;
+        cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (n < len)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((p[i] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (p[i] & 0x3F);
+    }
+    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+        (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return len;
+}
+
+/* A JSON string of the n bytes at s: '"' and '\\' and the control
+ * characters escaped (the short forms where JSON has one), everything else
+ * as it is; invalid UTF-8 fails the dump. */
+static void s_string(s_buf_t *b, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    const unsigned char *p = (const unsigned char *)s;
+    s_putc(b, '"');
+    size_t i = 0;
+    while (i < n && !b->failed) {
+        size_t run = i;
+        while (run < n && p[run] >= 0x20 && p[run] < 0x80 && p[run] != '"' && p[run] != '\\')
+            run++;
+        if (run > i) {
+            s_put(b, s + i, run - i);
+            i = run;
+            continue;
+        }
+        unsigned char c = p[i];
+        if (c >= 0x80) {
+            size_t l = s_utf8_seq(p + i, n - i);
+            if (l == 0) {
+                b->failed = 1;
+                return;
+            }
+            s_put(b, s + i, l);
+            i += l;
+            continue;
+        }
+        char esc[6] = { '\\', 0, 0, 0, 0, 0 };
+        size_t el = 2;
+        switch (c) {
+        case '"':  esc[1] = '"'; break;
+        case '\\': esc[1] = '\\'; break;
+        case '\b': esc[1] = 'b'; break;
+        case '\f': esc[1] = 'f'; break;
+        case '\n': esc[1] = 'n'; break;
+        case '\r': esc[1] = 'r'; break;
+        case '\t': esc[1] = 't'; break;
+        default:
+            esc[1] = 'u';
+            esc[2] = '0';
+            esc[3] = '0';
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 15];
+            el = 6;
+        }
+        s_put(b, esc, el);
+        i++;
+    }
+    s_putc(b, '"');
+}
+
+static void s_integer(s_buf_t *b, json_int_t v)
+{
+    char tmp[24];
+    size_t i = sizeof tmp;
+    /* in unsigned arithmetic, so that the most negative value has a magnitude */
+    unsigned long long m = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do {
+        tmp[--i] = (char)('0' + m % 10);
+        m /= 10;
+    } while (m);
+    if (v < 0)
+        tmp[--i] = '-';
+    s_put(b, tmp + i, sizeof tmp - i);
+}
+
+/* "%.*g", then what jansson makes of it: a '.' or an 'e' always (so that
+ * the value reads back as a real), no '+' and no leading zeros in the
+ * exponent. */
+static void s_real(s_buf_t *b, double v, int precision)
+{
+    char tmp[S_REAL_MAX];
+    int n = snprintf(tmp, sizeof tmp, "%.*g", precision ? precision : 17, v);
+    if (n < 0 || (size_t)n >= sizeof tmp) {
+        b->failed = 1;
+        return;
+    }
+    size_t len = (size_t)n;
+    if (!memchr(tmp, '.', len) && !memchr(tmp, 'e', len)) {
+        if (len + 3 >= sizeof tmp) {
+            b->failed = 1;
+            return;
+        }
+        tmp[len++] = '.';
+        tmp[len++] = '0';
+    }
+    char *e = memchr(tmp, 'e', len);
+    if (e) {
+        char *start = e + 1, *end = e + 2;
+        if (*start == '-')
+            start++;
+        while (end < tmp + len && *end == '0')
+            end++;
+        if (end != start) {
+            memmove(start, end, (size_t)(tmp + len - end));
+            len -= (size_t)(end - start);
+        }
+    }
+    s_put(b, tmp, len);
+}
+
+static void s_value(s_buf_t *b, const json_t *v, int precision)
+{
+    if (b->failed)
+        return;
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: {
+        s_putc(b, '{');
+        int first = 1;
+        for (void *it = json_object_iter((json_t *)v); it && !b->failed;
+             it = json_object_iter_next((json_t *)v, it)) {
+            if (!first)
+                s_putc(b, ',');
+            first = 0;
+            s_string(b, json_object_iter_key(it), json_object_iter_key_len(it));
+            s_putc(b, ':');
+            s_value(b, json_object_iter_value(it), precision);
+        }
+        s_putc(b, '}');
+        break;
+    }
+    case JSON_ARRAY: {
+        s_putc(b, '[');
+        size_t n = json_array_size(v);
+        for (size_t i = 0; i < n && !b->failed; i++) {
+            if (i)
+                s_putc(b, ',');
+            s_value(b, json_array_get(v, i), precision);
+        }
+        s_putc(b, ']');
+        break;
+    }
+    case JSON_STRING:
+        s_string(b, json_string_value(v), json_string_length(v));
+        break;
+    case JSON_INTEGER:
+        s_integer(b, json_integer_value(v));
+        break;
+    case JSON_REAL:
+        s_real(b, json_real_value(v), precision);
+        break;
+    case JSON_TRUE:
+        s_put(b, "true", 4);
+        break;
+    case JSON_FALSE:
+        s_put(b, "false", 5);
+        break;
+    case JSON_NULL:
+        s_put(b, "null", 4);
+        break;
+    default:
+        b->failed = 1;
+    }
+}
+
+char *kv_json_dump(const json_t *v, size_t flags, size_t *len)
+{
+    if (len)
+        *len = 0;
+    if (!v)
+        return NULL;
+    if (!(flags & JSON_COMPACT) || (flags & ~(size_t)S_HANDLED) || S_PRECISION(flags) > 17) {
+        char *s = json_dumps(v, flags);
+        if (s && len)
+            *len = strlen(s);
+        return s;
+    }
+    if (!(flags & JSON_ENCODE_ANY) && !json_is_object(v) && !json_is_array(v))
+        return NULL;
+    s_buf_t b = { NULL, 0, 0, 0 };
+    s_value(&b, v, S_PRECISION(flags));
+    if (s_grow(&b, 1) != 0) {
+        free(b.data);
+        return NULL;
+    }
+    b.data[b.len] = '\0';
+    if (len)
+        *len = b.len;
+    return b.data;
+}
