@@ -16,7 +16,12 @@
  * the ROUTER ("external": return address 'c' + the sequence number, answered
  * with a REPLY frame that echoes the caller's correlation id).  Both wait in
  * a per-service FIFO until an idle worker that serves their operation takes
- * them; workers are used least recently used first.
+ * them; workers are used least recently used first.  While every worker is
+ * busy, one more read may be queued at a busy worker behind a quick request
+ * (held, then queued: s_may_queue, proto/bus.md "Dispatch"), so that the
+ * worker starts it without a round trip here; a request queued there that
+ * is answered 504 leaves a ghost, and the worker gets nothing new until it
+ * has answered that one too.
  *
  * Workers and instances.  READY may carry a JSON frame: the worker's
  * instance (its process), how many workers that instance runs, the
@@ -54,6 +59,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -67,6 +73,7 @@
 #define S_PENDING_BUCKETS  4096
 #define S_WORKER_BUCKETS   256
 #define S_REFUSE_LOG_MS    10000   /* at most one "refusing a worker" line per this */
+#define S_QUEUE_BEHIND_DEF_US 2000  /* KAIVOX_BROKER_QUEUE_BEHIND_US by default */
 #define S_DEADLINE_CHECK_MS 50     /* deadlines are checked this often while
                                       anything is pending (coarse on purpose) */
 
@@ -84,6 +91,8 @@ typedef struct {
     int nops;                             /* operation names interned so far */
     char ops[KV_OPS_MAX][KV_OP_NAME_MAX + 1];
     int serving[KV_OPS_MAX];              /* available workers serving ops[i] */
+    int64_t took_us[KV_OPS_MAX];          /* moving average of ops[i]'s dispatch-to-reply
+                                             time, microseconds (0: not measured yet) */
 } s_service_t;
 
 /* A service process, as its workers announce it. */
@@ -111,6 +120,11 @@ struct s_worker {
     int withdrawn;                   /* takes no more requests (draining) */
     int64_t busy_deadline;           /* epoch ms deadline of that request */
     s_pending_t *held;               /* that request, NULL once answered */
+    s_pending_t *queued;             /* a second request sent while busy (it runs
+                                        after held), NULL when none */
+    int ghost;                       /* queued was answered here (504) before the
+                                        worker ran it: it still replies to it */
+    int64_t ghost_deadline;          /* epoch ms deadline of that request */
     int64_t last_seen;               /* monotonic ms of its last message */
     int64_t probe_at;                /* monotonic ms of the next probe (busy) */
     s_worker_t *next;                /* in b->workers */
@@ -137,7 +151,8 @@ struct s_pending {
     size_t client_len;
     int queued;                      /* in service queue */
     int retried;                     /* was handed to a second worker */
-    s_worker_t *worker;              /* the worker holding it, NULL when none */
+    int64_t sent_us;                 /* monotonic us it was sent to its worker */
+    s_worker_t *worker;              /* the worker holding it (or queued at it) */
     s_pending_t *queue_prev, *queue_next;
     s_pending_t *hash_next;          /* in pending bucket */
     s_pending_t *all_prev, *all_next; /* in b->all, for deadline scans */
@@ -169,6 +184,7 @@ struct gw_broker {
     int64_t refuse_logged;           /* monotonic ms of the last refusal line */
     char refused[192];               /* that line */
     int npending;                    /* in the pending table */
+    int64_t queue_behind_us;         /* KAIVOX_BROKER_QUEUE_BEHIND_US (0: never) */
 };
 
 /* ---- envelopes the broker makes itself ------------------------------- */
@@ -186,6 +202,13 @@ static const char S_502_READ[] =
     "{\"success\":false,\"message\":\"The service stopped while handling this request.\"}";
 
 /* ---- small helpers ----------------------------------------------------- */
+
+static int64_t s_mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 static s_service_t *s_service(gw_broker_t *b, const char *name, int create)
 {
@@ -396,7 +419,13 @@ static void s_detach(gw_broker_t *b, s_pending_t *p)
         s_queue_del(p->service, p);
     s_hash_del(b, p);
     if (p->worker) {
-        p->worker->held = NULL;
+        if (p->worker->held == p)
+            p->worker->held = NULL;
+        if (p->worker->queued == p) {
+            p->worker->queued = NULL;
+            p->worker->ghost = 1;
+            p->worker->ghost_deadline = p->deadline_ms;
+        }
         p->worker = NULL;
     }
 }
@@ -553,15 +582,20 @@ static void s_worker_free(gw_broker_t *b, s_worker_t *w)
 static void s_worker_lost(gw_broker_t *b, s_worker_t *w, const char *why)
 {
     s_service_t *s = w->service;
-    s_pending_t *p = w->held;
-    if (p) {
-        w->held = NULL;
-        p->worker = NULL;
-    }
+    /* what it held, then what was queued behind it: the worker may have
+     * started that too (the reply to the first one lost on the way) */
+    s_pending_t *ps[2] = { w->held, w->queued };
+    for (int i = 0; i < 2; i++)
+        if (ps[i])
+            ps[i]->worker = NULL;
+    w->held = w->queued = NULL;
     kv_info(NULL, "%s worker removed (%s)%s; %d left", s->name, why,
-            p ? " while holding a request" : "", s->nworkers - 1);
+            ps[0] || ps[1] ? " while holding a request" : "", s->nworkers - 1);
     s_worker_free(b, w);
-    if (p) {
+    for (int i = 1; i >= 0; i--) {   /* the older one ends first in the queue */
+        s_pending_t *p = ps[i];
+        if (!p)
+            continue;
         int read = p->read;
         if (read && (s->available == 0 || !s_served(s, p))) {
             /* nothing left to hand it to: as if it arrived now */
@@ -588,8 +622,48 @@ static void s_worker_lost(gw_broker_t *b, s_worker_t *w, const char *why)
 
 /* ---- dispatching --------------------------------------------------------------- */
 
+/* Sends p to w: held when w is idle, queued behind held when it is busy. */
+static int s_give(gw_broker_t *b, s_worker_t *w, s_pending_t *p)
+{
+    if (s_send_to(b, w->identity, w->identity_len, p->req) != 0)
+        return -1;
+    s_queue_del(w->service, p);
+    p->worker = w;
+    p->read = p->opi >= 0 && ((w->ro >> p->opi) & 1);
+    p->sent_us = s_mono_us();
+    if (w->busy) {
+        w->queued = p;
+        return 0;
+    }
+    w->busy = 1;
+    w->busy_deadline = p->deadline_ms;
+    w->held = p;
+    w->probe_at = kv_mono_ms() + KV_PROBE_IVL_MS;
+    s_due(b, w->probe_at);
+    return 0;
+}
+
+/* May p be queued at busy worker w?  Only a read (w announced p's operation
+ * read-only: if w dies, p is handed to another worker and its client never
+ * knows; a write lost so would be one more "may or may not have been
+ * applied"), and only behind a request of an operation that has lately
+ * answered within b->queue_behind_us: a request never waits long behind
+ * another while a worker may free up elsewhere. */
+static int s_may_queue(const gw_broker_t *b, const s_worker_t *w, const s_pending_t *p)
+{
+    const s_pending_t *h = w->held;
+    if (!b->queue_behind_us || !w->busy || !h || w->queued || w->away || w->withdrawn ||
+        !s_serves(w, p) || h->opi < 0 || p->opi < 0 || !((w->ro >> p->opi) & 1))
+        return 0;
+    int64_t took = w->service->took_us[h->opi];
+    return took > 0 && took <= b->queue_behind_us;
+}
+
 /* Hands queued requests of s to idle workers that serve them, oldest
- * request first, least recently used worker first. */
+ * request first, least recently used worker first; then, while requests
+ * still wait, one more to each busy worker whose current request is a
+ * quick one (s_may_queue): it starts that one the moment it replies,
+ * without a round trip through this broker. */
 static void s_dispatch(gw_broker_t *b, s_service_t *s)
 {
     s_pending_t *p = s->queue_head;
@@ -603,20 +677,22 @@ static void s_dispatch(gw_broker_t *b, s_service_t *s)
             continue;
         }
         s_idle_del(s, w);
-        if (s_send_to(b, w->identity, w->identity_len, p->req) != 0) {
+        if (s_give(b, w, p) != 0) {
             s_worker_lost(b, w, "connection gone");   /* may answer queued ones */
             p = s->queue_head;
             continue;
         }
-        s_queue_del(s, p);
-        w->busy = 1;
-        w->busy_deadline = p->deadline_ms;
-        w->held = p;
-        w->probe_at = kv_mono_ms() + KV_PROBE_IVL_MS;
-        s_due(b, w->probe_at);
-        p->worker = w;
-        p->read = p->opi >= 0 && ((w->ro >> p->opi) & 1);
         p = next;
+    }
+    if (!s->queue_head || !b->queue_behind_us)
+        return;
+    for (s_worker_t *w = b->workers; w && s->queue_head; w = w->next) {
+        if (w->service != s || !w->busy || w->queued)
+            continue;
+        for (p = s->queue_head; p && !s_may_queue(b, w, p); p = p->queue_next)
+            ;
+        if (p && s_give(b, w, p) != 0)
+            return;   /* its connection is gone: the next probe finds out */
     }
 }
 
@@ -762,15 +838,76 @@ static void s_on_ready(gw_broker_t *b, const char *id, size_t idlen, s_worker_t 
 
 /* A REPLY from w, parsed (f) or refused (f NULL: the message was
  * malformed).  Frees w and answers what it held. */
+/* The return address w's request p was sent with ("c"/"h" + sequence). */
+static int s_retaddr(const s_pending_t *p, char out[24])
+{
+    return snprintf(out, 24, "%c%016" PRIx64, p->cb ? 'h' : 'c', p->seq);
+}
+
+static int s_is_for(const kv_bus_frame_t *f, const s_pending_t *p)
+{
+    char want[24];
+    int wlen = s_retaddr(p, want);
+    return f->retaddr_len == (size_t)wlen && memcmp(f->retaddr, want, (size_t)wlen) == 0;
+}
+
+/* Remembers how long p's operation took, dispatch to reply (a moving
+ * average over about the last eight). */
+static void s_took(s_service_t *s, const s_pending_t *p)
+{
+    if (p->opi < 0 || !p->sent_us)
+        return;
+    int64_t dt = s_mono_us() - p->sent_us;
+    int64_t *avg = &s->took_us[p->opi];
+    *avg = *avg ? *avg + (dt - *avg) / 8 : dt;
+    if (*avg < 1)
+        *avg = 1;
+}
+
+/* w's current request is over (answered, refused, or long gone): the one
+ * queued behind it, if any, is now the one it runs; else w is idle. */
+static void s_next_or_idle(gw_broker_t *b, s_worker_t *w)
+{
+    s_pending_t *q = w->queued;
+    w->queued = NULL;
+    w->held = q;
+    w->busy = q != NULL || w->ghost;
+    if (w->busy) {
+        /* a ghost (s_detach) is waited for like a request answered 504 */
+        w->busy_deadline = q ? q->deadline_ms : w->ghost_deadline;
+        w->ghost = 0;
+        w->probe_at = kv_mono_ms() + KV_PROBE_IVL_MS;
+        s_due(b, w->probe_at);
+    } else {
+        s_idle_push(w->service, w);
+    }
+}
+
 static void s_on_reply(gw_broker_t *b, s_worker_t *w, const kv_bus_frame_t *f)
 {
     s_service_t *s = w->service;
-    s_pending_t *p = w->held;
-    w->busy = 0;
     kv_hdr_t h;
     int rc = f ? kv_hdr_decode(f->header, f->header_len, 1, &h) : KV_BUS_EFRAMES;
-    char want[24];
-    int wlen = p ? snprintf(want, sizeof want, "%c%016" PRIx64, p->cb ? 'h' : 'c', p->seq) : 0;
+    if (f && rc == KV_BUS_OK && w->queued && s_is_for(f, w->queued)) {
+        /* the request queued behind the current one answered first: only
+         * a worker busy with another gateway's request (or waiting for
+         * another service) returns it so, unserved */
+        s_pending_t *q = w->queued;
+        w->queued = NULL;
+        q->worker = NULL;
+        if (h.unserved && q->req) {
+            kv_debug(q->id, "%s.%s returned unserved by a busy worker: queued again", s->name,
+                     q->op);
+            w->away = 1;         /* it says READY when it is free */
+            s_queue_add(s, q, 1);
+        } else {
+            s_detach(b, q);
+            s_answer_hdr(b, q, h.status, f->body, f->body_len, &h);
+        }
+        s_dispatch(b, s);
+        return;
+    }
+    s_pending_t *p = w->held;
     if (!p) {
         kv_debug(rc == KV_BUS_OK ? h.id : NULL, "late reply dropped");
         if (f && rc == KV_BUS_OK && h.unserved)
@@ -778,8 +915,8 @@ static void s_on_reply(gw_broker_t *b, s_worker_t *w, const kv_bus_frame_t *f)
     } else if (!f || rc != KV_BUS_OK) {
         kv_error(p->id, "%s.%s: the worker's reply is malformed (%d): 502", s->name, p->op, rc);
         s_finish(b, p, KV_ST_BAD_GATEWAY, S_502_REFUSED, sizeof S_502_REFUSED - 1);
-    } else if (f->retaddr_len != (size_t)wlen || memcmp(f->retaddr, want, (size_t)wlen) != 0) {
-        /* a worker holds one request at a time: a reply to another one is
+    } else if (!s_is_for(f, p)) {
+        /* a worker runs its requests in order: a reply to another one is
          * as unusable as a malformed one */
         kv_error(p->id, "%s.%s: the worker answered another request: 502", s->name, p->op);
         s_finish(b, p, KV_ST_BAD_GATEWAY, S_502_REFUSED, sizeof S_502_REFUSED - 1);
@@ -794,10 +931,11 @@ static void s_on_reply(gw_broker_t *b, s_worker_t *w, const kv_bus_frame_t *f)
         w->away = 1;
         s_queue_add(s, p, 1);
     } else {
+        s_took(s, p);
         s_detach(b, p);
         s_answer_hdr(b, p, h.status, f->body, f->body_len, &h);
     }
-    s_idle_push(s, w);
+    s_next_or_idle(b, w);
     s_dispatch(b, s);
 }
 
@@ -1120,6 +1258,8 @@ gw_broker_t *gw_broker_new(void *zmq_ctx)
     }
     b->heartbeat_at = kv_mono_ms() + KV_HEARTBEAT_IVL_MS;
     b->due = kv_mono_ms();
+    b->queue_behind_us = kv_env_int("KAIVOX_BROKER_QUEUE_BEHIND_US", S_QUEUE_BEHIND_DEF_US, 0,
+                                    1000000);
     kv_info(NULL, "broker bound to %s", ep);
     return b;
 }
