@@ -13,6 +13,8 @@
 #define S_HANDLED      (JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(31))
 #define S_PRECISION(f) ((int)(((f) >> 11) & 0x1F))
 #define S_REAL_MAX     25        /* jansson refuses a real whose text needs more */
+#define S_FIRST_CAP    512       /* a bus header fits; below glibc's large bins
+                                    (1 KiB), whose every malloc consolidates */
 
 typedef struct {
     char *data;
@@ -20,19 +22,18 @@ typedef struct {
     int failed;                  /* out of memory, or a value jansson refuses */
 } s_buf_t;
 
+/* Makes room for more bytes (and a NUL) in b: the slow path of s_room. */
 static int s_grow(s_buf_t *b, size_t more)
 {
     if (b->failed)
         return -1;
-    if (b->len + more < b->cap)
-        return 0;
-    size_t cap = b->cap ? b->cap : 256;
+    size_t cap = b->cap ? b->cap : S_FIRST_CAP;
     while (b->len + more >= cap) {
-        if (cap > SIZE_MAX / 2) {
+        if (cap > SIZE_MAX / 4) {
             b->failed = 1;
             return -1;
         }
-        cap *= 2;
+        cap *= 4;                /* few copies on the way to a big answer */
     }
     char *d = realloc(b->data, cap);
     if (!d) {
@@ -44,17 +45,22 @@ static int s_grow(s_buf_t *b, size_t more)
     return 0;
 }
 
-static void s_put(s_buf_t *b, const char *s, size_t n)
+static inline int s_room(s_buf_t *b, size_t more)
 {
-    if (s_grow(b, n) != 0)
+    return b->len + more < b->cap ? 0 : s_grow(b, more);
+}
+
+static inline void s_put(s_buf_t *b, const char *s, size_t n)
+{
+    if (s_room(b, n) != 0)
         return;
     memcpy(b->data + b->len, s, n);
     b->len += n;
 }
 
-static void s_putc(s_buf_t *b, char c)
+static inline void s_putc(s_buf_t *b, char c)
 {
-    if (s_grow(b, 1) != 0)
+    if (s_room(b, 1) != 0)
         return;
     b->data[b->len++] = c;
 }
@@ -266,7 +272,7 @@ char *kv_json_dump(const json_t *v, size_t flags, size_t *len)
         return NULL;
     s_buf_t b = { NULL, 0, 0, 0 };
     s_value(&b, v, S_PRECISION(flags));
-    if (s_grow(&b, 1) != 0) {
+    if (b.failed || s_room(&b, 1) != 0) {
         free(b.data);
         return NULL;
     }
