@@ -207,8 +207,9 @@ fuzz_objs_sign       := services/webhooks/sign
 # those pure checks and gw_password.c run.
 fuzz_objs_console    := $(filter-out services/gateway/main,$(basename $(wildcard services/gateway/*.c)))
 fuzz_objs_body_hooks := services/webhooks/hook_valid services/webhooks/ssrf services/webhooks/config
+fuzz_objs_json       :=
 FUZZ_NAMES := key query route addr body_crm body_calls body_sched body_hooks bus url values \
-              slots sign console
+              slots sign console json
 
 # Every harness links the whole of shared/ as an archive: only the members
 # that resolve a symbol are taken, so an object that starts using another
