@@ -14,13 +14,17 @@
 
 #include <assert.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-/* Replaces rep->body with body (stolen). */
+/* Replaces rep's answer with body (stolen). */
 static void s_set(kv_rep_t *rep, int status, json_t *body)
 {
     if (rep->body)
         json_decref(rep->body);
+    free(rep->text);
+    rep->text = NULL;
+    rep->text_len = 0;
     rep->status = status;
     rep->body = body;
 }
@@ -33,6 +37,34 @@ void kv_reply_ok(kv_rep_t *rep, int status, json_t *data, json_t *meta)
     if (meta)
         json_object_set_new(o, "meta", meta);
     s_set(rep, status, o);
+}
+
+void kv_reply_ok_begin(kv_jw_t *w)
+{
+    kv_jw_init(w);
+    kv_jw_obj(w);
+    kv_jw_key(w, "success");
+    kv_jw_bool(w, 1);
+    kv_jw_key(w, "data");
+}
+
+void kv_reply_ok_end(kv_rep_t *rep, int status, kv_jw_t *w, json_t *meta)
+{
+    if (meta) {
+        kv_jw_key(w, "meta");
+        kv_jw_json(w, meta, 15);
+        json_decref(meta);
+    }
+    kv_jw_end(w);
+    size_t len;
+    char *text = kv_jw_take(w, &len);
+    if (!text) {
+        kv_reply_internal(rep);
+        return;
+    }
+    s_set(rep, status, NULL);
+    rep->text = text;
+    rep->text_len = len;
 }
 
 void kv_reply_error(kv_rep_t *rep, int status, const char *message, json_t *errors)
@@ -99,6 +131,11 @@ json_t *kv_json_cell_str(const PGresult *r, int row, int col)
 {
     const char *v = kv_db_str(r, row, col);
     return v ? json_string(v) : json_null();
+}
+
+void kv_jw_cell_str(kv_jw_t *w, const PGresult *r, int row, int col)
+{
+    kv_jw_cstr(w, kv_db_str(r, row, col));
 }
 
 json_t *kv_json_cell_int(const PGresult *r, int row, int col)

@@ -18,6 +18,7 @@
 
 #include "kv_bus.h"
 #include "kv_db.h"
+#include "kv_json.h"
 
 typedef struct {
     const kv_hdr_t *hdr;     /* request id, op, tenant context, deadline */
@@ -29,6 +30,9 @@ typedef struct {
 typedef struct {
     int status;              /* KV_ST_*; preset to 500 before the handler runs */
     json_t *body;            /* owned; the whole envelope */
+    char *text;              /* owned; or the whole envelope already written
+                                (kv_reply_ok_end), body then NULL */
+    size_t text_len;
 } kv_rep_t;
 
 /* Shortcuts for the common fields of a request. */
@@ -38,6 +42,14 @@ typedef struct {
 /* Fill rep with a success envelope.  Steals data and meta (meta may be
  * NULL: no "meta" key). */
 void kv_reply_ok(kv_rep_t *rep, int status, json_t *data, json_t *meta);
+/* The success envelope of a long list written directly, without a tree
+ * (kv_json.h, kv_jw): kv_reply_ok_begin starts w with the envelope up to
+ * data's value, which the handler then writes; kv_reply_ok_end adds meta
+ * (stolen, may be NULL), closes the envelope and makes it rep's answer:
+ * the same bytes kv_reply_ok gives for the same data and meta.  A writer
+ * that failed makes the answer a 500. */
+void kv_reply_ok_begin(kv_jw_t *w);
+void kv_reply_ok_end(kv_rep_t *rep, int status, kv_jw_t *w, json_t *meta);
 /* Fill rep with an error envelope.  Steals errors (may be NULL: no
  * "errors" key). */
 void kv_reply_error(kv_rep_t *rep, int status, const char *message, json_t *errors);
@@ -69,6 +81,9 @@ json_t *kv_json_cell_str(const PGresult *r, int row, int col);
 /* Cell (row, col) of r (an integer column) as a JSON integer, or null when
  * SQL NULL.  New reference. */
 json_t *kv_json_cell_int(const PGresult *r, int row, int col);
+
+/* kv_json_cell_str for a writer: the cell as a string, or null. */
+void kv_jw_cell_str(kv_jw_t *w, const PGresult *r, int row, int col);
 
 /* Adds msg to errors[field] (creating the list).  errors must be an object. */
 void kv_errors_add(json_t *errors, const char *field, const char *msg);

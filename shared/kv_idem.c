@@ -169,7 +169,7 @@ int kv_idem_defer_event(kv_idem_t *ix, const kv_outbox_event_t *ev)
  * then the message). */
 static void s_error(kv_answer_t *out, int status, const char *field, const char *msg)
 {
-    kv_rep_t rep = { KV_ST_INTERNAL, NULL };
+    kv_rep_t rep = { KV_ST_INTERNAL, NULL, NULL, 0 };
     if (field) {
         json_t *errors = json_object();
         kv_errors_add(errors, field, msg);
@@ -292,14 +292,20 @@ void kv_idem_finish(kv_idem_t *ix, kv_ctx_t *ctx, const kv_hdr_t *h, kv_rep_t *r
     assert(ix && ix->open);
     kv_db_t *db = ctx->db;
     memset(out, 0, sizeof *out);
-    if (!rep->body)
-        kv_reply_internal(rep);
+    if (rep->text) {             /* written directly (kv_reply_ok_end) */
+        out->body = rep->text;
+        out->len = rep->text_len;
+        rep->text = NULL;
+    } else {
+        if (!rep->body)
+            kv_reply_internal(rep);
+        out->body = kv_json_dump(rep->body, JSON_COMPACT | JSON_REAL_PRECISION(15), &out->len);
+        if (!out->body)
+            abort();    /* only on out of memory */
+        json_decref(rep->body);
+        rep->body = NULL;
+    }
     out->status = rep->status;
-    out->body = kv_json_dump(rep->body, JSON_COMPACT | JSON_REAL_PRECISION(15), &out->len);
-    if (!out->body)
-        abort();    /* only on out of memory */
-    json_decref(rep->body);
-    rep->body = NULL;
 
     kv_db_rollback(db, h->id);   /* a savepoint the handler left open: undone */
     int store = kv_idem_storable(out->status);

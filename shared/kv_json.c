@@ -4,6 +4,7 @@
  */
 #include "kv_json.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,11 +17,8 @@
 #define S_FIRST_CAP    512       /* a bus header fits; below glibc's large bins
                                     (1 KiB), whose every malloc consolidates */
 
-typedef struct {
-    char *data;
-    size_t len, cap;
-    int failed;                  /* out of memory, or a value jansson refuses */
-} s_buf_t;
+/* b->failed: out of memory, a value jansson refuses, nesting too deep */
+typedef kv_jw_t s_buf_t;
 
 /* Makes room for more bytes (and a NUL) in b: the slow path of s_room. */
 static int s_grow(s_buf_t *b, size_t more)
@@ -270,7 +268,8 @@ char *kv_json_dump(const json_t *v, size_t flags, size_t *len)
     }
     if (!(flags & JSON_ENCODE_ANY) && !json_is_object(v) && !json_is_array(v))
         return NULL;
-    s_buf_t b = { NULL, 0, 0, 0 };
+    s_buf_t b;
+    kv_jw_init(&b);
     s_value(&b, v, S_PRECISION(flags));
     if (b.failed || s_room(&b, 1) != 0) {
         free(b.data);
@@ -280,4 +279,158 @@ char *kv_json_dump(const json_t *v, size_t flags, size_t *len)
     if (len)
         *len = b.len;
     return b.data;
+}
+
+/* ---- kv_jw ---------------------------------------------------------------- */
+
+void kv_jw_init(kv_jw_t *w)
+{
+    memset(w, 0, sizeof *w);
+    w->empty[0] = 1;
+}
+
+void kv_jw_reset(kv_jw_t *w)
+{
+    free(w->data);
+    kv_jw_init(w);
+}
+
+char *kv_jw_take(kv_jw_t *w, size_t *len)
+{
+    char *out = NULL;
+    if (len)
+        *len = 0;
+    if (!w->failed && w->depth == 0 && !w->after_key && s_room(w, 1) == 0) {
+        w->data[w->len] = '\0';
+        out = w->data;
+        if (len)
+            *len = w->len;
+        w->data = NULL;
+    }
+    kv_jw_reset(w);
+    return out;
+}
+
+/* Before a value or a key: the comma that separates it from the previous
+ * one at this depth (none right after a key). */
+static void s_sep(kv_jw_t *w)
+{
+    if (w->after_key) {
+        w->after_key = 0;
+        return;
+    }
+    if (!w->empty[w->depth]) {
+        if (w->depth == 0) {     /* a second value: not one JSON text */
+            w->failed = 1;
+            return;
+        }
+        s_putc(w, ',');
+    }
+    w->empty[w->depth] = 0;
+}
+
+static void s_open(kv_jw_t *w, char c, char close)
+{
+    s_sep(w);
+    if (w->depth == KV_JW_DEPTH) {
+        w->failed = 1;
+        return;
+    }
+    s_putc(w, c);
+    w->depth++;
+    w->empty[w->depth] = 1;
+    w->close[w->depth] = close;
+}
+
+void kv_jw_obj(kv_jw_t *w)
+{
+    s_open(w, '{', '}');
+}
+
+void kv_jw_arr(kv_jw_t *w)
+{
+    s_open(w, '[', ']');
+}
+
+void kv_jw_end(kv_jw_t *w)
+{
+    if (w->depth == 0 || w->after_key) {
+        w->failed = 1;
+        return;
+    }
+    s_putc(w, w->close[w->depth]);
+    w->depth--;
+}
+
+void kv_jw_key(kv_jw_t *w, const char *key)
+{
+    if (w->depth == 0 || w->close[w->depth] != '}' || w->after_key) {
+        w->failed = 1;
+        return;
+    }
+    s_sep(w);
+    s_string(w, key, strlen(key));
+    s_putc(w, ':');
+    w->after_key = 1;
+}
+
+void kv_jw_str(kv_jw_t *w, const char *s, size_t n)
+{
+    s_sep(w);
+    s_string(w, s, n);
+}
+
+void kv_jw_cstr(kv_jw_t *w, const char *s)
+{
+    if (s)
+        kv_jw_str(w, s, strlen(s));
+    else
+        kv_jw_null(w);
+}
+
+void kv_jw_int(kv_jw_t *w, long long v)
+{
+    s_sep(w);
+    s_integer(w, (json_int_t)v);
+}
+
+void kv_jw_real(kv_jw_t *w, double v, int precision)
+{
+    s_sep(w);
+    if (!isfinite(v)) {          /* jansson cannot hold one either */
+        w->failed = 1;
+        return;
+    }
+    s_real(w, v, precision);
+}
+
+void kv_jw_bool(kv_jw_t *w, int v)
+{
+    s_sep(w);
+    if (v)
+        s_put(w, "true", 4);
+    else
+        s_put(w, "false", 5);
+}
+
+void kv_jw_null(kv_jw_t *w)
+{
+    s_sep(w);
+    s_put(w, "null", 4);
+}
+
+void kv_jw_json(kv_jw_t *w, const json_t *v, int precision)
+{
+    s_sep(w);
+    if (!v) {
+        w->failed = 1;
+        return;
+    }
+    s_value(w, v, precision);
+}
+
+void kv_jw_raw(kv_jw_t *w, const char *text, size_t n)
+{
+    s_sep(w);
+    s_put(w, text, n);
 }

@@ -30,4 +30,57 @@
  * (len may be NULL); NULL as json_dumps would, or when out of memory. */
 char *kv_json_dump(const json_t *v, size_t flags, size_t *len);
 
+/* ---- kv_jw: compact JSON written directly, no tree ----------------------
+ *
+ * For the answers that are long lists of rows (a page of services,
+ * customers, ...): building a jansson tree of a 20-row page, dumping and
+ * freeing it cost 25-37 us; writing the same text directly, 3.  The text
+ * is the one kv_json_dump writes for the equal tree (JSON_COMPACT |
+ * JSON_REAL_PRECISION(15) for reals written with precision 15): commas
+ * and the ':' after a key are placed by the writer.  A string that is not
+ * valid UTF-8, nesting deeper than KV_JW_DEPTH or an out-of-memory fails
+ * the writer; kv_jw_take then returns NULL.
+ *
+ *     kv_jw_t w;
+ *     kv_jw_init(&w);
+ *     kv_jw_obj(&w);
+ *     kv_jw_key(&w, "id");  kv_jw_int(&w, 7);
+ *     kv_jw_key(&w, "tags"); kv_jw_arr(&w); kv_jw_str(&w, "a", 1); kv_jw_end(&w);
+ *     kv_jw_end(&w);
+ *     char *text = kv_jw_take(&w, &len);      {"id":7,"tags":["a"]}
+ */
+#define KV_JW_DEPTH 32
+
+typedef struct {
+    char *data;
+    size_t len, cap;
+    int failed;
+    int depth;                       /* open objects and arrays */
+    int after_key;                   /* a key was written: its value comes next */
+    unsigned char empty[KV_JW_DEPTH + 1];   /* nothing written yet at that depth */
+    char close[KV_JW_DEPTH + 1];            /* '}' or ']': what ends that depth */
+} kv_jw_t;
+
+void kv_jw_init(kv_jw_t *w);
+/* The text (NUL-terminated; caller frees) and its length; NULL when the
+ * writer failed.  w is empty afterwards either way. */
+char *kv_jw_take(kv_jw_t *w, size_t *len);
+/* Forgets what w holds. */
+void kv_jw_reset(kv_jw_t *w);
+void kv_jw_obj(kv_jw_t *w);          /* { */
+void kv_jw_arr(kv_jw_t *w);          /* [ */
+void kv_jw_end(kv_jw_t *w);          /* } or ], whichever is open */
+void kv_jw_key(kv_jw_t *w, const char *key);
+void kv_jw_str(kv_jw_t *w, const char *s, size_t n);
+void kv_jw_cstr(kv_jw_t *w, const char *s);   /* NULL: null */
+void kv_jw_int(kv_jw_t *w, long long v);
+void kv_jw_real(kv_jw_t *w, double v, int precision);   /* 0: 17 digits */
+void kv_jw_bool(kv_jw_t *w, int v);
+void kv_jw_null(kv_jw_t *w);
+/* A jansson value, written as kv_json_dump writes it (precision of reals
+ * as in kv_jw_real). */
+void kv_jw_json(kv_jw_t *w, const json_t *v, int precision);
+/* Text that is already one JSON value (trusted: written by this writer). */
+void kv_jw_raw(kv_jw_t *w, const char *text, size_t n);
+
 #endif

@@ -247,9 +247,17 @@ static void s_test_delay(const char *op)
 
 /* ---- one request ----------------------------------------------------------- */
 
-/* *ans = rep serialized (rep->body taken; NULL is a 500). */
+/* *ans = rep serialized (rep->body or rep->text taken; neither is a 500). */
 static void s_answer_of(kv_rep_t *rep, kv_answer_t *ans)
 {
+    if (rep->text) {             /* written directly (kv_reply_ok_end) */
+        ans->status = rep->status;
+        ans->body = rep->text;
+        ans->len = rep->text_len;
+        ans->replayed = 0;
+        rep->text = NULL;
+        return;
+    }
     if (!rep->body)
         kv_reply_internal(rep);
     ans->status = rep->status;
@@ -268,7 +276,7 @@ static void s_answer_of(kv_rep_t *rep, kv_answer_t *ans)
 static void s_dispatch(kv_ctx_t *ctx, const kv_hdr_t *h, const char *body, size_t body_len,
                        kv_answer_t *ans)
 {
-    kv_rep_t rep = { KV_ST_INTERNAL, NULL };
+    kv_rep_t rep = { KV_ST_INTERNAL, NULL, NULL, 0 };
     json_t *bus = NULL;
     memset(ans, 0, sizeof *ans);
 
@@ -324,6 +332,7 @@ out:
     if (!ans->body)
         s_answer_of(&rep, ans);
     json_decref(rep.body);
+    free(rep.text);
     json_decref(bus);
 }
 
@@ -334,7 +343,7 @@ static void s_handle_request(kv_ctx_t *ctx, void *sock, const kv_bus_frame_t *f)
     int rc = kv_hdr_decode(f->header, f->header_len, 0, &h);
     kv_answer_t ans = { KV_ST_INTERNAL, NULL, 0, 0 };
     if (rc == KV_BUS_EVERSION && h.id[0]) {
-        kv_rep_t rep = { KV_ST_INTERNAL, NULL };
+        kv_rep_t rep = { KV_ST_INTERNAL, NULL, NULL, 0 };
         kv_reply_error(&rep, KV_ST_VERSION_MISMATCH, "Unsupported bus protocol version.", NULL);
         s_answer_of(&rep, &ans);
     } else if (rc != KV_BUS_OK) {

@@ -135,14 +135,14 @@ static json_t *s_key_json(const PGresult *res, int row)
 
 static int s_ok(gw_req_t *r, int status, json_t *data)
 {
-    kv_rep_t rep = { 500, NULL };
+    kv_rep_t rep = { 500, NULL, NULL, 0 };
     kv_reply_ok(&rep, status, data, NULL);
     return gw_reply_json(r, rep.status, rep.body);
 }
 
 static int s_invalid(gw_req_t *r, json_t *errors)
 {
-    kv_rep_t rep = { 500, NULL };
+    kv_rep_t rep = { 500, NULL, NULL, 0 };
     kv_reply_invalid(&rep, errors);
     return gw_reply_json(r, rep.status, rep.body);
 }

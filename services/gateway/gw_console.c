@@ -110,7 +110,7 @@ static void s_job_release(gw_job_t *j)
 
 static void s_ok(s_job_t *x, int status, json_t *data, json_t *meta)
 {
-    kv_rep_t rep = { 500, NULL };
+    kv_rep_t rep = { 500, NULL, NULL, 0 };
     kv_reply_ok(&rep, status, data, meta);
     x->status = rep.status;
     json_decref(x->body);
@@ -119,7 +119,7 @@ static void s_ok(s_job_t *x, int status, json_t *data, json_t *meta)
 
 static void s_error(s_job_t *x, int status, const char *msg)
 {
-    kv_rep_t rep = { 500, NULL };
+    kv_rep_t rep = { 500, NULL, NULL, 0 };
     kv_reply_error(&rep, status, msg, NULL);
     x->status = rep.status;
     json_decref(x->body);
@@ -128,7 +128,7 @@ static void s_error(s_job_t *x, int status, const char *msg)
 
 static void s_invalid1(s_job_t *x, const char *field, const char *msg)
 {
-    kv_rep_t rep = { 500, NULL };
+    kv_rep_t rep = { 500, NULL, NULL, 0 };
     json_t *e = json_object();
     kv_errors_add(e, field, msg);
     kv_reply_invalid(&rep, e);
@@ -634,7 +634,7 @@ static int s_read_strings(gw_req_t *r, const char *const *known, char **out[],
         rc = 0;
         goto out;
     }
-    kv_rep_t rep = { 500, NULL };
+    kv_rep_t rep = { 500, NULL, NULL, 0 };
     kv_reply_invalid(&rep, errors);
     errors = NULL;
     gw_reply_json(r, rep.status, rep.body);
@@ -703,7 +703,7 @@ int gw_console_dispatch(gw_req_t *r)
         if (!gw_token_shape_ok(x->token))
             kv_errors_add(errors, "token", "The link is invalid or has expired: ask for a new one.");
         if (json_object_size(errors) > 0) {
-            kv_rep_t rep = { 500, NULL };
+            kv_rep_t rep = { 500, NULL, NULL, 0 };
             kv_reply_invalid(&rep, errors);
             s_job_release(&x->job);
             return gw_reply_json(r, rep.status, rep.body);
@@ -754,7 +754,7 @@ int gw_console_local(gw_req_t *r)
     }
     json_decref(body);
     if (json_object_size(errors) > 0) {
-        kv_rep_t rep = { 500, NULL };
+        kv_rep_t rep = { 500, NULL, NULL, 0 };
         kv_reply_invalid(&rep, errors);
         s_job_release(&x->job);
         return gw_reply_json(r, rep.status, rep.body);

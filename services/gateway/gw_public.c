@@ -275,7 +275,7 @@ static int s_idem_key(gw_req_t *r)
     else if (!kv_bus_valid_idem_key(x.value, x.len))
         msg = "The Idempotency-Key header must be 1 to 255 printable ASCII characters.";
     if (msg) {
-        kv_rep_t rep = { 500, NULL };
+        kv_rep_t rep = { 500, NULL, NULL, 0 };
         json_t *errors = json_object();
         kv_errors_add(errors, "idempotency_key", msg);
         kv_reply_invalid(&rep, errors);

@@ -110,7 +110,7 @@ int gw_users_create(gw_req_t *r, kv_db_t *db, const char *tenant)
     json_t *body = NULL, *errors = json_object(), *o = NULL;
     char *email = NULL, *name = NULL;
     PGresult *res = NULL;
-    kv_rep_t rep = { 500, NULL };
+    kv_rep_t rep = { 500, NULL, NULL, 0 };
     if (s_tenant_ok(r, db, tenant) != 0)
         goto out;
     if (gw_req_body_json(r, &body) != 0)
@@ -175,7 +175,7 @@ int gw_users_list(gw_req_t *r, kv_db_t *db, const char *tenant)
     for (int i = 0; i < PQntuples(res); i++)
         json_array_append_new(list, s_user_json(res, i));
     PQclear(res);
-    kv_rep_t rep = { 500, NULL };
+    kv_rep_t rep = { 500, NULL, NULL, 0 };
     kv_reply_ok(&rep, 200, list, NULL);
     return s_reply(r, &rep);
 }
@@ -205,7 +205,7 @@ int gw_users_disable(gw_req_t *r, kv_db_t *db, const char *tenant, const char *u
         return gw_reply_error(r, 503, "Service temporarily unavailable.");
     }
     kv_info(r->rid, "console user disabled id=%s tenant_id=%s", user, tenant);
-    kv_rep_t rep = { 500, NULL };
+    kv_rep_t rep = { 500, NULL, NULL, 0 };
     kv_reply_ok(&rep, 200, s_user_json(res, 0), NULL);
     PQclear(res);
     return s_reply(r, &rep);
@@ -231,7 +231,7 @@ int gw_users_link(gw_req_t *r, kv_db_t *db, const char *tenant, const char *user
         return 0;
     }
     kv_info(r->rid, "console set-password link made user_id=%s tenant_id=%s", user, tenant);
-    kv_rep_t rep = { 500, NULL };
+    kv_rep_t rep = { 500, NULL, NULL, 0 };
     kv_reply_ok(&rep, 201, o, NULL);
     return s_reply(r, &rep);
 }

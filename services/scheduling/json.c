@@ -7,6 +7,7 @@
  * payload of one resource can never drift apart.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sched.h"
@@ -24,25 +25,48 @@ static json_t *s_time(int minutes)
     return json_string(buf);
 }
 
-json_t *sched_service_json(const PGresult *r, int row, int admin)
+void sched_service_write(kv_jw_t *w, const PGresult *r, int row, int admin)
 {
-    json_t *o = json_object();
-    json_object_set_new(o, "id", json_integer(kv_db_i64(r, row, SCHED_S_ID)));
-    json_object_set_new(o, "name", kv_json_cell_str(r, row, SCHED_S_NAME));
-    json_object_set_new(o, "duration", json_integer(kv_db_i64(r, row, SCHED_S_DURATION)));
-    json_object_set_new(o, "price", sched_price_json(kv_db_i64(r, row, SCHED_S_PRICE)));
-    json_object_set_new(o, "buffer_before_minutes",
-                        json_integer(kv_db_i64(r, row, SCHED_S_BUF_BEFORE)));
-    json_object_set_new(o, "buffer_after_minutes",
-                        json_integer(kv_db_i64(r, row, SCHED_S_BUF_AFTER)));
-    json_object_set_new(o, "min_notice_minutes", json_integer(kv_db_i64(r, row, SCHED_S_NOTICE)));
-    json_object_set_new(o, "max_advance_days", json_integer(kv_db_i64(r, row, SCHED_S_ADVANCE)));
+    kv_jw_obj(w);
+    kv_jw_key(w, "id");
+    kv_jw_int(w, kv_db_i64(r, row, SCHED_S_ID));
+    kv_jw_key(w, "name");
+    kv_jw_cell_str(w, r, row, SCHED_S_NAME);
+    kv_jw_key(w, "duration");
+    kv_jw_int(w, kv_db_i64(r, row, SCHED_S_DURATION));
+    kv_jw_key(w, "price");
+    kv_jw_real(w, (double)kv_db_i64(r, row, SCHED_S_PRICE) / 100.0, 15);   /* sched_price_json */
+    kv_jw_key(w, "buffer_before_minutes");
+    kv_jw_int(w, kv_db_i64(r, row, SCHED_S_BUF_BEFORE));
+    kv_jw_key(w, "buffer_after_minutes");
+    kv_jw_int(w, kv_db_i64(r, row, SCHED_S_BUF_AFTER));
+    kv_jw_key(w, "min_notice_minutes");
+    kv_jw_int(w, kv_db_i64(r, row, SCHED_S_NOTICE));
+    kv_jw_key(w, "max_advance_days");
+    kv_jw_int(w, kv_db_i64(r, row, SCHED_S_ADVANCE));
     if (admin) {
         const char *a = kv_db_str(r, row, SCHED_S_ACTIVE);
-        json_object_set_new(o, "active", json_boolean(a && a[0] == 't'));
-        json_object_set_new(o, "created_at", kv_json_cell_str(r, row, SCHED_S_CREATED));
-        json_object_set_new(o, "updated_at", kv_json_cell_str(r, row, SCHED_S_UPDATED));
+        kv_jw_key(w, "active");
+        kv_jw_bool(w, a && a[0] == 't');
+        kv_jw_key(w, "created_at");
+        kv_jw_cell_str(w, r, row, SCHED_S_CREATED);
+        kv_jw_key(w, "updated_at");
+        kv_jw_cell_str(w, r, row, SCHED_S_UPDATED);
     }
+    kv_jw_end(w);
+}
+
+json_t *sched_service_json(const PGresult *r, int row, int admin)
+{
+    /* written once, read back: the list (written directly) and every other
+     * answer of a service can never drift apart */
+    kv_jw_t w;
+    kv_jw_init(&w);
+    sched_service_write(&w, r, row, admin);
+    size_t len;
+    char *text = kv_jw_take(&w, &len);
+    json_t *o = text ? json_loadb(text, len, 0, NULL) : NULL;
+    free(text);
     return o;
 }
 

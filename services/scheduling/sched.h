@@ -163,8 +163,12 @@ int sched_next_slots(kv_ctx_t *ctx, const kv_req_t *req, const int64_t *ids,
 /* cents as a JSON number with the decimals of the amount (2550 -> 25.5,
  * 2500 -> 25.0).  New reference. */
 json_t *sched_price_json(long long cents);
-/* The service object {"id","name","duration","price"} of row (SCHED_S_*
- * columns); admin adds "active", "created_at", "updated_at".  New reference. */
+/* The service object {"id","name","duration","price",...} of row
+ * (SCHED_S_* columns); admin adds "active", "created_at", "updated_at".
+ * sched_service_write writes it into w (a page of the list);
+ * sched_service_json reads that text back into a tree (new reference),
+ * so that both are one definition. */
+void sched_service_write(kv_jw_t *w, const PGresult *r, int row, int admin);
 json_t *sched_service_json(const PGresult *r, int row, int admin);
 /* The fields every staff object shares {"id","name","specialties"} of row
  * (SCHED_T_* columns); staff.c and admin.c add the rest.  New reference. */

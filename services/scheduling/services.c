@@ -40,10 +40,13 @@ void sched_services_list(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
             goto fail;
         total = kv_db_i64(c, 0, 0);
     }
-    json_t *data = json_array();
+    kv_jw_t w;                   /* a page is written directly: no tree */
+    kv_reply_ok_begin(&w);
+    kv_jw_arr(&w);
     for (int i = 0; i < PQntuples(r); i++)
-        json_array_append_new(data, sched_service_json(r, i, 0));
-    kv_reply_ok(rep, KV_ST_OK, data, kv_meta_page(page, per_page, total));
+        sched_service_write(&w, r, i, 0);
+    kv_jw_end(&w);
+    kv_reply_ok_end(rep, KV_ST_OK, &w, kv_meta_page(page, per_page, total));
     goto out;
 fail:
     sched_db_fail(ctx, req, rep);

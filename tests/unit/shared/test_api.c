@@ -25,7 +25,7 @@ static void s_expect_json(json_t *j, const char *want, const char *name)
 
 static void test_envelopes(void)
 {
-    kv_rep_t rep = { 500, NULL };
+    kv_rep_t rep = { 500, NULL, NULL, 0 };
 
     kv_reply_ok(&rep, 200, json_pack("{s:i}", "id", 7), NULL);
     KVT_EQ_INT(rep.status, 200, "reply_ok sets the status");
@@ -208,9 +208,46 @@ static void test_params(void)
     json_decref(q);
 }
 
+/* The envelope written directly is kv_reply_ok's, byte for byte. */
+static void test_written(void)
+{
+    kv_rep_t tree = { 500, NULL, NULL, 0 }, text = { 500, NULL, NULL, 0 };
+    json_t *data = json_pack("[{s:i,s:s,s:f},{s:i,s:n,s:f}]", "id", 1, "name", "Cut \"& wash\"",
+                             "price", 25.5, "id", 2, "name", "price", 1999 / 100.0);
+    kv_jw_t w;
+    kv_reply_ok_begin(&w);
+    kv_jw_json(&w, data, 15);
+    kv_reply_ok_end(&text, 200, &w, kv_meta_page(2, 20, 42));
+    kv_reply_ok(&tree, 200, data, kv_meta_page(2, 20, 42));
+    char *want = json_dumps(tree.body, JSON_COMPACT | JSON_REAL_PRECISION(15));
+    KVT_EQ_INT(text.status, 200, "a written envelope keeps its status");
+    KVT_OK(text.body == NULL && text.text != NULL, "and is text, not a tree");
+    KVT_EQ_STR(text.text ? text.text : "", want,
+               "kv_reply_ok_end writes the very bytes of kv_reply_ok's envelope, meta included");
+    KVT_EQ_INT((long long)text.text_len, (long long)strlen(want), "with its length");
+    free(want);
+
+    /* a later kv_reply_* replaces the text */
+    kv_reply_not_found(&text, "Service");
+    KVT_OK(text.text == NULL && text.body != NULL && text.status == 404,
+           "an error reply after a written one replaces it");
+    json_decref(text.body);
+    json_decref(tree.body);
+
+    /* a writer that failed is a 500 */
+    kv_rep_t bad = { 500, NULL, NULL, 0 };
+    kv_reply_ok_begin(&w);
+    kv_jw_str(&w, "\xff", 1);
+    kv_reply_ok_end(&bad, 200, &w, NULL);
+    KVT_EQ_INT(bad.status, 500, "a written envelope with invalid UTF-8 becomes 500");
+    KVT_OK(bad.text == NULL && bad.body != NULL, "with the internal-error envelope");
+    json_decref(bad.body);
+}
+
 int main(void)
 {
     test_envelopes();
+    test_written();
     test_errors_add();
     test_page();
     test_params();

@@ -3,7 +3,9 @@
  * very bytes json_dumps writes (and fails where it fails), for the values
  * the services answer with and for random trees of every kind of value:
  * escapes, multi-byte and invalid UTF-8, NUL inside strings and keys,
- * extreme integers, reals of every magnitude, nesting, empty containers.
+ * extreme integers, reals of every magnitude, nesting, empty containers;
+ * and the direct writer kv_jw writes what kv_json_dump writes for the
+ * equal tree, and refuses what is not one JSON value.
  */
 #include <float.h>
 #include <limits.h>
@@ -234,9 +236,146 @@ static void test_random(void)
     free(why_bad);
 }
 
+/* ---- kv_jw ---------------------------------------------------------------- */
+
+/* Writes v through kv_jw's calls (never kv_jw_json), as a handler would. */
+static void s_write(kv_jw_t *w, const json_t *v, int prec)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        kv_jw_obj(w);
+        for (void *it = json_object_iter((json_t *)v); it;
+             it = json_object_iter_next((json_t *)v, it)) {
+            const char *k = json_object_iter_key(it);
+            if (strlen(k) != json_object_iter_key_len(it))
+                continue;        /* kv_jw_key takes C strings: such trees are skipped */
+            kv_jw_key(w, k);
+            s_write(w, json_object_iter_value(it), prec);
+        }
+        kv_jw_end(w);
+        break;
+    case JSON_ARRAY:
+        kv_jw_arr(w);
+        for (size_t i = 0; i < json_array_size(v); i++)
+            s_write(w, json_array_get(v, i), prec);
+        kv_jw_end(w);
+        break;
+    case JSON_STRING:  kv_jw_str(w, json_string_value(v), json_string_length(v)); break;
+    case JSON_INTEGER: kv_jw_int(w, json_integer_value(v)); break;
+    case JSON_REAL:    kv_jw_real(w, json_real_value(v), prec); break;
+    case JSON_TRUE:    kv_jw_bool(w, 1); break;
+    case JSON_FALSE:   kv_jw_bool(w, 0); break;
+    default:           kv_jw_null(w); break;
+    }
+}
+
+/* 1 when v has an object key with a NUL inside (s_write cannot write it). */
+static int s_nul_key(const json_t *v)
+{
+    if (json_is_object(v)) {
+        for (void *it = json_object_iter((json_t *)v); it;
+             it = json_object_iter_next((json_t *)v, it))
+            if (strlen(json_object_iter_key(it)) != json_object_iter_key_len(it) ||
+                s_nul_key(json_object_iter_value(it)))
+                return 1;
+    } else if (json_is_array(v)) {
+        for (size_t i = 0; i < json_array_size(v); i++)
+            if (s_nul_key(json_array_get(v, i)))
+                return 1;
+    }
+    return 0;
+}
+
+static void test_writer(void)
+{
+    int same = 1, tried = 0;
+    char *why = NULL;
+    for (int i = 0; i < 20000; i++) {
+        json_t *v = s_rand_value(0, i % 4 == 0);
+        if (s_nul_key(v)) {
+            json_decref(v);
+            continue;
+        }
+        int prec = i % 3 == 0 ? 15 : i % 3 == 1 ? 0 : 17;
+        kv_jw_t w;
+        kv_jw_init(&w);
+        s_write(&w, v, prec);
+        size_t len = 7;
+        char *mine = kv_jw_take(&w, &len);
+        char *want = kv_json_dump(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(prec), NULL);
+        int ok = (!mine && !want && len == 0) ||
+                 (mine && want && strcmp(mine, want) == 0 && len == strlen(want));
+        if (!ok && !why) {
+            why = malloc(200 + (mine ? strlen(mine) : 0) + (want ? strlen(want) : 0));
+            sprintf(why, "writer %s / dump %s", mine ? mine : "NULL", want ? want : "NULL");
+        }
+        same &= ok;
+        tried++;
+        free(mine);
+        free(want);
+        json_decref(v);
+    }
+    KVT_OK(same && tried > 15000, "the writer writes what kv_json_dump writes for the same "
+           "tree (%d random trees, some with broken UTF-8: both fail)%s%s", tried,
+           why ? ": " : "", why ? why : "");
+    free(why);
+
+    kv_jw_t w;
+    size_t len;
+    kv_jw_init(&w);
+    kv_jw_obj(&w);
+    kv_jw_key(&w, "a");
+    json_t *arr = json_pack("[i,s]", 1, "x");
+    kv_jw_json(&w, arr, 0);
+    json_decref(arr);
+    kv_jw_key(&w, "b");
+    kv_jw_raw(&w, "{\"c\":null}", 10);
+    kv_jw_key(&w, "d");
+    kv_jw_cstr(&w, NULL);
+    kv_jw_end(&w);
+    char *t = kv_jw_take(&w, &len);
+    KVT_EQ_STR(t ? t : "NULL", "{\"a\":[1,\"x\"],\"b\":{\"c\":null},\"d\":null}",
+               "a jansson value, raw text and a NULL string take their places with commas");
+    free(t);
+
+    kv_jw_init(&w);
+    kv_jw_end(&w);
+    KVT_OK(kv_jw_take(&w, &len) == NULL && len == 0, "closing what was never opened fails");
+    kv_jw_init(&w);
+    kv_jw_arr(&w);
+    kv_jw_key(&w, "k");
+    kv_jw_int(&w, 1);
+    kv_jw_end(&w);
+    KVT_OK(kv_jw_take(&w, NULL) == NULL, "a key inside an array fails");
+    kv_jw_init(&w);
+    kv_jw_obj(&w);
+    kv_jw_key(&w, "k");
+    kv_jw_end(&w);
+    KVT_OK(kv_jw_take(&w, NULL) == NULL, "a key without its value fails");
+    kv_jw_init(&w);
+    kv_jw_obj(&w);
+    KVT_OK(kv_jw_take(&w, NULL) == NULL, "an object left open fails");
+    kv_jw_init(&w);
+    for (int i = 0; i < KV_JW_DEPTH + 1; i++)
+        kv_jw_arr(&w);
+    for (int i = 0; i < KV_JW_DEPTH + 1; i++)
+        kv_jw_end(&w);
+    KVT_OK(kv_jw_take(&w, NULL) == NULL, "nesting deeper than KV_JW_DEPTH (%d) fails", KV_JW_DEPTH);
+    kv_jw_init(&w);
+    kv_jw_arr(&w);
+    kv_jw_real(&w, INFINITY, 15);
+    kv_jw_end(&w);
+    KVT_OK(kv_jw_take(&w, NULL) == NULL, "an infinite real fails (JSON has none)");
+    kv_jw_init(&w);
+    kv_jw_int(&w, 1);
+    kv_jw_int(&w, 2);
+    KVT_OK(kv_jw_take(&w, NULL) == NULL, "two values at the top level fail (not one JSON text)");
+}
+
 int main(void)
 {
     test_fixed();
     test_random();
+    test_writer();
     return kvt_done();
 }
