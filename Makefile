@@ -10,6 +10,7 @@
 #   make test-san   the same tests on the ASan + UBSan build
 #   make lint-openapi  only the lint of docs/openapi.yaml (@redocly/cli)
 #   make bench      wrk against the gateway beside pgbench on the same query
+#   make bench-profile  where a request's time goes, per kind of thread
 #   make fuzz       the libFuzzer harnesses of tests/fuzz/ (clang, ASan +
 #                   UBSan), FUZZ_SECONDS (60) each, FUZZ_ONLY=<name> for one
 #
@@ -73,7 +74,7 @@ KVT_OBJ   := $(BUILD)/tests/lib/kvt.o $(BUILD)/tests/lib/kvt_check.o
 TOOL_SRC  := $(wildcard tests/tools/*.c)
 TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(TOOL_SRC))
 
-.PHONY: all tests run up down test test-san bench clean deps deps-dev lint-openapi \
+.PHONY: all tests run up down test test-san bench bench-profile clean deps deps-dev lint-openapi \
         fuzz fuzz-build fuzz-merge deps-fuzz
 # keep the test objects (no rebuild, no long "rm" line at the end of a build)
 .SECONDARY:
@@ -162,6 +163,12 @@ test-san: deps-dev
 bench: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/bench.sh
+
+# Where a request's time goes: CPU and context switches per request of each
+# kind of thread, and perf's top symbols (scripts/bench-profile.sh).
+bench-profile: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/bench-profile.sh
 
 # ---- fuzzing ------------------------------------------------------------------
 #
