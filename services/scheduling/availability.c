@@ -150,26 +150,42 @@ int sched_day_slots(kv_ctx_t *ctx, const kv_req_t *req, const sched_svc_t *svc,
     return 0;
 }
 
-json_t *sched_slots_json(const sched_slot_t *v, size_t n, int duration, const int *times,
-                         size_t ntimes)
+void sched_slots_write(kv_jw_t *w, const sched_slot_t *v, size_t n, int duration,
+                       const int *times, size_t ntimes)
 {
-    json_t *data = json_array();
+    kv_jw_arr(w);
     for (size_t k = 0; k < ntimes; k++) {
         int t = times[k];
         char a[6], e[6];
         kv_format_time(t, a);
         kv_format_time(t + duration, e);
-        json_t *ids = json_array();
+        kv_jw_obj(w);
+        kv_jw_key(w, "time");
+        kv_jw_str(w, a, strlen(a));
+        kv_jw_key(w, "end_time");
+        kv_jw_str(w, e, strlen(e));
+        kv_jw_key(w, "staff_ids");
+        kv_jw_arr(w);
         for (size_t i = 0; i < n; i++)
             if (v[i].time == t)
-                json_array_append_new(ids, json_integer(v[i].staff_id));
-        json_t *slot = json_object();
-        json_object_set_new(slot, "time", json_string(a));
-        json_object_set_new(slot, "end_time", json_string(e));
-        json_object_set_new(slot, "staff_ids", ids);
-        json_array_append_new(data, slot);
+                kv_jw_int(w, v[i].staff_id);
+        kv_jw_end(w);
+        kv_jw_end(w);
     }
-    return data;
+    kv_jw_end(w);
+}
+
+json_t *sched_slots_json(const sched_slot_t *v, size_t n, int duration, const int *times,
+                         size_t ntimes)
+{
+    kv_jw_t w;
+    kv_jw_init(&w);
+    sched_slots_write(&w, v, n, duration, times, ntimes);
+    size_t len;
+    char *text = kv_jw_take(&w, &len);
+    json_t *data = text ? json_loadb(text, len, 0, NULL) : NULL;
+    free(text);
+    return data ? data : json_array();
 }
 
 /* appointments.slots: query date, service_id, staff_id? -> data
@@ -235,7 +251,10 @@ void sched_slots(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
     for (size_t i = 0; i < n; i++)
         if (nt == 0 || times[nt - 1] != v[i].time)
             times[nt++] = v[i].time;
-    kv_reply_ok(rep, KV_ST_OK, sched_slots_json(v, n, svc.duration, times, nt), NULL);
+    kv_jw_t w;                   /* written directly: up to a thousand values */
+    kv_reply_ok_begin(&w);
+    sched_slots_write(&w, v, n, svc.duration, times, nt);
+    kv_reply_ok_end(rep, KV_ST_OK, &w, NULL);
     goto out;
 fail:
     sched_db_fail(ctx, req, rep);

@@ -145,7 +145,11 @@ int sched_day_slots(kv_ctx_t *ctx, const kv_req_t *req, const sched_svc_t *svc,
 
 /* The /slots objects {"time","end_time","staff_ids"} of the starts
  * times[0..ntimes) (in that order) from the slots v[0..n) of
- * sched_day_slots, for a service of duration minutes.  New reference. */
+ * sched_day_slots, for a service of duration minutes, as one array:
+ * written into w (the /slots answer), or read back into a tree (new
+ * reference; a conflict's alternatives), so that both are one definition. */
+void sched_slots_write(kv_jw_t *w, const sched_slot_t *v, size_t n, int duration,
+                       const int *times, size_t ntimes);
 json_t *sched_slots_json(const sched_slot_t *v, size_t n, int duration, const int *times,
                          size_t ntimes);
 
