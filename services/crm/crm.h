@@ -27,7 +27,8 @@ enum {
 };
 
 /* The public customer object of row `row` of r (which has the columns
- * above).  Caller owns the result. */
+ * above): written into w, or as a tree (caller owns it). */
+void crm_customer_write(kv_jw_t *w, const PGresult *r, int row);
 json_t *crm_customer_json(const PGresult *r, int row);
 
 /* Operation handlers (customers.c). */

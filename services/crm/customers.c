@@ -98,10 +98,13 @@ static void s_list_sync(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep,
         kv_reply_db_error(rep, ctx->db);
         return;
     }
-    json_t *data = json_array();
+    kv_jw_t w;
+    kv_reply_ok_begin(&w);
+    kv_jw_arr(&w);
     for (int i = 0; i < shown; i++)
-        json_array_append_new(data, crm_customer_json(r, i));
-    kv_reply_ok(rep, KV_ST_OK, data, meta);
+        crm_customer_write(&w, r, i);
+    kv_jw_end(&w);
+    kv_reply_ok_end(rep, KV_ST_OK, &w, meta);
     PQclear(r);
 }
 
@@ -151,10 +154,13 @@ void crm_customers_list(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
     PQclear(calls[0].res);
     PQclear(calls[1].res);
     r = calls[2].res;
-    json_t *data = json_array();
+    kv_jw_t w;                   /* a page is written directly: no tree */
+    kv_reply_ok_begin(&w);
+    kv_jw_arr(&w);
     for (int i = 0; r && i < PQntuples(r); i++)
-        json_array_append_new(data, crm_customer_json(r, i));
-    kv_reply_ok(rep, KV_ST_OK, data, kv_meta_page(page, per_page, total));
+        crm_customer_write(&w, r, i);
+    kv_jw_end(&w);
+    kv_reply_ok_end(rep, KV_ST_OK, &w, kv_meta_page(page, per_page, total));
 out:
     PQclear(r);
     crm_filter_cleanup(&f);
