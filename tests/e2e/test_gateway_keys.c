@@ -12,6 +12,7 @@
  * /healthz keep their speed.
  */
 #include <stdint.h>
+#include <openssl/rand.h>
 
 #include "gw_e2e.h"
 #include "../../services/gateway/gw_auth.h"   /* GW_AUTH_WAIT_MS */
