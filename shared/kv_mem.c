@@ -20,8 +20,8 @@
 #include <unistd.h>
 
 #define S_QUIET_MS  1000       /* no work anywhere in the process for this long */
-#define S_CHECK_MS  1000       /* the resident size is read at most this often */
-#define S_GROWTH_KB 1024       /* growth since the last trim that calls for one */
+#define S_CHECK_MS  500        /* the resident size is read at most this often */
+#define S_GROWTH_KB 512        /* growth since the last trim that calls for one */
 
 static atomic_int s_dirty;             /* work was done since the last trim */
 static _Atomic int64_t s_busy_at;      /* monotonic ms of the last work reported */
@@ -166,7 +166,7 @@ void kv_mem_idle(int busy)
         s_trim();
         return;
     }
-    /* otherwise, once a second (one thread: the CAS), whether work goes on
+    /* otherwise, twice a second (one thread: the CAS), whether work goes on
      * or the memory is that of threads that report none (a deliverer,
      * ZeroMQ's I/O thread): a trim when the resident size grew by
      * S_GROWTH_KB over its low since the last trim (freed pages were used

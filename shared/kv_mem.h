@@ -37,8 +37,8 @@ void kv_mem_configure(void);
  *  - once, when no thread reported work for a second and some was
  *    reported since the last trim;
  *  - when the resident size (/proc/self/statm) or the free heap
- *    (mallinfo2) grew by 1 MiB or more over its lowest since the last
- *    trim, looked at once a second, work or not: memory freed by threads
+ *    (mallinfo2) grew by 512 KiB or more over its lowest since the last
+ *    trim, looked at twice a second, work or not: memory freed by threads
  *    that report no work (a deliverer, ZeroMQ's I/O thread) or during a
  *    long burst goes back too.
  * Thread-safe.  A trim costs about 1 ms per 10 MB of free heap. */
