@@ -24,7 +24,7 @@
 # scripts/stack.sh).
 
 CC      ?= cc
-PKGS    := libmicrohttpd libzmq jansson libpq libcurl openssl libcares libargon2
+PKGS    := libmicrohttpd libzmq jansson libpq libcurl openssl libsodium libcares libargon2
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

@@ -40,8 +40,10 @@
 #
 # Environment: KVT_PORT_BASE (26000), BENCH_DURATION (5), BENCH_RUNS (3),
 # BENCH_ONLY (a space-separated subset of: services slots search write),
-# BENCH_CUSTOMERS (100000), KAIVOX_BIN_DIR (bin), KVT_BUILD (build/release:
-# the tools); other KAIVOX_* settings reach the services.
+# BENCH_CUSTOMERS (100000), BENCH_SMAPS (a directory: each process's
+# /proc/<pid>/smaps and status are copied there when its VmRSS is read),
+# KAIVOX_BIN_DIR (bin), KVT_BUILD (build/release: the tools); other
+# KAIVOX_* settings reach the services.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -305,6 +307,11 @@ for pf in "$V"/run/*.pid; do
         rss="not running"
     fi
     printf '   %-22s %s\n' "$p" "$rss"
+    if [[ -n "${BENCH_SMAPS:-}" && "$rss" != "not running" ]]; then
+        mkdir -p "$BENCH_SMAPS"
+        cat "/proc/$pid/smaps" > "$BENCH_SMAPS/$p.smaps" 2>/dev/null || true
+        cat "/proc/$pid/status" > "$BENCH_SMAPS/$p.status" 2>/dev/null || true
+    fi
 done
 if [[ ${#DEAD[@]} -gt 0 ]]; then
     for p in "${DEAD[@]}"; do

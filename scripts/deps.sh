@@ -34,7 +34,7 @@ esac
 PACKAGES=(
     build-essential pkg-config
     libmicrohttpd-dev libzmq3-dev libpq-dev libjansson-dev libssl-dev
-    libcurl4-openssl-dev libc-ares-dev libargon2-dev
+    libcurl4-openssl-dev libc-ares-dev libargon2-dev libsodium-dev
     postgresql postgresql-contrib
     curl wrk jq openssl ca-certificates
 )

@@ -8,9 +8,9 @@
 #include <string.h>
 #include <stdlib.h>
 #include <stdio.h>
-#include <openssl/rand.h>
 
 #include "kv_bus.h"
+#include "kv_crypto.h"
 #include "kv_mem.h"
 #include "kv_json.h"
 
@@ -360,7 +360,7 @@ out:
 void kv_bus_new_id(char buf[33])
 {
     unsigned char raw[16];
-    if (RAND_bytes(raw, sizeof raw) != 1) {
+    if (kv_random_bytes(raw, sizeof raw) != 0) {
         /* fall back to something unique enough for correlation */
         static unsigned long long n;
         snprintf(buf, 33, "%016llx%016llx", (unsigned long long)(uintptr_t)&n, __atomic_add_fetch(&n, 1, __ATOMIC_RELAXED));

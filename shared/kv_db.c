@@ -220,6 +220,26 @@ static void s_notice(void *arg, const PGresult *r)
     kv_debug(NULL, "db %s notice: %s %s", db->service, s_field(r, PG_DIAG_SQLSTATE), msg);
 }
 
+const char *kv_db_gssencmode_default(const char *url)
+{
+    const char *env = getenv("PGGSSENCMODE"), *svc = getenv("PGSERVICE");
+    if (env || svc || !url)   /* set at all, even empty: libpq reads it */
+        return NULL;
+    char *err = NULL;
+    PQconninfoOption *opts = PQconninfoParse(url, &err);
+    PQfreemem(err);
+    if (!opts)
+        return NULL;
+    const char *def = "disable";
+    for (PQconninfoOption *o = opts; o->keyword; o++) {
+        if (o->val &&
+            (strcmp(o->keyword, "gssencmode") == 0 || strcmp(o->keyword, "service") == 0))
+            def = NULL;
+    }
+    PQconninfoFree(opts);
+    return def;
+}
+
 /* Opens a new connection (closing any old one); does not prepare.  0/-1. */
 static int s_connect(kv_db_t *db)
 {
@@ -243,9 +263,14 @@ static int s_connect(kv_db_t *db)
     pwvar[i] = '\0';
     snprintf(pwvar + i, sizeof pwvar - i, "_DB_PASSWORD");
 
-    const char *keys[8], *vals[8];
+    const char *keys[9], *vals[9];
     int k = 0;
-    keys[k] = "dbname";           vals[k++] = kv_env_str("KAIVOX_DATABASE_URL", KV_DB_DEFAULT_URL);
+    const char *url = kv_env_str("KAIVOX_DATABASE_URL", KV_DB_DEFAULT_URL);
+    const char *gss = kv_db_gssencmode_default(url);
+    if (gss) {   /* before dbname: what the URL says would win anyway */
+        keys[k] = "gssencmode";   vals[k++] = gss;
+    }
+    keys[k] = "dbname";           vals[k++] = url;
     keys[k] = "user";             vals[k++] = user;
     const char *pw = kv_env_str(pwvar, NULL);
     if (pw) {

@@ -28,6 +28,19 @@ typedef struct kv_db kv_db_t;
 kv_db_t *kv_db_new(const char *service, const kv_stmt_t *stmts);
 void kv_db_destroy(kv_db_t **pdb);
 
+/* The gssencmode a connection to url (a libpq URL or key=value string)
+ * passes when the user configured none: "disable", or NULL to leave
+ * libpq's own default.  libpq's default, "prefer", asks Kerberos for a
+ * credential cache at every connect even where no Kerberos exists, which
+ * loads its configuration and leaves ~0.7 MB of libkrb5/libgssapi pages
+ * resident in every process (docs/architecture.md "Performance").  NULL
+ * (the user's choice stands) when url sets gssencmode or names a service
+ * (a pg_service.conf entry may set it), when PGGSSENCMODE or PGSERVICE is
+ * in the environment (even empty), or when url does not parse (libpq then
+ * reports it).
+ * Reads the environment. */
+const char *kv_db_gssencmode_default(const char *url);
+
 /* A second statement table, the runtime's own (kv_idem_stmts), prepared
  * with the service's at every (re)connection.  Same rules as stmts; names
  * must not clash.  Call before the first kv_db_ensure. */

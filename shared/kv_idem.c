@@ -33,8 +33,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <openssl/sha.h>
 
+#include "kv_crypto.h"
 #include "kv_db.h"
 #include "kv_env.h"
 #include "kv_log.h"
@@ -101,11 +101,11 @@ void kv_idem_fingerprint(const char *op, const json_t *bus, char hex[65])
     if (!canon)
         abort();    /* only on out of memory */
     char *text = kv_asprintf("%s\n%s", op, canon);
-    unsigned char md[SHA256_DIGEST_LENGTH];
-    SHA256((const unsigned char *)text, strlen(text), md);
+    unsigned char md[KV_SHA256_LEN];
+    kv_sha256(text, strlen(text), md);
     free(text);
     free(canon);
-    for (int i = 0; i < SHA256_DIGEST_LENGTH; i++) {
+    for (int i = 0; i < KV_SHA256_LEN; i++) {
         hex[2 * i] = digits[md[i] >> 4];
         hex[2 * i + 1] = digits[md[i] & 15];
     }

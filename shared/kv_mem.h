@@ -31,10 +31,20 @@ char *kv_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void kv_mem_configure(void);
 
 /* busy != 0: the caller did work (cheap: a clock read and two atomic
- * stores).  busy == 0: the caller is idle; when no thread of the process
- * reported work for a second and some was reported since the last trim,
- * gives freed heap memory back to the kernel (malloc_trim), once, in
- * whichever idle thread comes first.  Thread-safe. */
+ * stores).  busy == 0: the caller is idle, and may give freed heap memory
+ * back to the kernel (malloc_trim(0): every arena, free pages inside them
+ * too), in whichever idle thread comes first:
+ *  - once, when no thread reported work for a second and some was
+ *    reported since the last trim;
+ *  - when the resident size (/proc/self/statm) or the free heap
+ *    (mallinfo2) grew by 512 KiB or more over its lowest since the last
+ *    trim, looked at twice a second, work or not: memory freed by threads
+ *    that report no work (a deliverer, ZeroMQ's I/O thread) or during a
+ *    long burst goes back too.
+ * Thread-safe.  A trim costs about 1 ms per 10 MB of free heap. */
 void kv_mem_idle(int busy);
+
+/* How many trims kv_mem_idle made (tests, diagnostics). */
+unsigned long kv_mem_trim_count(void);
 
 #endif

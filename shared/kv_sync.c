@@ -32,9 +32,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <openssl/sha.h>
-
 #include "kv_api.h"
+#include "kv_crypto.h"
 #include "kv_limits.h"
 #include "kv_log.h"
 #include "kv_valid.h"
@@ -89,11 +88,11 @@ static uint64_t s_get64(const unsigned char *p)
 static void s_digest(int64_t tenant, const unsigned char *body, unsigned char out[S_DIGEST_LEN])
 {
     unsigned char msg[sizeof S_DIGEST_TAG - 1 + 8 + S_BODY_LEN];
-    unsigned char md[SHA256_DIGEST_LENGTH];
+    unsigned char md[KV_SHA256_LEN];
     memcpy(msg, S_DIGEST_TAG, sizeof S_DIGEST_TAG - 1);
     s_put64(msg + sizeof S_DIGEST_TAG - 1, (uint64_t)tenant);
     memcpy(msg + sizeof S_DIGEST_TAG - 1 + 8, body, S_BODY_LEN);
-    SHA256(msg, sizeof msg, md);
+    kv_sha256(msg, sizeof msg, md);
     memcpy(out, md, S_DIGEST_LEN);
 }
 

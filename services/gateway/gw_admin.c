@@ -28,13 +28,13 @@
 #include <string.h>
 #include <strings.h>
 #include <openssl/crypto.h>
-#include <openssl/sha.h>
 
 #include "gw_db.h"
 #include "gw_keys.h"
 #include "gw_routes.h"
 #include "gw_stats.h"
 #include "kv_api.h"
+#include "kv_crypto.h"
 #include "kv_env.h"
 #include "kv_log.h"
 #include "kv_proto.h"
@@ -85,7 +85,7 @@ int gw_admin_configure(const char *token)
 {
     if (!token || strlen(token) < GW_ADMIN_TOKEN_MIN)
         return -1;
-    SHA256((const unsigned char *)token, strlen(token), s_token_digest);
+    kv_sha256(token, strlen(token), s_token_digest);
     s_token_set = 1;
     return 0;
 }
@@ -97,7 +97,7 @@ static int s_token_ok(gw_req_t *r)
     if (!s_token_set || !auth || strncasecmp(auth, "Bearer ", 7) != 0)
         return 0;
     auth += 7;
-    SHA256((const unsigned char *)auth, strlen(auth), d);
+    kv_sha256(auth, strlen(auth), d);
     return CRYPTO_memcmp(d, s_token_digest, sizeof d) == 0;
 }
 

@@ -11,8 +11,8 @@
 #include <stddef.h>
 #include <string.h>
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 
+#include "kv_crypto.h"
 #include "kv_log.h"
 
 /* Timestamps leave the database as RFC 3339 UTC text. */
@@ -208,7 +208,7 @@ int gw_db_key_secret(unsigned char secret[GW_KEY_SECRET_LEN], gw_keyset_t *legac
     kv_db_t *db = kv_db_new("gateway", gw_db_stmts);
     if (kv_db_ensure(db) != 0)
         goto out;
-    if (RAND_bytes(fresh, (int)sizeof fresh) != 1) {
+    if (kv_random_bytes(fresh, sizeof fresh) != 0) {
         kv_error(NULL, "random source failed");
         goto out;
     }

@@ -15,11 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/rand.h>
-#include <openssl/sha.h>
 
+#include "kv_crypto.h"
 #include "kv_mem.h"
 
 static const char s_alphabet[] =
@@ -53,20 +50,11 @@ int gw_base62(uint64_t v, int width, char *out)
 void gw_key_checksum(const unsigned char secret[GW_KEY_SECRET_LEN], const char *rnd,
                      char out[GW_KEY_CHECK_LEN + 1])
 {
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int mac_len = 0;
+    unsigned char mac[KV_SHA256_LEN];
     uint64_t v = 0;
-    if (HMAC(EVP_sha256(), secret, GW_KEY_SECRET_LEN, (const unsigned char *)rnd,
-             GW_KEY_RANDOM_LEN, mac, &mac_len) && mac_len >= 8) {
-        for (int i = 0; i < 8; i++)
-            v = v << 8 | mac[i];
-    } else {
-        /* HMAC-SHA256 cannot fail short of memory exhaustion; a checksum
-         * no key carries keeps the failure closed. */
-        memset(out, '!', GW_KEY_CHECK_LEN);
-        out[GW_KEY_CHECK_LEN] = '\0';
-        return;
-    }
+    kv_hmac_sha256(secret, GW_KEY_SECRET_LEN, rnd, GW_KEY_RANDOM_LEN, mac);
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | mac[i];
     (void)gw_base62(v % S_CHECK_SPACE, GW_KEY_CHECK_LEN, out);
     OPENSSL_cleanse(mac, sizeof mac);
 }
@@ -82,7 +70,7 @@ int gw_key_generate(const unsigned char secret[GW_KEY_SECRET_LEN], char out[GW_K
     int n = 0;
     memcpy(out, GW_KEY_TAG, GW_KEY_TAG_LEN);
     while (n < GW_KEY_RANDOM_LEN) {
-        if (RAND_bytes(buf, (int)sizeof buf) != 1)
+        if (kv_random_bytes(buf, sizeof buf) != 0)
             return -1;
         for (size_t i = 0; i < sizeof buf && n < GW_KEY_RANDOM_LEN; i++) {
             /* 248 = 4 * 62: bytes at or above it would favour the first
@@ -126,7 +114,7 @@ int gw_key_classify(const char *key, const unsigned char secret[GW_KEY_SECRET_LE
 
 void gw_key_digest(const char *key, unsigned char out[32])
 {
-    SHA256((const unsigned char *)key, strlen(key), out);
+    kv_sha256(key, strlen(key), out);
 }
 
 void gw_key_hash_hex(const char *key, char out[65])

@@ -57,8 +57,8 @@ void gw_key_checksum(const unsigned char secret[GW_KEY_SECRET_LEN], const char *
 void gw_key_checksum_crc(const char *rnd, char out[GW_KEY_CHECK_LEN + 1]);
 
 /* Makes a new key with the keyed checksum into out[GW_KEY_LEN + 1], every
- * random character uniformly distributed (OpenSSL's RAND_bytes, rejection
- * sampling).  0, or -1 when the random source fails. */
+ * random character uniformly distributed (kv_random_bytes: getrandom(2),
+ * rejection sampling).  0, or -1 when the random source fails. */
 int gw_key_generate(const unsigned char secret[GW_KEY_SECRET_LEN], char out[GW_KEY_LEN + 1]);
 
 /* GW_KEY_KEYED, GW_KEY_CRC or GW_KEY_BAD for key (NUL-terminated, may be

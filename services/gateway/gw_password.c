@@ -6,11 +6,8 @@
 #include <string.h>
 #include <argon2.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/rand.h>
-#include <openssl/sha.h>
 
+#include "kv_crypto.h"
 #include "kv_valid.h"
 
 static char s_dummy[GW_PW_ENCODED_MAX];
@@ -59,7 +56,7 @@ int gw_password_hash(const char *password, char out[GW_PW_ENCODED_MAX])
 {
     unsigned char salt[GW_PW_SALT_LEN];
     out[0] = '\0';
-    if (RAND_bytes(salt, (int)sizeof salt) != 1)
+    if (kv_random_bytes(salt, sizeof salt) != 0)
         return -1;
     int rc = argon2id_hash_encoded(GW_PW_T_COST, GW_PW_M_COST_KIB, GW_PW_LANES, password,
                                    strlen(password), salt, sizeof salt, GW_PW_TAG_LEN, out,
@@ -97,7 +94,7 @@ int gw_password_init(void)
 int gw_token_new(char out[GW_TOKEN_LEN + 1])
 {
     unsigned char raw[32];
-    if (RAND_bytes(raw, (int)sizeof raw) != 1) {
+    if (kv_random_bytes(raw, sizeof raw) != 0) {
         out[0] = '\0';
         return -1;
     }
@@ -121,7 +118,7 @@ void gw_sha256_hex(const char *s, char out[65])
 {
     static const char hex[] = "0123456789abcdef";
     unsigned char d[32];
-    SHA256((const unsigned char *)s, strlen(s), d);
+    kv_sha256(s, strlen(s), d);
     for (int i = 0; i < 32; i++) {
         out[2 * i] = hex[d[i] >> 4];
         out[2 * i + 1] = hex[d[i] & 15];
@@ -134,14 +131,13 @@ void gw_csrf_token(const unsigned char *secret, size_t secret_len, const char *s
 {
     static const char label[] = "kaivox-csrf:";
     unsigned char msg[sizeof label + GW_TOKEN_LEN + 1];
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int maclen = 0;
+    unsigned char mac[KV_SHA256_LEN];
     size_t n = strlen(session_token);
     if (n > GW_TOKEN_LEN)
         n = GW_TOKEN_LEN;
     memcpy(msg, label, sizeof label - 1);
     memcpy(msg + sizeof label - 1, session_token, n);
-    HMAC(EVP_sha256(), secret, (int)secret_len, msg, sizeof label - 1 + n, mac, &maclen);
+    kv_hmac_sha256(secret, secret_len, msg, sizeof label - 1 + n, mac);
     s_b64url32(mac, out);
     OPENSSL_cleanse(msg, sizeof msg);
     OPENSSL_cleanse(mac, sizeof mac);

@@ -25,8 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <openssl/sha.h>
 
+#include "kv_crypto.h"
 #include "kv_log.h"
 #include "kv_mem.h"
 
@@ -105,7 +105,7 @@ static int s_add(const char *full, const char *rel)
     x->len = n;
     x->type = s_type_of(rel);
     unsigned char d[32];
-    SHA256(data, n, d);
+    kv_sha256(data, n, d);
     int o = snprintf(x->etag, sizeof x->etag, "\"");
     for (int i = 0; i < 16; i++)
         o += snprintf(x->etag + o, sizeof x->etag - (size_t)o, "%02x", d[i]);

@@ -12,6 +12,7 @@
  * /healthz keep their speed.
  */
 #include <stdint.h>
+#include <openssl/rand.h>
 
 #include "gw_e2e.h"
 #include "../../services/gateway/gw_auth.h"   /* GW_AUTH_WAIT_MS */
@@ -95,7 +96,7 @@ static void s_migration(PGconn *pg)
     KVT_EQ_STR(v, "t", "migration: a key inserted without the column (an older gateway) is legacy");
     free(v);
     v = gw_sql(pg, "SELECT count(*) FROM key_secret");
-    KVT_EQ_STR(v, "0", "migration: the key secret is left to the first gateway (RAND_bytes)");
+    KVT_EQ_STR(v, "0", "migration: the key secret is left to the first gateway (kv_random_bytes)");
     free(v);
     free(gw_sql(pg, "RESET search_path"));
     free(gw_sql(pg, "DROP SCHEMA gwmig_test CASCADE"));
