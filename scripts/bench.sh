@@ -35,13 +35,15 @@
 # table shows the medians: req/s, p50 and p99 of each side, the ratio of the
 # rates and the ratio of the p50s.  wrk's non-2xx answers must be 0 (the
 # table says so otherwise and the script fails).  Then the resident memory
-# (VmRSS) of every process of the stack 1.5 s after the last run, and the
-# load average before and after.  The stack is always torn down.
+# (VmRSS) of every process of the stack 1.5 s after the last run, and again
+# once the webhook deliveries the run caused are done (webhooks is still
+# delivering the write row's events at the first reading), and the load
+# average before and after.  The stack is always torn down.
 #
 # Environment: KVT_PORT_BASE (26000), BENCH_DURATION (5), BENCH_RUNS (3),
 # BENCH_ONLY (a space-separated subset of: services slots search write),
 # BENCH_CUSTOMERS (100000), BENCH_SMAPS (a directory: each process's
-# /proc/<pid>/smaps and status are copied there when its VmRSS is read),
+# /proc/<pid>/smaps and status are copied there at the first reading),
 # KAIVOX_BIN_DIR (bin), KVT_BUILD (build/release: the tools); other
 # KAIVOX_* settings reach the services.
 set -euo pipefail
@@ -294,24 +296,53 @@ done
 
 echo
 echo "== resident memory (VmRSS) after the run"
-# read 1.5 s after the last run: a process quiet for a second has given its
-# freed memory back by then (kv_mem_idle), as a server does after a burst
+# rss PROCESS: its VmRSS ("12.3 MB"), or nothing when it is not running
+rss() {
+    local pid
+    pid="$(tr -dc '0-9' < "$V/run/$1.pid" 2>/dev/null || true)"
+    awk '/^VmRSS:/ {printf "%.1f MB", $2 / 1024}' "/proc/$pid/status" 2>/dev/null || true
+}
+# first read 1.5 s after the last run: a process quiet for a second has
+# given its freed memory back by then (kv_mem_idle), as a server does after
+# a burst; but webhooks is still delivering the write row's events then.
+# So again once every delivery the run caused is done (none pending, the
+# count steady for a second; at most 60 s), 1.5 s later.
 sleep 1.5
-DEAD=()
+declare -A FIRST
 for pf in "$V"/run/*.pid; do
     p="$(basename "$pf" .pid)"
-    pid="$(tr -dc '0-9' < "$pf" 2>/dev/null || true)"
-    rss="$(awk '/^VmRSS:/ {printf "%.1f MB", $2 / 1024}' "/proc/$pid/status" 2>/dev/null || true)"
-    if [[ -z "$rss" ]]; then
-        DEAD+=("$p")
-        rss="not running"
-    fi
-    printf '   %-22s %s\n' "$p" "$rss"
-    if [[ -n "${BENCH_SMAPS:-}" && "$rss" != "not running" ]]; then
+    FIRST[$p]="$(rss "$p")"
+    if [[ -n "${BENCH_SMAPS:-}" && -n "${FIRST[$p]}" ]]; then
+        pid="$(tr -dc '0-9' < "$pf")"
         mkdir -p "$BENCH_SMAPS"
         cat "/proc/$pid/smaps" > "$BENCH_SMAPS/$p.smaps" 2>/dev/null || true
         cat "/proc/$pid/status" > "$BENCH_SMAPS/$p.status" 2>/dev/null || true
     fi
+done
+deliveries() {
+    psql -qAt "$PG_URL" -c "SELECT count(*) FILTER (WHERE status = 'pending') || ' ' || count(*)
+                            FROM webhooks.deliveries" 2>/dev/null || echo "? ?"
+}
+t0=$SECONDS
+prev=""
+while (( SECONDS - t0 < 60 )); do
+    now="$(deliveries)"
+    [[ "$now" == "0 "* && "$now" == "$prev" ]] && break
+    prev="$now"
+    sleep 1
+done
+DRAINED="$(( SECONDS - t0 )) s, ${now#* } deliveries, ${now%% *} pending"
+sleep 1.5
+printf '   %-22s %-12s %s\n' "process" "at 1.5 s" "after the deliveries ($DRAINED)"
+DEAD=()
+for pf in "$V"/run/*.pid; do
+    p="$(basename "$pf" .pid)"
+    later="$(rss "$p")"
+    if [[ -z "${FIRST[$p]}" || -z "$later" ]]; then
+        DEAD+=("$p")
+        later="not running"
+    fi
+    printf '   %-22s %-12s %s\n' "$p" "${FIRST[$p]:-not running}" "$later"
 done
 if [[ ${#DEAD[@]} -gt 0 ]]; then
     for p in "${DEAD[@]}"; do
