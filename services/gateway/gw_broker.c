@@ -907,6 +907,15 @@ static void s_on_reply(gw_broker_t *b, s_worker_t *w, const kv_bus_frame_t *f)
         s_dispatch(b, s);
         return;
     }
+    if (f && rc == KV_BUS_OK && h.unserved && w->ghost && !(w->held && s_is_for(f, w->held))) {
+        /* the ghost (a queued request answered 504 here) returned unserved
+         * while the worker still runs held: nothing is owed for it any
+         * more; the worker says READY when it is free */
+        kv_debug(h.id, "%s: a request answered 504 came back unserved", s->name);
+        w->ghost = 0;
+        w->away = 1;
+        return;
+    }
     s_pending_t *p = w->held;
     if (!p) {
         kv_debug(rc == KV_BUS_OK ? h.id : NULL, "late reply dropped");

@@ -13,6 +13,8 @@
  *   - a queued request whose deadline passes is answered 504, and the
  *     worker gets nothing new until it has answered that one too (else its
  *     late answer would be taken for the next request's);
+ *   - ... and when it comes back unserved before the held one's answer,
+ *     the held one still gets its own answer;
  *   - a queued request the worker returns unserved is given to it again
  *     after its READY, and answered;
  *   - a write is never queued behind (a worker that dies leaves at most
@@ -233,6 +235,43 @@ static void test_queued_deadline(void)
     bus_fake_close(&w, 1);
 }
 
+static void test_ghost_returned(void)
+{
+    bus_fake_t *w = s_worker("kvt-queue-7");
+    s_warm(w, S_QUICK, 40, 0);
+
+    s_call_t a, b, c;
+    s_held_t ha, hb, hc;
+    s_call_start(&a, S_QUICK, 8000);
+    int got_a = s_take(w, 3000, &ha);
+    s_call_start(&b, S_QUICK, 700);
+    int got_b = got_a && s_take(w, 1500, &hb);
+    KVT_OK(got_a && got_b, "a request with a 0.7 s deadline is queued behind a held one (again)");
+    s_call_join(&b);
+    KVT_EQ_INT(b.st, 504, "it is answered 504 at its deadline");
+    /* the caller's own timeout is the same deadline: let the broker's
+     * deadline check (every 50 ms) have answered it too */
+    kvt_sleep_ms(300);
+    if (got_b)
+        s_answer(w, &hb, KV_ST_UNAVAILABLE, 1);   /* then returned unserved, before the held one */
+    if (got_a)
+        s_answer(w, &ha, 200, 0);
+    s_call_join(&a);
+    KVT_EQ_INT(a.st, 200, "the held request still gets its own answer (not 502) after the "
+               "timed-out one came back unserved");
+    kv_msg_t *ready = kv_bus_ready(KV_SVC_SCHEDULING);
+    kv_msg_send(ready, w->sock);
+    kv_msg_destroy(&ready);
+    s_call_start(&c, S_QUICK, 8000);
+    int got_c = s_take(w, 3000, &hc);
+    KVT_OK(got_c, "after its READY the worker takes the next request");
+    if (got_c)
+        s_answer(w, &hc, 200, 0);
+    s_call_join(&c);
+    KVT_EQ_INT(c.st, 200, "and it is answered");
+    bus_fake_close(&w, 1);
+}
+
 static void test_queued_returned(void)
 {
     bus_fake_t *w = s_worker("kvt-queue-4");
@@ -320,6 +359,7 @@ int main(void)
     test_behind_quick();
     test_not_behind_slow();
     test_queued_deadline();
+    test_ghost_returned();
     test_queued_returned();
     test_write_waits();
     test_dies_with_two();
