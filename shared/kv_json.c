@@ -3,6 +3,7 @@
  * json_dumps writes for the same flags (kv_json.h), in one buffer.
  */
 #include "kv_json.h"
+#include "kv_valid.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -63,40 +64,6 @@ static inline void s_putc(s_buf_t *b, char c)
     b->data[b->len++] = c;
 }
 
-/* Length of the well-formed UTF-8 sequence at p (n bytes left), 0 when it
- * is not one: overlong forms, surrogates and code points past U+10FFFF
- * are refused, as jansson refuses them. */
-static size_t s_utf8_seq(const unsigned char *p, size_t n)
-{
-    unsigned c = p[0], cp;
-    size_t len;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF) {
-        len = 2;
-        cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((p[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (p[i] & 0x3F);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-        (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return len;
-}
-
 /* A JSON string of the n bytes at s: '"' and '\\' and the control
  * characters escaped (the short forms where JSON has one), everything else
  * as it is; invalid UTF-8 fails the dump. */
@@ -117,7 +84,7 @@ static void s_string(s_buf_t *b, const char *s, size_t n)
         }
         unsigned char c = p[i];
         if (c >= 0x80) {
-            size_t l = s_utf8_seq(p + i, n - i);
+            size_t l = kv_utf8_seq(p + i, n - i, NULL);
             if (l == 0) {
                 b->failed = 1;
                 return;

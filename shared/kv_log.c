@@ -16,6 +16,7 @@
  */
 #include "kv_log.h"
 #include "kv_mem.h"
+#include "kv_valid.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -73,32 +74,6 @@ void kv_log_set_trace(const char *trace_id)
 
 /* Length of the valid UTF-8 sequence starting at p (n bytes left), or 0
  * when the bytes there are not valid UTF-8. */
-static size_t s_utf8_len(const unsigned char *p, size_t n)
-{
-    unsigned char c = p[0];
-    size_t len;
-    unsigned cp;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF) { len = 2; cp = c & 0x1F; }
-    else if (c >= 0xE0 && c <= 0xEF) { len = 3; cp = c & 0x0F; }
-    else if (c >= 0xF0 && c <= 0xF4) { len = 4; cp = c & 0x07; }
-    else return 0;
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((p[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (p[i] & 0x3F);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-        (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return len;
-}
-
-/* Appends s (n bytes) JSON-escaped to out at *pos.  out must have room
- * for 6*n bytes (the worst case) past *pos. */
 static void s_escape(char *out, size_t *pos, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
@@ -121,7 +96,7 @@ static void s_escape(char *out, size_t *pos, const char *s, size_t n)
         } else if (c < 0x80) {
             out[o++] = (char)c; i++;
         } else {
-            size_t l = s_utf8_len(p + i, n - i);
+            size_t l = kv_utf8_seq(p + i, n - i, NULL);
             if (l == 0) {
                 memcpy(out + o, "\\ufffd", 6); o += 6; i++;
             } else {

@@ -320,19 +320,9 @@ int kv_valid_text(const char *s, size_t max_bytes)
             n++;
             continue;
         }
-        size_t len;
         uint32_t cp;
-        if (c >= 0xC2 && c <= 0xDF) { len = 2; cp = c & 0x1F; }
-        else if (c >= 0xE0 && c <= 0xEF) { len = 3; cp = c & 0x0F; }
-        else if (c >= 0xF0 && c <= 0xF4) { len = 4; cp = c & 0x07; }
-        else return 0;
-        for (size_t i = 1; i < len; i++) {
-            if ((p[n + i] & 0xC0) != 0x80)   /* also stops at the NUL */
-                return 0;
-            cp = (cp << 6) | (p[n + i] & 0x3F);
-        }
-        if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-            (cp >= 0xD800 && cp <= 0xDFFF) || (cp >= 0x80 && cp <= 0x9F))
+        size_t len = kv_utf8_seq(p + n, 4, &cp);   /* stops at the NUL */
+        if (len == 0 || (cp >= 0x80 && cp <= 0x9F))
             return 0;
         n += len;
         if (n > max_bytes)
@@ -351,6 +341,41 @@ const char *kv_pick(const char *const *set, const char *s)
     return NULL;
 }
 
+
+size_t kv_utf8_seq(const unsigned char *p, size_t n, uint32_t *cp)
+{
+    unsigned c = p[0];
+    uint32_t v;
+    size_t len;
+    if (c < 0x80) {
+        len = 1;
+        v = c;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+        len = 2;
+        v = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3;
+        v = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4;
+        v = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (n < len)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((p[i] & 0xC0) != 0x80)
+            return 0;
+        v = (v << 6) | (p[i] & 0x3F);
+    }
+    if ((len == 3 && v < 0x800) || (len == 4 && (v < 0x10000 || v > 0x10FFFF)) ||
+        (v >= 0xD800 && v <= 0xDFFF))
+        return 0;
+    if (cp)
+        *cp = v;
+    return len;
+}
 
 size_t kv_utf8_chars(const char *s)
 {

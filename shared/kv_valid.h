@@ -92,6 +92,13 @@ int kv_valid_text(const char *s, size_t max_bytes);
  * (static) string, not s. */
 const char *kv_pick(const char *const *set, const char *s);
 
+/* Length (1-4) of the well-formed UTF-8 sequence at p, of which n bytes may
+ * be read, with its code point in *cp (cp may be NULL); 0 when it is not
+ * one: a stray or overlong lead byte, a missing continuation byte, a
+ * surrogate, a code point past U+10FFFF.  p[k] is read only once p[1..k-1]
+ * were continuation bytes, so a NUL-terminated string may pass n = 4. */
+size_t kv_utf8_seq(const unsigned char *p, size_t n, uint32_t *cp);
+
 /* Number of code points of s (s valid UTF-8; continuation bytes are not
  * counted). */
 size_t kv_utf8_chars(const char *s);

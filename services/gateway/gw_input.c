@@ -3,6 +3,7 @@
  * (see gw_input.h).
  */
 #include "gw_input.h"
+#include "kv_valid.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -37,21 +38,9 @@ int gw_text_check(const char *s, size_t n)
             i++;
             continue;
         }
-        size_t len;
         uint32_t cp;
-        if (c >= 0xC2 && c <= 0xDF) { len = 2; cp = c & 0x1F; }
-        else if (c >= 0xE0 && c <= 0xEF) { len = 3; cp = c & 0x0F; }
-        else if (c >= 0xF0 && c <= 0xF4) { len = 4; cp = c & 0x07; }
-        else return GW_INPUT_BAD_UTF8;
-        if (i + len > n)
-            return GW_INPUT_BAD_UTF8;
-        for (size_t k = 1; k < len; k++) {
-            if ((p[i + k] & 0xC0) != 0x80)
-                return GW_INPUT_BAD_UTF8;
-            cp = (cp << 6) | (p[i + k] & 0x3F);
-        }
-        if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-            (cp >= 0xD800 && cp <= 0xDFFF))
+        size_t len = kv_utf8_seq(p + i, n - i, &cp);
+        if (len == 0)
             return GW_INPUT_BAD_UTF8;
         if (cp >= 0x80 && cp <= 0x9F)
             return GW_INPUT_CONTROL;
