@@ -235,17 +235,10 @@ char *kv_json_dump(const json_t *v, size_t flags, size_t *len)
     }
     if (!(flags & JSON_ENCODE_ANY) && !json_is_object(v) && !json_is_array(v))
         return NULL;
-    s_buf_t b;
-    kv_jw_init(&b);
-    s_value(&b, v, S_PRECISION(flags));
-    if (b.failed || s_room(&b, 1) != 0) {
-        free(b.data);
-        return NULL;
-    }
-    b.data[b.len] = '\0';
-    if (len)
-        *len = b.len;
-    return b.data;
+    kv_jw_t w;
+    kv_jw_init(&w);
+    kv_jw_json(&w, v, S_PRECISION(flags));
+    return kv_jw_take(&w, len);
 }
 
 /* ---- kv_jw ---------------------------------------------------------------- */
@@ -254,6 +247,15 @@ void kv_jw_init(kv_jw_t *w)
 {
     memset(w, 0, sizeof *w);
     w->empty[0] = 1;
+}
+
+json_t *kv_jw_tree(kv_jw_t *w)
+{
+    size_t len;
+    char *text = kv_jw_take(w, &len);
+    json_t *v = text ? json_loadb(text, len, JSON_DECODE_ANY, NULL) : NULL;
+    free(text);
+    return v;
 }
 
 void kv_jw_reset(kv_jw_t *w)

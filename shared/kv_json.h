@@ -65,6 +65,10 @@ void kv_jw_init(kv_jw_t *w);
 /* The text (NUL-terminated; caller frees) and its length; NULL when the
  * writer failed.  w is empty afterwards either way. */
 char *kv_jw_take(kv_jw_t *w, size_t *len);
+/* What w wrote, read back into a tree (new reference; NULL when the writer
+ * failed): the one definition of an object written for a list also gives
+ * the tree every other answer needs.  w is empty afterwards. */
+json_t *kv_jw_tree(kv_jw_t *w);
 /* Forgets what w holds. */
 void kv_jw_reset(kv_jw_t *w);
 void kv_jw_obj(kv_jw_t *w);          /* { */

@@ -41,9 +41,5 @@ json_t *crm_customer_json(const PGresult *r, int row)
     kv_jw_t w;
     kv_jw_init(&w);
     crm_customer_write(&w, r, row);
-    size_t len;
-    char *text = kv_jw_take(&w, &len);
-    json_t *c = text ? json_loadb(text, len, 0, NULL) : NULL;
-    free(text);
-    return c;
+    return kv_jw_tree(&w);
 }

@@ -181,10 +181,7 @@ json_t *sched_slots_json(const sched_slot_t *v, size_t n, int duration, const in
     kv_jw_t w;
     kv_jw_init(&w);
     sched_slots_write(&w, v, n, duration, times, ntimes);
-    size_t len;
-    char *text = kv_jw_take(&w, &len);
-    json_t *data = text ? json_loadb(text, len, 0, NULL) : NULL;
-    free(text);
+    json_t *data = kv_jw_tree(&w);
     return data ? data : json_array();
 }
 

@@ -63,11 +63,7 @@ json_t *sched_service_json(const PGresult *r, int row, int admin)
     kv_jw_t w;
     kv_jw_init(&w);
     sched_service_write(&w, r, row, admin);
-    size_t len;
-    char *text = kv_jw_take(&w, &len);
-    json_t *o = text ? json_loadb(text, len, 0, NULL) : NULL;
-    free(text);
-    return o;
+    return kv_jw_tree(&w);
 }
 
 json_t *sched_staff_json(const PGresult *r, int row)
