@@ -286,26 +286,31 @@ static void s_prune_step(kv_ctx_t *ctx, const char *req_id)
         atomic_store(&s_prune_next, now);   /* more to go: at the next commit */
 }
 
+void kv_answer_of(kv_rep_t *rep, kv_answer_t *ans)
+{
+    memset(ans, 0, sizeof *ans);
+    if (rep->text) {             /* written directly (kv_reply_ok_end) */
+        ans->body = rep->text;
+        ans->len = rep->text_len;
+        rep->text = NULL;
+    } else {
+        if (!rep->body)
+            kv_reply_internal(rep);
+        ans->body = kv_json_dump(rep->body, JSON_COMPACT | JSON_REAL_PRECISION(15), &ans->len);
+        if (!ans->body)
+            abort();    /* only on out of memory */
+        json_decref(rep->body);
+        rep->body = NULL;
+    }
+    ans->status = rep->status;
+}
+
 void kv_idem_finish(kv_idem_t *ix, kv_ctx_t *ctx, const kv_hdr_t *h, kv_rep_t *rep,
                     kv_answer_t *out)
 {
     assert(ix && ix->open);
     kv_db_t *db = ctx->db;
-    memset(out, 0, sizeof *out);
-    if (rep->text) {             /* written directly (kv_reply_ok_end) */
-        out->body = rep->text;
-        out->len = rep->text_len;
-        rep->text = NULL;
-    } else {
-        if (!rep->body)
-            kv_reply_internal(rep);
-        out->body = kv_json_dump(rep->body, JSON_COMPACT | JSON_REAL_PRECISION(15), &out->len);
-        if (!out->body)
-            abort();    /* only on out of memory */
-        json_decref(rep->body);
-        rep->body = NULL;
-    }
-    out->status = rep->status;
+    kv_answer_of(rep, out);
 
     kv_db_rollback(db, h->id);   /* a savepoint the handler left open: undone */
     int store = kv_idem_storable(out->status);

@@ -51,6 +51,12 @@ typedef struct {
     int replayed;
 } kv_answer_t;
 
+/* *ans = rep's envelope as text, not replayed: rep->text taken as it is
+ * (kv_reply_ok_end), or rep->body dumped (reals with 15 digits) and
+ * released; a rep holding neither is a 500.  Aborts only when out of
+ * memory. */
+void kv_answer_of(kv_rep_t *rep, kv_answer_t *ans);
+
 /* The statements kv_idem runs, prepared on every service connection
  * (kv_db_add_stmts); {NULL, NULL} terminated. */
 extern const kv_stmt_t kv_idem_stmts[];

@@ -247,28 +247,6 @@ static void s_test_delay(const char *op)
 
 /* ---- one request ----------------------------------------------------------- */
 
-/* *ans = rep serialized (rep->body or rep->text taken; neither is a 500). */
-static void s_answer_of(kv_rep_t *rep, kv_answer_t *ans)
-{
-    if (rep->text) {             /* written directly (kv_reply_ok_end) */
-        ans->status = rep->status;
-        ans->body = rep->text;
-        ans->len = rep->text_len;
-        ans->replayed = 0;
-        rep->text = NULL;
-        return;
-    }
-    if (!rep->body)
-        kv_reply_internal(rep);
-    ans->status = rep->status;
-    ans->body = kv_json_dump(rep->body, JSON_COMPACT | JSON_REAL_PRECISION(15), &ans->len);
-    if (!ans->body)
-        abort();    /* only on out of memory */
-    ans->replayed = 0;
-    json_decref(rep->body);
-    rep->body = NULL;
-}
-
 /* Runs one request and fills *ans (its body owned by the caller).  Never
  * fails: every problem becomes an error envelope.  A write with an
  * Idempotency-Key runs between kv_idem_start and kv_idem_finish, which
@@ -330,7 +308,7 @@ static void s_dispatch(kv_ctx_t *ctx, const kv_hdr_t *h, const char *body, size_
     kv_db_rollback(ctx->db, h->id);   /* no-op unless the handler forgot one */
 out:
     if (!ans->body)
-        s_answer_of(&rep, ans);
+        kv_answer_of(&rep, ans);
     json_decref(rep.body);
     free(rep.text);
     json_decref(bus);
@@ -345,7 +323,7 @@ static void s_handle_request(kv_ctx_t *ctx, void *sock, const kv_bus_frame_t *f)
     if (rc == KV_BUS_EVERSION && h.id[0]) {
         kv_rep_t rep = { KV_ST_INTERNAL, NULL, NULL, 0 };
         kv_reply_error(&rep, KV_ST_VERSION_MISMATCH, "Unsupported bus protocol version.", NULL);
-        s_answer_of(&rep, &ans);
+        kv_answer_of(&rep, &ans);
     } else if (rc != KV_BUS_OK) {
         /* no usable request id: the broker answers its client at its deadline */
         kv_warn(NULL, "dropping request with a malformed header (%d)", rc);
