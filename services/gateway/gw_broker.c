@@ -706,11 +706,17 @@ static void s_enqueue(gw_broker_t *b, s_pending_t *p)
     s_dispatch(b, p->service);
 }
 
+/* The return address of p, which its worker's reply carries ("c"/"h" + sequence). */
+static int s_retaddr(const s_pending_t *p, char out[24])
+{
+    return snprintf(out, 24, "%c%016" PRIx64, p->cb ? 'h' : 'c', p->seq);
+}
+
 /* Builds the message a worker gets, with p's return address. */
 static void s_build_req(s_pending_t *p, const char *hdr, size_t hlen, const char *body, size_t blen)
 {
     char ret[24];
-    int rlen = snprintf(ret, sizeof ret, "%c%016" PRIx64, p->cb ? 'h' : 'c', p->seq);
+    int rlen = s_retaddr(p, ret);
     p->req = kv_bus_envelope(KV_CMD_REQUEST, ret, (size_t)rlen, hdr, hlen, body, blen);
 }
 
@@ -838,12 +844,6 @@ static void s_on_ready(gw_broker_t *b, const char *id, size_t idlen, s_worker_t 
 
 /* A REPLY from w, parsed (f) or refused (f NULL: the message was
  * malformed).  Frees w and answers what it held. */
-/* The return address w's request p was sent with ("c"/"h" + sequence). */
-static int s_retaddr(const s_pending_t *p, char out[24])
-{
-    return snprintf(out, 24, "%c%016" PRIx64, p->cb ? 'h' : 'c', p->seq);
-}
-
 static int s_is_for(const kv_bus_frame_t *f, const s_pending_t *p)
 {
     char want[24];
