@@ -1232,6 +1232,17 @@ int gw_broker_pending(const gw_broker_t *b)
     return b->npending;
 }
 
+int gw_broker_quick(const gw_broker_t *b, int64_t max_us)
+{
+    if (b->npending > 1)
+        return 0;
+    const s_pending_t *p = b->all_head;
+    if (!p || !p->service || p->opi < 0)
+        return 1;
+    int64_t took = p->service->took_us[p->opi];
+    return took <= max_us;
+}
+
 /* ---- public ------------------------------------------------------------ */
 
 gw_broker_t *gw_broker_new(void *zmq_ctx)

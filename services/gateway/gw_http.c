@@ -203,6 +203,7 @@ static int64_t s_mono_us(void)
 static kv_metric_t *s_m_http;        /* kaivox_http_requests_total */
 static kv_metric_t *s_m_http_lat;    /* kaivox_http_request_duration_seconds */
 static kv_metric_t *s_m_bus;         /* kaivox_gateway_bus_requests_total */
+static kv_metric_t *s_m_polls;       /* kaivox_gateway_loop_polls_total */
 static kv_metric_t *s_m_bus_lat;     /* kaivox_gateway_bus_request_duration_seconds */
 static kv_metric_t *s_m_workers;     /* kaivox_bus_workers{service,state} */
 static kv_metric_t *s_m_queue;       /* kaivox_bus_queue_depth{service} */
@@ -238,6 +239,8 @@ static void s_scrape_broker(void *arg)
     kv_metric_set(s_m_keys, KV_LABELS("refused_unchecked"), atomic_load(&gw_stats.key_refused));
     kv_metric_set(s_m_keys, KV_LABELS("negative_cache"), atomic_load(&gw_stats.key_negative_hits));
     kv_metric_set(s_m_keys, KV_LABELS("wait_timeout"), atomic_load(&gw_stats.key_wait_timeouts));
+    kv_metric_set(s_m_polls, KV_LABELS("caught"), atomic_load(&gw_stats.poll_caught));
+    kv_metric_set(s_m_polls, KV_LABELS("slept"), atomic_load(&gw_stats.poll_slept));
 }
 
 void gw_http_metrics_init(void)
@@ -266,6 +269,9 @@ void gw_http_metrics_init(void)
     s_m_refused = kv_counter_new("kaivox_http_connections_refused_total",
         "Connections the public listener refused or cut, and 429s of the failed-authentication "
         "limit, by reason.", "reason");
+    s_m_polls = kv_counter_new("kaivox_gateway_loop_polls_total",
+        "Waits of the event loop that polled before sleeping (at most one request held), "
+        "by result (caught: an event came within the poll; slept: it did not).", "result");
     s_m_keys = kv_counter_new("kaivox_api_key_lookups_total",
         "API key checks that were not cache hits, by how they were answered.", "result");
     kv_metric_t *start = kv_gauge_new("kaivox_process_start_time_seconds",

@@ -17,10 +17,16 @@
  * used the socket, so ZMQ_EVENTS is asked before every wait and a waiting
  * message makes the wait a poll.  After a second without HTTP traffic the
  * loop gives freed memory back (kv_mem_idle).
+ *
+ * While it holds at most one request, the loop polls (epoll_wait without a
+ * timeout, ZMQ_EVENTS) for an adaptive window before it sleeps, so that a
+ * lightly loaded machine's lone request is not slowed by halted vCPUs
+ * (gw_poll.h).
  */
 #include "gw_loop.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -31,6 +37,8 @@
 #include "kv_env.h"
 #include "kv_log.h"
 #include "kv_mem.h"
+#include "gw_poll.h"
+#include "gw_stats.h"
 
 enum { I_ROUTER, I_BROKER_WAKE, I_AUTH_WAKE, I_WORK_WAKE, I_MHD, I_SIGNAL, I_LISTEN, I_COUNT };
 
@@ -47,6 +55,43 @@ static int s_zmq_readable(void *sock)
     int ev = 0;
     size_t len = sizeof ev;
     return zmq_getsockopt(sock, ZMQ_EVENTS, &ev, &len) == 0 && (ev & ZMQ_POLLIN);
+}
+
+/* Waits in ep for at most timeout ms, as epoll_wait, polling first for the
+ * window of p when poll is set; *router_ready is set when the ROUTER turned
+ * readable during the poll.  The wait teaches p its next window. */
+static int s_wait(int ep, struct epoll_event *evs, int nevs, int timeout, void *router,
+                  int *router_ready, gw_poll_t *p, int poll)
+{
+    if (!poll || timeout == 0)
+        return epoll_wait(ep, evs, nevs, timeout);
+    int64_t t0 = kv_mono_ns();
+    int64_t win = gw_poll_window_ns(p);
+    int nev = 0;
+    if (win > 0) {
+        for (;;) {
+            nev = epoll_wait(ep, evs, nevs, 0);
+            if (nev != 0)
+                break;
+            if (s_zmq_readable(router)) {
+                *router_ready = 1;
+                break;
+            }
+            if (kv_mono_ns() - t0 >= win)
+                break;
+        }
+        if (nev != 0 || *router_ready) {
+            atomic_fetch_add(&gw_stats.poll_caught, 1);
+            return nev;
+        }
+        atomic_fetch_add(&gw_stats.poll_slept, 1);
+        int64_t spent_ms = (kv_mono_ns() - t0) / 1000000;
+        if (timeout > 0)
+            timeout = spent_ms >= timeout ? 0 : timeout - (int)spent_ms;
+    }
+    nev = epoll_wait(ep, evs, nevs, timeout);
+    gw_poll_learn(p, kv_mono_ns() - t0);
+    return nev;
 }
 
 /* Returns the signal read from sfd, 0 when none. */
@@ -90,6 +135,9 @@ int gw_loop_run(const gw_loop_cfg_t *cfg)
 
     int64_t drain_at = 0;            /* monotonic ms the drain started; 0: serving */
     int64_t last_accept = 0;         /* monotonic ms of the last accepted connection */
+    gw_poll_t poll;                  /* the window polled before sleeping */
+    gw_poll_init(&poll, cfg->poll_us);
+    int worked = 0;                  /* the last turn served HTTP or the bus */
 
     for (;;) {
         int64_t now = kv_mono_ms();
@@ -108,7 +156,9 @@ int gw_loop_run(const gw_loop_cfg_t *cfg)
             timeout = 0;
 
         struct epoll_event evs[I_COUNT];
-        int nev = epoll_wait(ep, evs, I_COUNT, timeout);
+        int nev = s_wait(ep, evs, I_COUNT, timeout, router, &router_ready, &poll,
+                         worked && gw_server_requests(cfg->http) <= 1 &&
+                             gw_broker_quick(cfg->broker, cfg->poll_us));
         if (nev < 0 && errno != EINTR) {
             kv_error(NULL, "event loop: epoll_wait: %s", strerror(errno));
             break;
@@ -163,6 +213,7 @@ int gw_loop_run(const gw_loop_cfg_t *cfg)
             work = 1;                    /* lookups past their wait: 503s resumed */
         if (gw_work_tick(cfg->work) > 0)
             work = 1;                    /* console jobs past their wait: the same */
+        worked = work || ready[I_MHD];
         gw_server_sweep(cfg->http);
         if (work || ready[I_MHD] || (mt >= 0 && mt <= timeout))
             gw_server_run(cfg->http);

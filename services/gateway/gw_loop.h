@@ -2,10 +2,11 @@
  * gw_loop.h -- the gateway's event loop: the public HTTP listener, the bus
  * broker and the key lookups' answers, served from one thread.
  *
- * One zmq_poll() waits on the listening socket, libmicrohttpd's epoll
+ * One epoll set waits on the listening socket, libmicrohttpd's epoll
  * descriptor, the broker's ROUTER socket, the eventfds other threads poke
  * (admin submissions, key lookup answers, console jobs) and a signalfd for SIGINT and
- * SIGTERM.  A request is read, authenticated, routed, handed to a worker
+ * SIGTERM; while at most one request is held it polls before it sleeps
+ * (gw_poll.h).  A request is read, authenticated, routed, handed to a worker
  * and answered without ever changing threads inside the gateway: the only
  * wake-ups on its way are the ones ZeroMQ and the kernel need.
  *
@@ -30,6 +31,7 @@ typedef struct {
     gw_auth_t *auth;         /* borrowed */
     gw_work_t *work;         /* borrowed: the console workers */
     int drain_ms;            /* KAIVOX_DRAIN_S in milliseconds */
+    int poll_us;             /* KAIVOX_GATEWAY_POLL_US: the poll window's ceiling */
 } gw_loop_cfg_t;
 
 /* Runs the loop on the calling thread until a signal's drain ends.

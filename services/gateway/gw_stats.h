@@ -26,6 +26,9 @@ typedef struct {
     atomic_llong cut_headers;        /* closed: headers not complete within their deadline */
     atomic_llong cut_body;           /* closed: body not complete within its deadline */
     atomic_llong auth_fail_limited;  /* 429: too many failed authentications from an address */
+    /* the event loop's poll before sleeping (gw_poll.h) */
+    atomic_llong poll_caught;        /* waits that an event ended within the poll */
+    atomic_llong poll_slept;         /* waits that polled, then slept */
 } gw_stats_t;
 
 extern gw_stats_t gw_stats;
