@@ -25,6 +25,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 BASE="${KVT_PORT_BASE:-26500}"
 CONNS="${PROFILE_CONNS:-32}"
+THREADS=$(( CONNS < 2 ? 1 : 2 ))      # wrk wants at least one connection per thread
 SECS="${PROFILE_SECONDS:-5}"
 for tool in wrk jq curl; do
     command -v "$tool" >/dev/null || { echo "bench-profile: $tool is missing (scripts/deps.sh)" >&2; exit 1; }
@@ -88,7 +89,7 @@ echo "== ${SECS} s of wrk -c$CONNS on GET /api/v1/services (20 rows)"
 snapshot > "$V/before"
 # wrk's own CPU time from the shell's accounting of the child (bash's time)
 TIMEFORMAT='%U %S'
-{ time wrk -t2 -c"$CONNS" -d"${SECS}s" -H "Authorization: Bearer $KEY" "$URL" > "$V/wrk.out" 2>&1; } \
+{ time wrk -t"$THREADS" -c"$CONNS" -d"${SECS}s" -H "Authorization: Bearer $KEY" "$URL" > "$V/wrk.out" 2>&1; } \
     2> "$V/wrk.time"
 snapshot > "$V/after"
 N="$(awk '/requests in/ {print $1; exit}' "$V/wrk.out")"
@@ -122,7 +123,7 @@ echo "   (CPU microseconds and context switches per request; $(nproc) CPUs)"
 if command -v perf >/dev/null; then
     echo
     echo "== perf record of the gateway and scheduling (${SECS} s)"
-    wrk -t2 -c"$CONNS" -d"$((SECS + 2))s" -H "Authorization: Bearer $KEY" "$URL" > /dev/null 2>&1 &
+    wrk -t"$THREADS" -c"$CONNS" -d"$((SECS + 2))s" -H "Authorization: Bearer $KEY" "$URL" > /dev/null 2>&1 &
     WRK=$!
     sleep 1
     for who in gateway:"$GW" scheduling:"$SC"; do
