@@ -185,6 +185,8 @@ struct gw_broker {
     char refused[192];               /* that line */
     int npending;                    /* in the pending table */
     int64_t queue_behind_us;         /* KAIVOX_BROKER_QUEUE_BEHIND_US (0: never) */
+    int64_t write_answered;          /* monotonic ms a request not known read-only
+                                        was last answered (gw_broker_quick) */
 };
 
 /* ---- envelopes the broker makes itself ------------------------------- */
@@ -314,6 +316,8 @@ static void s_reply_client(gw_broker_t *b, const char *client, size_t clen, cons
 static void s_answer_hdr(gw_broker_t *b, s_pending_t *p, int status, const char *body,
                          size_t len, const kv_hdr_t *rh)
 {
+    if (!p->read)
+        b->write_answered = kv_mono_ms();
     if (p->cb)
         p->cb(p->arg, status, body, len, rh);
     else
@@ -1236,11 +1240,18 @@ int gw_broker_quick(const gw_broker_t *b, int64_t max_us)
 {
     if (b->npending > 1)
         return 0;
+    /* a write sets off work beyond its answer (its outbox event, the
+     * webhooks' fan-out), which needs the CPU a poll would hold: none while
+     * one is held, nor for a while after one was answered; a request not
+     * yet given to a worker waits for one */
+    if (b->write_answered && kv_mono_ms() - b->write_answered < GW_BROKER_WRITE_QUIET_MS)
+        return 0;
     const s_pending_t *p = b->all_head;
-    if (!p || !p->service || p->opi < 0)
+    if (!p)
         return 1;
-    int64_t took = p->service->took_us[p->opi];
-    return took <= max_us;
+    if (!p->read || !p->worker || !p->service || p->opi < 0)
+        return 0;
+    return p->service->took_us[p->opi] <= max_us;
 }
 
 /* ---- public ------------------------------------------------------------ */

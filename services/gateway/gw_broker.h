@@ -66,9 +66,12 @@ int gw_broker_tick(gw_broker_t *b);
 int64_t gw_broker_due(const gw_broker_t *b);
 /* Requests accepted and not answered yet. */
 int gw_broker_pending(const gw_broker_t *b);
-/* True when the broker holds at most one request and that one's operation
- * has lately answered within max_us (or was not measured yet): the loop's
- * cue that polling for the answer is worth a vCPU (gw_poll.h). */
+/* True when the broker holds no request, or one read, held by a worker,
+ * whose operation has lately answered within max_us (or was not measured
+ * yet), and answered no write for GW_BROKER_WRITE_QUIET_MS (the work a
+ * write sets off after its answer: its event, the webhooks' fan-out): the
+ * loop's cue that polling for the answer is worth a vCPU (gw_poll.h). */
+#define GW_BROKER_WRITE_QUIET_MS 10
 int gw_broker_quick(const gw_broker_t *b, int64_t max_us);
 
 /* ---- any thread ----------------------------------------------------- */

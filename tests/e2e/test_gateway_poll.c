@@ -106,9 +106,17 @@ int main(void)
     long long caught0 = gw_stat(&g, "loop", "polls_caught");
     long long slept0 = gw_stat(&g, "loop", "polls_slept");
     KVT_OK(caught0 >= 0 && slept0 >= 0, "/admin/v1/stats has loop.polls_caught and loop.polls_slept");
-    KVT_EQ_INT(s_healthz(g.http_port, 40), 40, "40 requests one after another are all answered 200");
-    long long caught1 = gw_stat(&g, "loop", "polls_caught");
-    long long slept1 = gw_stat(&g, "loop", "polls_slept");
+    /* on a busy machine (the client slower than the window) more rounds
+     * may be needed before one is caught */
+    int answered = 0, sent = 0;
+    long long caught1 = caught0, slept1 = slept0;
+    for (int round = 0; round < 5 && caught1 - caught0 < 1; round++) {
+        answered += s_healthz(g.http_port, 40);
+        sent += 40;
+        caught1 = gw_stat(&g, "loop", "polls_caught");
+        slept1 = gw_stat(&g, "loop", "polls_slept");
+    }
+    KVT_EQ_INT(answered, sent, "requests one after another are all answered 200 (%d)", sent);
     KVT_OK(caught1 - caught0 >= 1,
            "the loop saw some of them while polling (%lld caught, %lld slept)",
            caught1 - caught0, slept1 - slept0);
@@ -147,8 +155,8 @@ int main(void)
         return kvt_done();
     }
     KVT_EQ_INT(s_healthz(g.http_port, 40), 40, "polling off: 40 requests are answered 200");
-    KVT_EQ_INT(gw_stat(&g, "loop", "polls_caught") + gw_stat(&g, "loop", "polls_slept"), 0,
-               "KAIVOX_GATEWAY_POLL_US=0: the loop never polls");
+    long long polls = gw_stat(&g, "loop", "polls_caught") + gw_stat(&g, "loop", "polls_slept");
+    KVT_EQ_INT(polls, 0, "KAIVOX_GATEWAY_POLL_US=0: the loop never polls");
     KVT_EQ_INT(gw_private_stop(&g), 0, "the gateway stops cleanly");
 
     const char *const bad[] = { "KAIVOX_GATEWAY_POLL_US=100001", NULL };
