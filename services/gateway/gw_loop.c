@@ -18,10 +18,10 @@
  * message makes the wait a poll.  After a second without HTTP traffic the
  * loop gives freed memory back (kv_mem_idle).
  *
- * While it holds at most one request, the loop polls (epoll_wait without a
- * timeout, ZMQ_EVENTS) for an adaptive window before it sleeps, so that a
- * lightly loaded machine's lone request is not slowed by halted vCPUs
- * (gw_poll.h).
+ * While it holds at most one request (a quick read; gw_broker_quick), the
+ * loop polls (epoll_wait without a timeout, ZMQ_EVENTS) for an adaptive
+ * window before it sleeps, so that a lightly loaded machine's lone request
+ * is not slowed by halted vCPUs (gw_poll.h).
  */
 #include "gw_loop.h"
 
@@ -156,9 +156,9 @@ int gw_loop_run(const gw_loop_cfg_t *cfg)
             timeout = 0;
 
         struct epoll_event evs[I_COUNT];
-        int nev = s_wait(ep, evs, I_COUNT, timeout, router, &router_ready, &poll,
-                         worked && gw_server_requests(cfg->http) <= 1 &&
-                             gw_broker_quick(cfg->broker, cfg->poll_us));
+        int poll_now = cfg->poll_us > 0 && worked && gw_server_requests(cfg->http) <= 1 &&
+                       gw_broker_quick(cfg->broker, cfg->poll_us);
+        int nev = s_wait(ep, evs, I_COUNT, timeout, router, &router_ready, &poll, poll_now);
         if (nev < 0 && errno != EINTR) {
             kv_error(NULL, "event loop: epoll_wait: %s", strerror(errno));
             break;

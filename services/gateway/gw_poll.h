@@ -5,14 +5,17 @@
  * request's time goes").  On a virtual machine every one of them that finds
  * its vCPU halted pays for the host to wake it up again, and on a lightly
  * loaded machine that is every hop: it was half of a lone request's time.
- * So while the gateway holds at most one request, its loop polls for a while
- * before it sleeps: the vCPU it runs on stays awake, the rest of the
- * request's chain (ZeroMQ's I/O threads, the worker, PostgreSQL) runs on the
- * other one hop after hop, each waking the next just before it sleeps, and
+ * So while the gateway holds at most one request -- a read, of an operation
+ * that lately answered within the ceiling (gw_broker_quick) -- its loop
+ * polls for a while before it sleeps: the vCPU it runs on stays awake, the
+ * rest of the request's chain (ZeroMQ's I/O threads, the worker,
+ * PostgreSQL) runs on the other one hop after hop, each waking the next just before it sleeps, and
  * the answer -- or the client's next request -- is seen without a wake-up.
  * With more than one request held the machine is busy and its vCPUs are
  * awake anyway: the loop never polls then, so a poll never takes a core that
- * the requests' own work needs.
+ * the requests' own work needs.  Nor while a write is held or within
+ * GW_BROKER_WRITE_QUIET_MS of one's answer: its event and the webhooks'
+ * fan-out need that core.
  *
  * The window adapts as Linux's cpuidle-haltpoll governor does for the
  * guest's idle loop: a wait that ended after the window but within the
