@@ -241,6 +241,7 @@ static void s_scrape_broker(void *arg)
     kv_metric_set(s_m_keys, KV_LABELS("wait_timeout"), atomic_load(&gw_stats.key_wait_timeouts));
     kv_metric_set(s_m_polls, KV_LABELS("caught"), atomic_load(&gw_stats.poll_caught));
     kv_metric_set(s_m_polls, KV_LABELS("slept"), atomic_load(&gw_stats.poll_slept));
+    kv_metric_set(s_m_polls, KV_LABELS("deferred"), atomic_load(&gw_stats.poll_deferred));
 }
 
 void gw_http_metrics_init(void)
@@ -270,8 +271,9 @@ void gw_http_metrics_init(void)
         "Connections the public listener refused or cut, and 429s of the failed-authentication "
         "limit, by reason.", "reason");
     s_m_polls = kv_counter_new("kaivox_gateway_loop_polls_total",
-        "Waits of the event loop that polled before sleeping (at most one request held), "
-        "by result (caught: an event came within the poll; slept: it did not).", "result");
+        "Waits of the event loop that could poll before sleeping (at most one request held), "
+        "by result (caught: an event came within the poll; slept: it did not; deferred: it "
+        "slept at once, another gateway of the host was polling).", "result");
     s_m_keys = kv_counter_new("kaivox_api_key_lookups_total",
         "API key checks that were not cache hits, by how they were answered.", "result");
     kv_metric_t *start = kv_gauge_new("kaivox_process_start_time_seconds",

@@ -68,6 +68,10 @@ static int s_wait(int ep, struct epoll_event *evs, int nevs, int timeout, void *
     int64_t t0 = kv_mono_ns();
     int64_t win = gw_poll_window_ns(p);
     int nev = 0;
+    if (win > 0 && !gw_poll_claim(p)) {
+        atomic_fetch_add(&gw_stats.poll_deferred, 1);   /* another gateway polls */
+        return epoll_wait(ep, evs, nevs, timeout);
+    }
     if (win > 0) {
         for (;;) {
             nev = epoll_wait(ep, evs, nevs, 0);
@@ -80,6 +84,7 @@ static int s_wait(int ep, struct epoll_event *evs, int nevs, int timeout, void *
             if (kv_mono_ns() - t0 >= win)
                 break;
         }
+        gw_poll_release(p);
         if (nev != 0 || *router_ready) {
             atomic_fetch_add(&gw_stats.poll_caught, 1);
             return nev;
@@ -136,7 +141,7 @@ int gw_loop_run(const gw_loop_cfg_t *cfg)
     int64_t drain_at = 0;            /* monotonic ms the drain started; 0: serving */
     int64_t last_accept = 0;         /* monotonic ms of the last accepted connection */
     gw_poll_t poll;                  /* the window polled before sleeping */
-    gw_poll_init(&poll, cfg->poll_us);
+    gw_poll_init(&poll, cfg->poll_us, cfg->poll_lock);
     int worked = 0;                  /* the last turn served HTTP or the bus */
 
     for (;;) {
@@ -238,6 +243,7 @@ int gw_loop_run(const gw_loop_cfg_t *cfg)
             }
         }
     }
+    gw_poll_close(&poll);
     close(ep);
     close(sfd);
     return 0;

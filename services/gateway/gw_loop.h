@@ -32,6 +32,7 @@ typedef struct {
     gw_work_t *work;         /* borrowed: the console workers */
     int drain_ms;            /* KAIVOX_DRAIN_S in milliseconds */
     int poll_us;             /* KAIVOX_GATEWAY_POLL_US: the poll window's ceiling */
+    const char *poll_lock;   /* KAIVOX_GATEWAY_POLL_LOCK: one poller per host */
 } gw_loop_cfg_t;
 
 /* Runs the loop on the calling thread until a signal's drain ends.

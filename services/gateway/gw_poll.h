@@ -24,7 +24,18 @@
  * gateway bring it back to nothing and cost no polling.  The ceiling is
  * KAIVOX_GATEWAY_POLL_US; 0 turns polling off.
  *
- * Pure arithmetic, no clock: the loop measures, gw_poll_learn() adapts.
+ * One poller per machine: several gateways on one host (a scaled-out
+ * compose file, the tests' second gateway) would each hold one request and
+ * poll together, leaving the requests' own threads no CPU (measured: two
+ * gateways at one connection each lost a fifth of their rate with both
+ * polling).  So a poll first takes an exclusive flock(2) on a file shared
+ * by the host's gateways (KAIVOX_GATEWAY_POLL_LOCK, default
+ * /dev/shm/kaivox-gateway-poll.lock); when another gateway holds it, this
+ * one sleeps at once.  A file that cannot be opened means polling without
+ * that guard.
+ *
+ * The window is pure arithmetic, no clock: the loop measures,
+ * gw_poll_learn() adapts.
  */
 #ifndef GW_POLL_H
 #define GW_POLL_H
@@ -33,14 +44,26 @@
 
 #define GW_POLL_GROW_START_NS 50000   /* the first window after an empty one */
 
+#define GW_POLL_LOCK_DEFAULT "/dev/shm/kaivox-gateway-poll.lock"
+
 typedef struct {
     int64_t max_ns;        /* the ceiling; 0: never poll */
     int64_t win_ns;        /* the window of the next wait */
+    int lock_fd;           /* the host's poll lock file, -1: none */
 } gw_poll_t;
 
 /* A poller with ceiling max_us microseconds (0 or less: off), starting with
- * an empty window. */
-void gw_poll_init(gw_poll_t *p, int64_t max_us);
+ * an empty window, guarded by the lock file lock_path (NULL or "": none;
+ * not opened when polling is off). */
+void gw_poll_init(gw_poll_t *p, int64_t max_us, const char *lock_path);
+/* Closes the lock file. */
+void gw_poll_close(gw_poll_t *p);
+
+/* Takes the host's poll lock without waiting: 1 when this gateway may poll
+ * (taken, or there is no lock file), 0 when another one polls now. */
+int gw_poll_claim(gw_poll_t *p);
+/* Gives the lock back after a poll. */
+void gw_poll_release(gw_poll_t *p);
 
 /* The window to poll before the next sleep, in nanoseconds (0: sleep at
  * once). */

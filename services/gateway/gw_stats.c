@@ -8,7 +8,7 @@ gw_stats_t gw_stats;
 json_t *gw_stats_json(void)
 {
     return json_pack(
-        "{s:{s:I, s:I, s:I, s:I, s:i}, s:{s:i, s:i, s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:I}}",
+        "{s:{s:I, s:I, s:I, s:I, s:i}, s:{s:i, s:i, s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:I, s:I}}",
         "keys",
         "lookups", (json_int_t)atomic_load(&gw_stats.key_lookups),
         "refused_without_lookup", (json_int_t)atomic_load(&gw_stats.key_refused),
@@ -25,5 +25,6 @@ json_t *gw_stats_json(void)
         "auth_fail_limited", (json_int_t)atomic_load(&gw_stats.auth_fail_limited),
         "loop",
         "polls_caught", (json_int_t)atomic_load(&gw_stats.poll_caught),
-        "polls_slept", (json_int_t)atomic_load(&gw_stats.poll_slept));
+        "polls_slept", (json_int_t)atomic_load(&gw_stats.poll_slept),
+        "polls_deferred", (json_int_t)atomic_load(&gw_stats.poll_deferred));
 }

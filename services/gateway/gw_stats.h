@@ -29,6 +29,8 @@ typedef struct {
     /* the event loop's poll before sleeping (gw_poll.h) */
     atomic_llong poll_caught;        /* waits that an event ended within the poll */
     atomic_llong poll_slept;         /* waits that polled, then slept */
+    atomic_llong poll_deferred;      /* waits that slept at once: another gateway
+                                        of the host was polling */
 } gw_stats_t;
 
 extern gw_stats_t gw_stats;

@@ -37,6 +37,7 @@
 #include "gw_iplimit.h"
 #include "gw_keys.h"
 #include "gw_loop.h"
+#include "gw_poll.h"
 #include "gw_password.h"
 #include "gw_ratelimit.h"
 #include "gw_routes.h"
@@ -188,6 +189,7 @@ int main(int argc, char **argv)
     const char *console_dir = kv_env_str("KAIVOX_CONSOLE_DIR", "console");
     int drain_s = (int)kv_env_int("KAIVOX_DRAIN_S", 10, 1, 3600);
     int poll_us = (int)kv_env_int("KAIVOX_GATEWAY_POLL_US", 1000, 0, 100000);
+    const char *poll_lock = kv_env_str("KAIVOX_GATEWAY_POLL_LOCK", GW_POLL_LOCK_DEFAULT);
 
     /* The largest body must fit in a bus frame with the rest of the bus
      * body around it (path parameters, query arguments). */
@@ -274,7 +276,7 @@ int main(int argc, char **argv)
     }
     kv_info(NULL, "gateway ready");
 
-    gw_loop_cfg_t lcfg = { http, broker, auth, work, drain_s * 1000, poll_us };
+    gw_loop_cfg_t lcfg = { http, broker, auth, work, drain_s * 1000, poll_us, poll_lock };
     loop_ok = gw_loop_run(&lcfg) == 0;
     rc = loop_ok ? 0 : 1;
 out:

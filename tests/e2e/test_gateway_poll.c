@@ -10,10 +10,16 @@
  *   - with two requests held (bodies still on their way) the loop does not
  *     poll at all, whatever the traffic: a poll never takes a vCPU from a
  *     busy machine;
+ *   - one poller per host: while another process holds the poll lock
+ *     (KAIVOX_GATEWAY_POLL_LOCK; here the test itself, as a second gateway
+ *     would), the loop sleeps at once (loop.polls_deferred), and polls
+ *     again once the lock is free;
  *   - an idle gateway does not poll: a second of it costs next to no CPU;
  *   - KAIVOX_GATEWAY_POLL_US=0: never a poll;
  *   - a ceiling out of range refuses to start.
  */
+#include <sys/file.h>
+
 #include "gw_e2e.h"
 #include "obs_e2e.h"
 
@@ -98,7 +104,11 @@ int main(void)
     }
 
     gw_private_t g;
-    const char *const on[] = { "KAIVOX_GATEWAY_POLL_US=50000", NULL };
+    static char lockenv[1100];
+    char lockpath[1024];
+    snprintf(lockpath, sizeof lockpath, "%s/gateway-poll-test.lock", kvt_env("KAIVOX_VAR_DIR", "var"));
+    snprintf(lockenv, sizeof lockenv, "KAIVOX_GATEWAY_POLL_LOCK=%s", lockpath);
+    const char *const on[] = { "KAIVOX_GATEWAY_POLL_US=50000", lockenv, NULL };
     if (gw_private_start(&g, "gateway-poll-on", on) != 0) {
         printf("FAIL setup: the gateway with polling did not start\n");
         return kvt_done();
@@ -139,6 +149,29 @@ int main(void)
         close(h1);
     if (h2 >= 0)
         close(h2);
+
+    /* another gateway of the host polls: this one sleeps at once */
+    int lk = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    KVT_OK(lk >= 0 && flock(lk, LOCK_EX) == 0, "the test holds the host's poll lock (%s)", lockpath);
+    long long c4 = gw_stat(&g, "loop", "polls_caught"), s4 = gw_stat(&g, "loop", "polls_slept");
+    long long d4 = gw_stat(&g, "loop", "polls_deferred");
+    KVT_EQ_INT(s_healthz(g.http_port, 40), 40, "40 requests while the lock is held are answered 200");
+    long long c5 = gw_stat(&g, "loop", "polls_caught"), s5 = gw_stat(&g, "loop", "polls_slept");
+    long long d5 = gw_stat(&g, "loop", "polls_deferred");
+    KVT_EQ_INT(c5 - c4 + s5 - s4, 0, "while another process holds the poll lock the loop never polls");
+    KVT_OK(d5 - d4 >= 1, "... it defers instead (%lld deferred)", d5 - d4);
+    if (lk >= 0)
+        close(lk);                   /* releases the lock */
+    answered = 0;
+    sent = 0;
+    long long c6 = c5;
+    for (int round = 0; round < 5 && c6 - c5 < 1; round++) {
+        answered += s_healthz(g.http_port, 40);
+        sent += 40;
+        c6 = gw_stat(&g, "loop", "polls_caught");
+    }
+    KVT_OK(c6 - c5 >= 1 && answered == sent, "once the lock is free the loop polls again (%lld caught)",
+           c6 - c5);
 
     /* idle: no polling */
     kvt_sleep_ms(500);

@@ -4,9 +4,13 @@
  * (doubling from 50 us, capped at the ceiling) by a wait that a longer poll
  * would have caught, unchanged by one the poll caught, halved by a wait
  * longer than the ceiling and emptied in the end, so that an idle gateway
- * or a slow operation costs no polling.
+ * or a slow operation costs no polling; one poller per host through the
+ * lock file.
  */
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include "../../lib/kvt.h"
 #include "../../../services/gateway/gw_poll.h"
@@ -17,14 +21,14 @@ int main(void)
 {
     gw_poll_t p;
 
-    gw_poll_init(&p, 0);
+    gw_poll_init(&p, 0, NULL);
     gw_poll_learn(&p, 10 * US);
     KVT_EQ_INT(gw_poll_window_ns(&p), 0, "a ceiling of 0: never a window, whatever the waits");
-    gw_poll_init(&p, -5);
+    gw_poll_init(&p, -5, NULL);
     gw_poll_learn(&p, 10 * US);
     KVT_EQ_INT(gw_poll_window_ns(&p), 0, "a negative ceiling is off too");
 
-    gw_poll_init(&p, 1000);
+    gw_poll_init(&p, 1000, NULL);
     KVT_EQ_INT(gw_poll_window_ns(&p), 0, "the window starts empty");
     gw_poll_learn(&p, 300 * US);
     KVT_EQ_INT(gw_poll_window_ns(&p), GW_POLL_GROW_START_NS,
@@ -60,7 +64,7 @@ int main(void)
 
     /* a slow operation (4 ms) between quick client waits (30 us): the
      * window never grows past a few tens of microseconds */
-    gw_poll_init(&p, 1000);
+    gw_poll_init(&p, 1000, NULL);
     int64_t most = 0;
     for (int i = 0; i < 100; i++) {
         gw_poll_learn(&p, 30 * US);
@@ -71,9 +75,39 @@ int main(void)
     KVT_OK(most <= GW_POLL_GROW_START_NS, "slow answers keep the window at most 50 us (%lld ns)",
            (long long)most);
 
-    gw_poll_init(&p, 20);
+    gw_poll_init(&p, 20, NULL);
     gw_poll_learn(&p, 10 * US);
     KVT_EQ_INT(gw_poll_window_ns(&p), 20 * US, "a ceiling under 50 us caps the first window too");
+
+    /* one poller per host */
+    char path[] = "/tmp/kvt-poll-lock-XXXXXX";
+    int fd = mkstemp(path);
+    KVT_OK(fd >= 0, "a lock file");
+    gw_poll_t a, b;
+    gw_poll_init(&a, 1000, path);
+    gw_poll_init(&b, 1000, path);
+    KVT_OK(a.lock_fd >= 0 && b.lock_fd >= 0, "two gateways open the same lock file");
+    KVT_EQ_INT(gw_poll_claim(&a), 1, "the first to poll takes the lock");
+    KVT_EQ_INT(gw_poll_claim(&b), 0, "another one may not poll meanwhile");
+    gw_poll_release(&a);
+    KVT_EQ_INT(gw_poll_claim(&b), 1, "once given back, the other one takes it");
+    KVT_EQ_INT(gw_poll_claim(&a), 0, "... and the first one waits its turn");
+    gw_poll_close(&b);
+    KVT_EQ_INT(gw_poll_claim(&a), 1, "a gateway that goes away frees the lock");
+    gw_poll_release(&a);
+    gw_poll_close(&a);
+    gw_poll_t c;
+    gw_poll_init(&c, 0, path);
+    KVT_EQ_INT(c.lock_fd, -1, "polling off opens no lock file");
+    gw_poll_init(&c, 1000, NULL);
+    KVT_EQ_INT(gw_poll_claim(&c), 1, "without a lock file a gateway polls alone");
+    gw_poll_init(&c, 1000, "/nonexistent-dir/kvt/lock");
+    KVT_EQ_INT(c.lock_fd, -1, "a lock file that cannot be opened...");
+    KVT_EQ_INT(gw_poll_claim(&c), 1, "... means polling without the guard");
+    gw_poll_close(&c);
+    if (fd >= 0)
+        close(fd);
+    unlink(path);
 
     return kvt_done();
 }
