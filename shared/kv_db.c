@@ -30,7 +30,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define KV_DB_DEFAULT_URL "postgresql://127.0.0.1:54320/kaivox"
 
@@ -355,14 +354,10 @@ PGresult *kv_db_exec(kv_db_t *db, const char *req_id, const char *stmt,
             kv_error(req_id, "db %s not run: connection lost in transaction", stmt);
             return NULL;
         }
-        struct timespec t0, t1;
-        clock_gettime(CLOCK_MONOTONIC, &t0);
+        int64_t t0 = kv_mono_us();
         PGresult *r = PQexecPrepared(db->conn, stmt, n, params, NULL, NULL, 0);
-        clock_gettime(CLOCK_MONOTONIC, &t1);
         if (s_m_latency)   /* statement names are the code's constants: bounded */
-            kv_metric_observe_us(s_m_latency, KV_LABELS(stmt),
-                                 (int64_t)(t1.tv_sec - t0.tv_sec) * 1000000 +
-                                 (t1.tv_nsec - t0.tv_nsec) / 1000);
+            kv_metric_observe_us(s_m_latency, KV_LABELS(stmt), kv_mono_us() - t0);
         ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
         if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
             s_clear_error(db);

@@ -47,9 +47,12 @@ int64_t kv_mono_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+int64_t kv_mono_us(void)
+{
+    return kv_mono_ns() / 1000;
+}
+
 int64_t kv_mono_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return kv_mono_ns() / 1000000;
 }

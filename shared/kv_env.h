@@ -21,7 +21,8 @@ int64_t kv_env_int(const char *name, int64_t def, int64_t min, int64_t max);
 /* Milliseconds since the Unix epoch, and from a monotonic clock. */
 int64_t kv_now_ms(void);
 int64_t kv_mono_ms(void);
-/* Nanoseconds from the same monotonic clock. */
+/* Microseconds and nanoseconds from the same monotonic clock. */
+int64_t kv_mono_us(void);
 int64_t kv_mono_ns(void);
 
 #endif

@@ -7,6 +7,7 @@
  * for NULL.
  */
 #include "kv_mem.h"
+#include "kv_env.h"
 
 #include <fcntl.h>
 #include <malloc.h>
@@ -16,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #define S_QUIET_MS  1000       /* no work anywhere in the process for this long */
@@ -151,9 +151,7 @@ static void s_trim(void)
 
 void kv_mem_idle(int busy)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    int64_t now = kv_mono_ms();
     if (busy) {
         atomic_store(&s_busy_at, now);
         atomic_store(&s_dirty, 1);

@@ -334,12 +334,9 @@ static void s_handle_request(kv_ctx_t *ctx, void *sock, const kv_bus_frame_t *f)
         kv_trace_begin(&tr, h.traceparent[0] ? h.traceparent : NULL, h.tracestate);
         kv_trace_set_current(&tr);
         kv_series_add(s_m_busy, 1);
-        struct timespec t0;
-        clock_gettime(CLOCK_MONOTONIC, &t0);
+        int64_t t0 = kv_mono_us();
         s_dispatch(ctx, &h, f->body, f->body_len, &ans);
-        struct timespec t1;
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        int64_t us = (int64_t)(t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000;
+        int64_t us = kv_mono_us() - t0;
         kv_series_add(s_m_busy, -1);
         /* label values only from the operation table: bounded */
         const kv_op_t *op = s_find_op(h.op);

@@ -205,13 +205,6 @@ static const char S_502_READ[] =
 
 /* ---- small helpers ----------------------------------------------------- */
 
-static int64_t s_mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static s_service_t *s_service(gw_broker_t *b, const char *name, int create)
 {
     for (int i = 0; i < b->nservices; i++)
@@ -634,7 +627,7 @@ static int s_give(gw_broker_t *b, s_worker_t *w, s_pending_t *p)
     s_queue_del(w->service, p);
     p->worker = w;
     p->read = p->opi >= 0 && ((w->ro >> p->opi) & 1);
-    p->sent_us = s_mono_us();
+    p->sent_us = kv_mono_us();
     if (w->busy) {
         w->queued = p;
         return 0;
@@ -861,7 +854,7 @@ static void s_took(s_service_t *s, const s_pending_t *p)
 {
     if (p->opi < 0 || !p->sent_us)
         return;
-    int64_t dt = s_mono_us() - p->sent_us;
+    int64_t dt = kv_mono_us() - p->sent_us;
     int64_t *avg = &s->took_us[p->opi];
     *avg = *avg ? *avg + (dt - *avg) / 8 : dt;
     if (*avg < 1)

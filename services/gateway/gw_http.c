@@ -191,13 +191,6 @@ int gw_http_draining(void)
     return atomic_load(&s_draining);
 }
 
-static int64_t s_mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* ---- metrics -------------------------------------------------------- */
 
 static kv_metric_t *s_m_http;        /* kaivox_http_requests_total */
@@ -485,7 +478,7 @@ static void s_on_reply(void *arg, int status, const char *body, size_t len, cons
     if (status < 100 || status > 599)
         status = 502;
     kv_metric_inc(s_m_bus, KV_LABELS(r->bus_service, r->bus_op, s_outcome(status)));
-    kv_metric_observe_us(s_m_bus_lat, KV_LABELS(r->bus_service), s_mono_us() - r->bus_t0_us);
+    kv_metric_observe_us(s_m_bus_lat, KV_LABELS(r->bus_service), kv_mono_us() - r->bus_t0_us);
     if (body && len > 0) {
         text = kv_strndup(body, len);
     } else {
@@ -512,7 +505,7 @@ int gw_forward(gw_req_t *r, const char *service, kv_hdr_t *h, json_t *bus_body)
     /* metric labels: names of the route tables, never the client's bytes */
     snprintf(r->bus_service, sizeof r->bus_service, "%s", service);
     snprintf(r->bus_op, sizeof r->bus_op, "%s", h->op);
-    r->bus_t0_us = s_mono_us();
+    r->bus_t0_us = kv_mono_us();
     size_t tlen;
     char *text = kv_json_dump(bus_body, JSON_COMPACT, &tlen);
     if (!text)
@@ -593,7 +586,7 @@ static gw_req_t *s_req_new(struct MHD_Connection *conn, const char *url, const c
     r->conn = conn;
     r->method = method;
     r->path = kv_strdup(url ? url : "/");
-    r->t0_us = s_mono_us();
+    r->t0_us = kv_mono_us();
     pthread_mutex_init(&r->mu, NULL);
     const char *rid = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
     if (rid && kv_bus_valid_id(rid, strlen(rid)))
@@ -762,7 +755,7 @@ static void s_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (!r)
         return;
     srv->requests--;
-    int64_t us = s_mono_us() - r->t0_us;
+    int64_t us = kv_mono_us() - r->t0_us;
     /* labels: the route's template (never the path: ids stay out), a known
      * method, the status code; the console's pages and unmatched paths
      * each get one value */

@@ -84,13 +84,12 @@ static long s_cpu_ms(pid_t pid)
 
 static long long s_polls(const gw_private_t *g, const char *result)
 {
-    char url[256];
+    char url[256], series[128];
     snprintf(url, sizeof url, "%s/metrics", g->admin_url);
-    kvt_resp_t m = kvt_http("GET", url, NULL, 0, NULL);
-    char series[128];
     snprintf(series, sizeof series, "kaivox_gateway_loop_polls_total{result=\"%s\"}", result);
-    double v = m.status == 200 && m.body ? obs_value(m.body, series) : -1;
-    kvt_resp_free(&m);
+    char *text = obs_scrape_url(url);
+    double v = text ? obs_value(text, series) : -1;
+    free(text);
     return (long long)v;
 }
 
