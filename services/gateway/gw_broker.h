@@ -66,12 +66,13 @@ int gw_broker_tick(gw_broker_t *b);
 int64_t gw_broker_due(const gw_broker_t *b);
 /* Requests accepted and not answered yet. */
 int gw_broker_pending(const gw_broker_t *b);
+/* How long after a write's answer the loop does not poll: the work a write
+ * sets off after it (its event, the webhooks' fan-out) needs the CPU. */
+#define GW_BROKER_WRITE_QUIET_MS 10
 /* True when the broker holds no request, or one read, held by a worker,
  * whose operation has lately answered within max_us (or was not measured
- * yet), and answered no write for GW_BROKER_WRITE_QUIET_MS (the work a
- * write sets off after its answer: its event, the webhooks' fan-out): the
- * loop's cue that polling for the answer is worth a vCPU (gw_poll.h). */
-#define GW_BROKER_WRITE_QUIET_MS 10
+ * yet), and answered no write for GW_BROKER_WRITE_QUIET_MS: the loop's cue
+ * that polling for the answer is worth a vCPU (gw_poll.h). */
 int gw_broker_quick(const gw_broker_t *b, int64_t max_us);
 
 /* ---- any thread ----------------------------------------------------- */

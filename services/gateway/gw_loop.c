@@ -220,7 +220,7 @@ int gw_loop_run(const gw_loop_cfg_t *cfg)
             work = 1;                    /* console jobs past their wait: the same */
         worked = work || ready[I_MHD];
         gw_server_sweep(cfg->http);
-        if (work || ready[I_MHD] || (mt >= 0 && mt <= timeout))
+        if (worked || (mt >= 0 && mt <= timeout))
             gw_server_run(cfg->http);
         if (kv_mono_ms() >= gw_broker_due(cfg->broker))
             gw_broker_tick(cfg->broker);

@@ -9,8 +9,9 @@
  * that lately answered within the ceiling (gw_broker_quick) -- its loop
  * polls for a while before it sleeps: the vCPU it runs on stays awake, the
  * rest of the request's chain (ZeroMQ's I/O threads, the worker,
- * PostgreSQL) runs on the other one hop after hop, each waking the next just before it sleeps, and
- * the answer -- or the client's next request -- is seen without a wake-up.
+ * PostgreSQL) runs on the other one hop after hop, each waking the next
+ * just before it sleeps, and the answer -- or the client's next request --
+ * is seen without a wake-up.
  * With more than one request held the machine is busy and its vCPUs are
  * awake anyway: the loop never polls then, so a poll never takes a core that
  * the requests' own work needs.  Nor while a write is held or within
