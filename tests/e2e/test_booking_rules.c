@@ -27,7 +27,8 @@ static char s_key[64];
 static int64_t s_t;
 
 /* The local date and "HH:MM" of now + offset_min, rounded up to the
- * 15-minute grid, in TZ. */
+ * 15-minute grid, in TZ; a time after 23:30, whose 30 minutes would run past
+ * the day's end, moves on to the next day's 00:00 (still later than asked). */
 static void s_grid_at(int offset_min, char date[11], char hm[6])
 {
     time_t t = time(NULL) + (time_t)offset_min * 60;
@@ -37,6 +38,10 @@ static void s_grid_at(int offset_min, char date[11], char hm[6])
     tzset();
     struct tm tm;
     localtime_r(&t, &tm);
+    if (tm.tm_hour == 23 && tm.tm_min > 30) {
+        t += (time_t)(60 - tm.tm_min) * 60;
+        localtime_r(&t, &tm);
+    }
     strftime(date, 11, "%Y-%m-%d", &tm);
     snprintf(hm, 6, "%02d:%02d", tm.tm_hour, tm.tm_min);
     if (old) {
