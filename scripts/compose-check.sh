@@ -2,7 +2,8 @@
 # compose-check.sh -- proves the shipped docker-compose.yml in real
 # containers: builds the image, brings the stack up with two instances of
 # every tier behind HAProxy, creates a tenant, a key and a webhook
-# endpoint, and while a steady mixed load runs through the load balancer
+# endpoint, checks that the gateways share the host's poll lock (one
+# gateway's container holds it, the other must defer its polls), and while a steady mixed load runs through the load balancer
 # (tests/tools/kvload: reads and writes over every tier, webhooks received
 # here) it restarts every instance of every tier, one at a time (SIGTERM:
 # each drains), then SIGKILLs one gateway and starts it again.  Then it
@@ -173,6 +174,35 @@ for v in TENANT KEY SERVICE STAFF CUSTOMER HOOK; do
     [[ "${!v}" =~ ^[A-Za-z0-9_]+$ && "${!v}" != null ]] || die "could not create the check's $v"
 done
 say "tenant $TENANT (kaivoxctl in a gateway container), webhook to http://$HOST_IP:$RECV_PORT/hook"
+
+# ---- one poller per host: the gateways share KAIVOX_GATEWAY_POLL_LOCK ----------
+# The first gateway's container holds the lock (flock(1)) while the second
+# answers requests one after another: the second must defer its polls
+# (loop.polls_deferred), which it can only see through the shared volume.
+
+gw() { "${DC[@]}" exec -T --index="$1" gateway "${@:2}"; }
+gw_loop_stat() {   # gw_loop_stat INDEX NAME: loop.NAME of that gateway's /admin/v1/stats
+    gw "$1" sh -c 'curl -fsS -H "Authorization: Bearer $KAIVOX_ADMIN_TOKEN" http://127.0.0.1:8081/admin/v1/stats' \
+        | jq -r ".data.loop.$2"
+}
+if (( SCALE >= 2 )); then
+    LOCK="$(gw 1 sh -c 'printf %s "$KAIVOX_GATEWAY_POLL_LOCK"')"
+    ino1="$(gw 1 stat -c '%d:%i' "$LOCK" 2>/dev/null || true)"
+    ino2="$(gw 2 stat -c '%d:%i' "$LOCK" 2>/dev/null || true)"
+    [[ -n "$ino1" && "$ino1" == "$ino2" ]] || die "the gateways do not share $LOCK ('$ino1' and '$ino2')"
+    gw 1 flock "$LOCK" sleep 8 &
+    HOLD_PID=$!
+    sleep 2
+    d0="$(gw_loop_stat 2 polls_deferred)"
+    urls=()
+    for _ in $(seq 1 40); do urls+=(http://127.0.0.1:8080/healthz); done
+    gw 2 curl -fsS "${urls[@]}" > /dev/null || die "the second gateway did not answer /healthz"
+    d1="$(gw_loop_stat 2 polls_deferred)"
+    wait "$HOLD_PID" || true
+    [[ "$d0" =~ ^[0-9]+$ && "$d1" =~ ^[0-9]+$ ]] || die "no loop.polls_deferred in /admin/v1/stats ('$d0', '$d1')"
+    (( d1 > d0 )) || die "the second gateway polled while the first one's container held $LOCK"
+    say "one poller per host: the gateways share $LOCK ($ino1); 40 requests to the second while the first held it: $((d1 - d0)) polls deferred"
+fi
 
 # ---- the load, the rolling restarts, the kill ---------------------------------
 
