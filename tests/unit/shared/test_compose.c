@@ -148,6 +148,25 @@ int main(void)
            "the published ports are KAIVOX_HTTP_PUBLISH (8080) and KAIVOX_ADMIN_PUBLISH (127.0.0.1:8081)");
     KVT_OK(strstr(compose, "stop_grace_period"), "containers get longer than the drain to stop");
 
+    /* one poller per host: every gateway container mounts one volume and
+     * keeps KAIVOX_GATEWAY_POLL_LOCK on it, the image owning its mount point */
+    const char *gw = strstr(compose, "\n  gateway:\n");
+    const char *gw_end = gw ? strstr(gw + 1, "\n  scheduling:\n") : NULL;
+    char *gw_block = NULL;
+    if (gw && gw_end) {
+        gw_block = strndup(gw, (size_t)(gw_end - gw));
+    }
+    KVT_OK(gw_block && strstr(gw_block, "- gateway-poll:/opt/kaivox/poll\n") &&
+           strstr(gw_block, "KAIVOX_GATEWAY_POLL_LOCK: ${KAIVOX_GATEWAY_POLL_LOCK:-/opt/kaivox/poll/"),
+           "every gateway keeps its poll lock on the volume gateway-poll");
+    const char *vols = strstr(compose, "\nvolumes:\n");
+    KVT_OK(vols && strstr(vols, "\n  gateway-poll:"), "the volume gateway-poll is declared");
+    char *dockerfile = s_read("docker/Dockerfile");
+    KVT_OK(dockerfile && strstr(dockerfile, "install -d -o kaivox -g kaivox -m 0755 /opt/kaivox/poll"),
+           "the image makes /opt/kaivox/poll, owned by its user (a new volume copies that)");
+    free(dockerfile);
+    free(gw_block);
+
     char *ignore = s_read(".dockerignore");
     static const char *const out[] = { "var", "build", "bin", "node_modules", ".git", NULL };
     for (int i = 0; out[i]; i++) {
