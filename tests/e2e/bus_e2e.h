@@ -24,11 +24,9 @@
 
 /* ---- time --------------------------------------------------------------- */
 
-static inline double bus_now(void)
+static inline double bus_now(void)   /* seconds, monotonic */
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return (double)kv_mono_ns() / 1e9;
 }
 
 static inline const char *bus_endpoint(void)

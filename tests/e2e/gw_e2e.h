@@ -25,6 +25,7 @@
 #include "kv_bus.h"
 #include "kv_client.h"
 #include "kv_curve.h"
+#include "kv_env.h"
 #include "kv_proto.h"
 
 /* The envelope's message (borrowed), "" when absent. */
@@ -155,13 +156,6 @@ static inline char *gw_sql(PGconn *c, const char *sql)
 
 /* ---- raw HTTP over a socket bound to a chosen loopback address -------- */
 
-static inline int64_t gw_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* A TCP connection from src (e.g. "127.0.0.2"; Linux routes 127/8 to lo)
  * to 127.0.0.1:port, blocking, or -1. */
 static inline int gw_connect_from(const char *src, int port)
@@ -193,11 +187,11 @@ static inline int gw_connect_from(const char *src, int port)
 static inline size_t gw_read_reply(int fd, char *buf, size_t size, int timeout_ms, int *closed)
 {
     size_t n = 0;
-    int64_t until = gw_now_ms() + timeout_ms;
+    int64_t until = kv_mono_ms() + timeout_ms;
     *closed = 0;
     buf[0] = '\0';
     for (;;) {
-        int left = (int)(until - gw_now_ms());
+        int left = (int)(until - kv_mono_ms());
         if (left <= 0)
             break;
         struct pollfd pf = { fd, POLLIN, 0 };
@@ -239,7 +233,7 @@ static inline int gw_raw_request(const char *src, int port, const char *req, int
         buf = local;
         size = sizeof local;
     }
-    int64_t t0 = gw_now_ms();
+    int64_t t0 = kv_mono_ms();
     int fd = gw_connect_from(src, port), closed = 0, st = 0;
     if (fd >= 0 && send(fd, req, strlen(req), MSG_NOSIGNAL) == (ssize_t)strlen(req)) {
         gw_read_reply(fd, buf, size, timeout_ms, &closed);
@@ -248,7 +242,7 @@ static inline int gw_raw_request(const char *src, int port, const char *req, int
     if (fd >= 0)
         close(fd);
     if (ms)
-        *ms = gw_now_ms() - t0;
+        *ms = kv_mono_ms() - t0;
     return st;
 }
 

@@ -140,11 +140,11 @@ int main(void)
         const char *req = "POST /api/v1/customers HTTP/1.1\r\nHost: t\r\n"
                           "Content-Type: application/json\r\nContent-Length: 1000000\r\n\r\n";
         char buf[2048];
-        int64_t t0 = gw_now_ms();
+        int64_t t0 = kv_mono_ms();
         if (fd >= 0)
             send(fd, req, strlen(req), MSG_NOSIGNAL);
         gw_read_reply(fd, buf, sizeof buf, 3000, &closed);
-        int64_t took = gw_now_ms() - t0;
+        int64_t took = kv_mono_ms() - t0;
         KVT_EQ_INT(gw_reply_status(buf), 401, "an anonymous POST announcing 1 MB is 401 before its body is sent");
         KVT_OK(took < 2000, "... at once (%lld ms)", (long long)took);
         KVT_OK(strcasestr(buf, "\r\nConnection: close\r\n") != NULL, "... and the connection is closed");
@@ -205,16 +205,14 @@ int main(void)
     KVT_OK(!json_is_null(json_object_get(json_object_get(r.json, "data"), "revoked_at")),
            "revocation sets revoked_at");
     kvt_resp_free(&r);
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int64_t t0 = kv_mono_ms();
     long st = 0;
     double waited = 0;
     do {
         r = kvt_api(key, "GET", "/api/v1/services", NULL);
         st = r.status;
         kvt_resp_free(&r);
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        waited = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+        waited = (double)(kv_mono_ms() - t0) / 1000;
         if (st != 401)
             kvt_sleep_ms(200);
     } while (st != 401 && waited < 6.0);

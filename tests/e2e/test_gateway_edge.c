@@ -121,12 +121,12 @@ static void s_attack(gw_private_t *g)
 
     /* the attacker takes its whole allowance */
     s_conn_t c[LIMIT];
-    int64_t t0 = gw_now_ms();
+    int64_t t0 = kv_mono_ms();
     for (int i = 0; i < LIMIT; i++) {
         c[i].fd = gw_connect_from(ATTACKER, s_port);
         c[i].trickle = i % 2;
         c[i].original = 1;
-        c[i].opened = gw_now_ms();
+        c[i].opened = kv_mono_ms();
         c[i].next_send = c[i].opened;
     }
     kvt_sleep_ms(200);
@@ -140,12 +140,12 @@ static void s_attack(gw_private_t *g)
     int64_t worst = 0;
     char buf[2048];
     for (int i = 0; i < 200; i++) {
-        int64_t a = gw_now_ms();
+        int64_t a = kv_mono_ms();
         int fd = gw_connect_from(ATTACKER, s_port), closed = 0;
         if (fd < 0)
             continue;
         gw_read_reply(fd, buf, sizeof buf, 3000, &closed);
-        int64_t took = gw_now_ms() - a;
+        int64_t took = kv_mono_ms() - a;
         if (gw_reply_status(buf) == 429 && strstr(buf, "Too many connections from this address."))
             refused++;
         if (took > 1000)
@@ -172,12 +172,12 @@ static void s_attack(gw_private_t *g)
     int64_t cut_min = INT64_MAX, cut_max = 0;
     long rss_peak = 0;
     const char *line = "GET / HTTP/1.1\r\nHost: t\r\nX-Slow: ";
-    while (gw_now_ms() - t0 < 6000) {
+    while (kv_mono_ms() - t0 < 6000) {
         struct pollfd pf[POOL];
         for (int i = 0; i < np; i++)
             pf[i] = (struct pollfd){ p[i].fd, POLLIN, 0 };
         poll(pf, (nfds_t)np, 10);
-        int64_t now = gw_now_ms();
+        int64_t now = kv_mono_ms();
         for (int i = 0; i < np; i++) {
             if (!(pf[i].revents & (POLLIN | POLLHUP | POLLERR)))
                 continue;
@@ -216,7 +216,7 @@ static void s_attack(gw_private_t *g)
             int fd = gw_connect_from(ATTACKER, s_port);
             if (fd < 0)
                 break;
-            p[np++] = (s_conn_t){ fd, np % 2, 0, gw_now_ms(), gw_now_ms() };
+            p[np++] = (s_conn_t){ fd, np % 2, 0, kv_mono_ms(), kv_mono_ms() };
         }
         for (int i = 0; i < np; i++) {
             if (p[i].trickle && now >= p[i].next_send) {
@@ -337,10 +337,10 @@ static void s_bodies(void)
     int fd = gw_connect_from("127.0.0.3", s_port);
     snprintf(head, sizeof head, "POST /api/v1/customers HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer %s\r\n"
              "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{", s_key);
-    int64_t t0 = gw_now_ms();
+    int64_t t0 = kv_mono_ms();
     send(fd, head, strlen(head), MSG_NOSIGNAL);
     int st = 0;
-    while (gw_now_ms() - t0 < DEADLINE + 4000) {
+    while (kv_mono_ms() - t0 < DEADLINE + 4000) {
         if (s_readable(fd, 300)) {
             gw_read_reply(fd, buf, sizeof buf, 500, &closed);
             st = gw_reply_status(buf);
@@ -348,7 +348,7 @@ static void s_bodies(void)
         }
         send(fd, " ", 1, MSG_NOSIGNAL);
     }
-    int64_t took = gw_now_ms() - t0;
+    int64_t took = kv_mono_ms() - t0;
     close(fd);
     KVT_EQ_INT(st, 408, "a body trickling one byte every 300 ms is cut with 408");
     KVT_OK(took >= DEADLINE - 100 && took <= DEADLINE + 2000, "... at the body deadline (%lld ms)",
@@ -362,7 +362,7 @@ static void s_bodies(void)
     char chunk[1024];
     memset(chunk, ' ', sizeof chunk);
     chunk[0] = '{';
-    t0 = gw_now_ms();
+    t0 = kv_mono_ms();
     for (int i = 0; i < 6; i++) {
         if (i == 5)
             chunk[sizeof chunk - 1] = '}';
@@ -377,7 +377,7 @@ static void s_bodies(void)
     st = gw_reply_status(buf);
     KVT_OK(st != 0 && st != 408,
            "a 6 KiB body sent at 2 KiB/s over %lld ms (past the 2 s base deadline) is served (%d)",
-           (long long)(gw_now_ms() - t0), st);
+           (long long)(kv_mono_ms() - t0), st);
 
     /* keep-alive: idle between requests longer than the header deadline */
     fd = gw_connect_from("127.0.0.3", s_port);

@@ -47,6 +47,8 @@
 #include <jansson.h>
 #include <microhttpd.h>
 
+#include "kv_env.h"
+
 #define S_THREADS_MAX  64
 #define S_ATTEMPTS     6
 #define S_RETRY_MS     250
@@ -191,13 +193,6 @@ static size_t s_collect(char *p, size_t size, size_t n, void *arg)
     return add;
 }
 
-static long s_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 static void s_sleep_ms(long ms)
 {
     struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
@@ -248,13 +243,13 @@ typedef enum { S_PLAIN, S_BOOKING, S_CUSTOMER } s_kind_t;
 static long s_request(CURL *c, const char *method, const char *path, const char *body,
                       const char *idem, s_kind_t kind, s_buf_t *out)
 {
-    long t0 = s_now_ms(), st = 0;
+    long t0 = kv_mono_ms(), st = 0;
     int attempt = 0;
     for (;;) {
         st = s_exchange(c, method, path, body, idem, out);
         attempt++;
         int again = st == 0 || st == 502 || st == 503 || st == 504;
-        if (!again || attempt >= S_ATTEMPTS || s_now_ms() - t0 > S_RETRY_FOR_MS)
+        if (!again || attempt >= S_ATTEMPTS || kv_mono_ms() - t0 > S_RETRY_FOR_MS)
             break;
         if (attempt == 1)
             atomic_fetch_add(&s_retried, 1);
@@ -276,7 +271,7 @@ static long s_request(CURL *c, const char *method, const char *path, const char 
     }
     pthread_mutex_lock(&s_mu);
     if (s_nlat < S_LAT_MAX)
-        s_lat[s_nlat++] = (int)(s_now_ms() - t0);
+        s_lat[s_nlat++] = (int)(kv_mono_ms() - t0);
     pthread_mutex_unlock(&s_mu);
     return ok ? (st ? st : 200) : st;
 }
@@ -372,14 +367,14 @@ static void *s_thread(void *arg)
     s_thread_t *t = arg;
     CURL *c = curl_easy_init();
     long ivl = 1000L * s_cfg.threads / s_cfg.rate;
-    long next = s_now_ms() + t->index * ivl / s_cfg.threads;
+    long next = kv_mono_ms() + t->index * ivl / s_cfg.threads;
     for (long i = t->index; !atomic_load(&s_stop_load); i++) {
-        long now = s_now_ms();
+        long now = kv_mono_ms();
         if (next > now)
             s_sleep_ms(next - now);
         next += ivl;
-        if (next < s_now_ms() - 1000)
-            next = s_now_ms();            /* fell behind (slow answers): no burst */
+        if (next < kv_mono_ms() - 1000)
+            next = kv_mono_ms();            /* fell behind (slow answers): no burst */
         s_one(c, t, i);
     }
     curl_easy_cleanup(c);
@@ -498,8 +493,8 @@ int main(int argc, char **argv)
         ts[i].index = i;
         pthread_create(&th[i], NULL, s_thread, &ts[i]);
     }
-    long until = s_now_ms() + s_cfg.seconds * 1000L;
-    while (!atomic_load(&s_stop_load) && s_now_ms() < until) {
+    long until = kv_mono_ms() + s_cfg.seconds * 1000L;
+    while (!atomic_load(&s_stop_load) && kv_mono_ms() < until) {
         s_sleep_ms(1000);
         s_write_stats();
     }

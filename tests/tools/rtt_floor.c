@@ -25,11 +25,11 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "kv_env.h"
+
 static double s_now_us(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+    return (double)kv_mono_ns() / 1e3;
 }
 
 static int s_cmp(const void *a, const void *b)

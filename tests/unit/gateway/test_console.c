@@ -26,13 +26,6 @@
 #include "kv_env.h"
 #include "kv_log.h"
 
-static int64_t s_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* This thread's CPU time in microseconds: the work a verification does,
  * whatever else the machine is busy with (wall time is not a test). */
 static int64_t s_cpu_us(void)
@@ -194,12 +187,12 @@ static void s_init(s_job_t *x, int heavy, int sleep_ms, int wait_ms)
  * its done() or timeout_ms passed. */
 static void s_serve(gw_work_t *w, s_job_t *js, int n, int timeout_ms)
 {
-    int64_t until = s_ms() + timeout_ms;
+    int64_t until = kv_mono_ms() + timeout_ms;
     for (;;) {
         int all = 1;
         for (int i = 0; i < n; i++)
             all &= js[i].done_calls > 0;
-        if (all || s_ms() > until)
+        if (all || kv_mono_ms() > until)
             return;
         struct pollfd p = { gw_work_wake_fd(w), POLLIN, 0 };
         if (poll(&p, 1, 50) > 0)
@@ -229,9 +222,9 @@ static void t_workers(void)
     s_init(&hj[3], 0, 0, 10000);
     for (int i = 0; i < 4; i++)
         gw_work_submit(w, &hj[i].job);
-    int64_t t0 = s_ms();
+    int64_t t0 = kv_mono_ms();
     s_serve(w, &hj[3], 1, 5000);
-    int64_t light = s_ms() - t0;
+    int64_t light = kv_mono_ms() - t0;
     s_serve(w, hj, 4, 10000);
     KVT_OK(hj[3].done_calls == 1 && light < 350, "workers: a light job is not held up by heavy ones (%lld ms)", (long long)light);
     KVT_EQ_INT(atomic_load(&s_max_heavy), 2, "workers: at most threads - 1 heavy jobs at once");
@@ -243,8 +236,8 @@ static void t_workers(void)
     gw_work_submit(w, &slow.job);
     s_serve(w, &slow, 1, 5000);
     KVT_OK(slow.done_calls == 1 && slow.done_rc == GW_WORK_UNAVAILABLE, "workers: past its wait, done() says unavailable");
-    int64_t until = s_ms() + 3000;
-    while (atomic_load(&s_released) == rel0 && s_ms() < until) {
+    int64_t until = kv_mono_ms() + 3000;
+    while (atomic_load(&s_released) == rel0 && kv_mono_ms() < until) {
         struct pollfd p = { gw_work_wake_fd(w), POLLIN, 0 };
         if (poll(&p, 1, 50) > 0)
             gw_work_on_wake(w);

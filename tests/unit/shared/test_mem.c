@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "../../lib/kvt.h"
+#include "kv_env.h"
 #include "kv_mem.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -39,13 +40,6 @@ static long s_rss_kb(void)
         fclose(f);
     }
     return res * (sysconf(_SC_PAGESIZE) / 1024);
-}
-
-static int64_t s_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void s_sleep_ms(int ms)
@@ -156,10 +150,10 @@ int main(void)
     }
 
     kv_mem_idle(1);
-    int64_t busy_at = s_now_ms();
+    int64_t busy_at = kv_mono_ms();
     unsigned long c = kv_mem_trim_count();
     kv_mem_idle(0);
-    if (s_now_ms() - busy_at < 900)   /* a stall of a second would make it quiet */
+    if (kv_mono_ms() - busy_at < 900)   /* a stall of a second would make it quiet */
         KVT_EQ_INT(kv_mem_trim_count(), c, "right after work: no trim");
     s_sleep_ms(1100);
     c = kv_mem_trim_count();
