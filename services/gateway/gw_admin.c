@@ -185,19 +185,6 @@ static const char *s_name(json_t *body, json_t *errors, int required)
     return s;
 }
 
-/* A key's scope: "full" (absent or null) or "read"; anything else adds
- * errors.scope and returns "full". */
-static const char *s_scope(json_t *body, json_t *errors)
-{
-    json_t *v = json_object_get(body, "scope");
-    if (!v || json_is_null(v))
-        return "full";
-    const char *s = json_string_value(v);
-    if (s && (strcmp(s, "full") == 0 || strcmp(s, "read") == 0))
-        return s;
-    kv_errors_add(errors, "scope", "The selected scope is invalid: use one of full, read.");
-    return "full";
-}
 
 /* Loads tenant tid; answers 404/503 itself and returns NULL then.  Caller
  * owns the result (PQclear). */
@@ -299,7 +286,8 @@ static int s_key_create(gw_req_t *r, kv_db_t *db, const char *tid)
     if (!(body = s_body_object(r)))
         goto out;
     const char *name = s_name(body, errors, 1);
-    const char *scope = s_scope(body, errors);
+    const char *scope = gw_key_scopes[0];
+    kv_read_enum(body, "scope", KV_OPTIONAL, gw_key_scopes, &scope, errors);
     if (json_object_size(errors) > 0) {
         rc = s_invalid(r, errors);
         errors = NULL;

@@ -76,6 +76,7 @@ typedef struct {
     char *email, *password, *token, *name;   /* owned; cleansed */
     char client[GW_ADDR_STRLEN]; /* the client address (throttle) */
     int64_t tenant_id, user_id, key_id;
+    const char *scope;           /* a new key's: gw_key_scopes' static string */
     int page, per_page;
     /* the answer */
     int status;
@@ -369,6 +370,7 @@ static json_t *s_key_json(const PGresult *res, int row)
     json_object_set_new(o, "prefix", kv_json_cell_str(res, row, 2));
     json_object_set_new(o, "created_at", kv_json_cell_str(res, row, 3));
     json_object_set_new(o, "last_used_at", kv_json_cell_str(res, row, 4));
+    json_object_set_new(o, "scope", kv_json_cell_str(res, row, 5));
     return o;
 }
 
@@ -406,8 +408,8 @@ static void s_run_keys_create(s_job_t *x, kv_db_t *db)
     gw_key_prefix(key, prefix);
     kv_db_i64_param(tenant, x->tenant_id);
     snprintf(max, sizeof max, "%d", S_KEYS_MAX);
-    const char *p[5] = { tenant, x->name, hash, prefix, max };
-    PGresult *res = kv_db_exec(db, x->rid, "gw_apikey_create", 5, p);
+    const char *p[6] = { tenant, x->name, hash, prefix, max, x->scope };
+    PGresult *res = kv_db_exec(db, x->rid, "gw_apikey_create", 6, p);
     if (!res) {
         s_unavailable(x);
     } else if (PQntuples(res) != 1) {
@@ -415,8 +417,8 @@ static void s_run_keys_create(s_job_t *x, kv_db_t *db)
     } else {
         json_t *data = s_key_json(res, 0);
         json_object_set_new(data, "key", json_string(key));
-        kv_info(x->rid, "api key created id=%s tenant_id=%lld user_id=%lld",
-                PQgetvalue(res, 0, 0), (long long)x->tenant_id, (long long)x->user_id);
+        kv_info(x->rid, "api key created id=%s tenant_id=%lld user_id=%lld scope=%s",
+                PQgetvalue(res, 0, 0), (long long)x->tenant_id, (long long)x->user_id, x->scope);
         s_ok(x, 201, data, NULL);
     }
     OPENSSL_cleanse(key, sizeof key);
@@ -436,7 +438,7 @@ static void s_run_keys_revoke(s_job_t *x, kv_db_t *db)
     if (PQntuples(res) != 1) {
         s_error(x, 404, "API key not found.");
     } else {
-        gw_auth_forget(gw_http_cfg()->auth, PQgetvalue(res, 0, 5));   /* any thread */
+        gw_auth_forget(gw_http_cfg()->auth, PQgetvalue(res, 0, 6));   /* any thread */
         kv_info(x->rid, "api key revoked id=%s tenant_id=%lld user_id=%lld",
                 PQgetvalue(res, 0, 0), (long long)x->tenant_id, (long long)x->user_id);
         s_ok(x, 200, s_key_json(res, 0), NULL);
@@ -730,7 +732,7 @@ int gw_console_local(gw_req_t *r)
     if (op == OP_KEYS_LIST) {
         kv_query_page(r->query, 20, 100, &x->page, &x->per_page, errors);
     } else if (op == OP_KEYS_CREATE) {
-        static const char *const known[] = { "name", NULL };
+        static const char *const known[] = { "name", "scope", NULL };
         static const kv_text_rule_t rule = { 1, 200, KV_TEXT_LINE,
                                              KV_TEXT_TRIM | KV_TEXT_BLANK_ABSENT };
         if (gw_req_body_json(r, &body) != 0) {
@@ -741,6 +743,8 @@ int gw_console_local(gw_req_t *r)
         if (kv_read_object(json_is_null(body) ? NULL : body, errors) == 0) {
             kv_read_known(body, known, errors);
             kv_read_text(body, "name", KV_REQUIRED, &rule, &x->name, errors);
+            x->scope = gw_key_scopes[0];
+            kv_read_enum(body, "scope", KV_OPTIONAL, gw_key_scopes, &x->scope, errors);
         }
     } else {
         const char *id = gw_param(&r->params, "id");

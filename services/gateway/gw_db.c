@@ -24,7 +24,7 @@
 /* The console's users (gw_users.c) and API keys (gw_console.c). */
 #define USER_COLS   "id, tenant_id, email, name, " TS("created_at") ", " \
                     "password_hash IS NOT NULL, " TS("password_set_at") ", " TS("disabled_at")
-#define APIKEY_COLS "id, name, prefix, " TS("created_at") ", " TS("last_used_at")
+#define APIKEY_COLS "id, name, prefix, " TS("created_at") ", " TS("last_used_at") ", scope"
 /* A window of $n seconds. */
 #define SECS(n)     "make_interval(secs => $" n "::int)"
 
@@ -147,10 +147,10 @@ const kv_stmt_t gw_db_stmts[] = {
       "SELECT " APIKEY_COLS " FROM api_keys WHERE tenant_id = $1 AND revoked_at IS NULL "
       "ORDER BY id LIMIT $2 OFFSET $3" },
     /* $1 tenant, $2 name, $3 hash, $4 prefix, $5 the most active keys a
-     * tenant may hold: no row when it holds them already. */
+     * tenant may hold (no row when it holds them already), $6 the scope. */
     { "gw_apikey_create",
-      "INSERT INTO api_keys (tenant_id, name, key_hash, prefix, legacy) "
-      "SELECT $1, $2, $3, $4, false WHERE (SELECT count(*) FROM api_keys "
+      "INSERT INTO api_keys (tenant_id, name, key_hash, prefix, legacy, scope) "
+      "SELECT $1, $2, $3, $4, false, $6 WHERE (SELECT count(*) FROM api_keys "
       "WHERE tenant_id = $1 AND revoked_at IS NULL) < $5::int RETURNING " APIKEY_COLS },
     { "gw_apikey_revoke",
       "UPDATE api_keys SET revoked_at = now() WHERE tenant_id = $1 AND id = $2 "

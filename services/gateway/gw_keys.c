@@ -157,6 +157,8 @@ void gw_key_prefix(const char *key, char out[GW_KEY_PREFIX_LEN + 1])
     out[n] = '\0';
 }
 
+const char *const gw_key_scopes[] = { "full", "read", NULL };
+
 /* ---- the legacy set ----------------------------------------------------- */
 
 void gw_keyset_init(gw_keyset_t *s)

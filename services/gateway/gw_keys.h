@@ -76,6 +76,12 @@ int gw_key_unhex(const char *hex, unsigned char out[32]);
 /* The displayable prefix (first GW_KEY_PREFIX_LEN characters) into out[13]. */
 void gw_key_prefix(const char *key, char out[GW_KEY_PREFIX_LEN + 1]);
 
+/* A key's scopes, NULL-terminated, the default first: "full" (every route)
+ * and "read" (GET and HEAD only; 403 on writes), the values of
+ * api_keys.scope (sql/gateway/003_key_scope.sql).  Fixed when the key is
+ * made (kaivoxctl/admin and the console alike), never changed. */
+extern const char *const gw_key_scopes[];
+
 /* ---- the legacy set ----------------------------------------------------- */
 
 /* A set of SHA-256 digests, sorted once filled.  Stack struct:

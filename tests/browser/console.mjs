@@ -246,6 +246,7 @@ async function main() {
     check(!html.includes(key), 'keys: once the dialog is closed the key is nowhere in the page');
     const rowText = await page.$eval('#keys table', (t) => t.textContent);
     check(rowText.includes('Zapier') && rowText.includes(key.slice(0, 12)), 'keys: the list shows its name and prefix');
+    check(rowText.includes('Full access') && !rowText.includes('Read only'), 'keys: ... and full access, the default', rowText.slice(0, 200));
     await page.reload({ waitUntil: 'networkidle0' });
     await page.waitForSelector('#keys table');
     check(!(await page.content()).includes(key), 'keys: after a reload it is not shown again');
@@ -264,6 +265,26 @@ async function main() {
     check(true, 'keys: the deleted key leaves the list');
     const st = await until(async () => (await apiKey(key, 'GET', '/api/v1/services')).status === 401 && 401, 6000);
     check(st === 401, 'keys: the deleted key is refused (401) within the cache TTL', st);
+
+    // -- a read-only key: reads, every write refused (403), the list says so
+    await clickLabel(page, 'Generate New Key');
+    await page.waitForSelector('dialog #key-name');
+    check(await page.$eval('dialog input[name=scope][value=full]', (e) => e.checked), 'keys: the dialog offers full access by default');
+    await page.type('#key-name', 'Website Widget');
+    await page.click('dialog input[name=scope][value=read]');
+    await clickLabel(page, 'Generate key', 'dialog');
+    await page.waitForFunction(() => document.querySelector('dialog .dialog-title')?.textContent === 'Your new API key');
+    const roKey = await page.$eval('dialog input.secret', (e) => e.value);
+    const roText = await text(page, 'dialog .dialog-body');
+    check(/read-only key/.test(roText || ''), 'keys: the new key is said to be read-only', roText);
+    await clickLabel(page, 'Done', 'dialog');
+    await page.waitForFunction(() => !document.querySelector('dialog'));
+    const roRow = await page.$$eval('#keys table tr', (rows) => rows.map((r) => r.textContent).find((t) => t.includes('Website Widget')));
+    check(roRow && roRow.includes('Read only'), 'keys: the list shows it as read only', roRow);
+    r = await apiKey(roKey, 'GET', '/api/v1/services');
+    check(r.status === 200, 'keys: a read-only key reads', r.status);
+    r = await apiKey(roKey, 'POST', '/api/v1/customers', { name: 'Not made', phone: '+447700900124' });
+    check(r.status === 403, 'keys: a read-only key cannot write (403)', r.status);
 
     // -- webhooks: an endpoint that answers 200
     await clickLabel(page, 'Add Endpoint');

@@ -241,6 +241,7 @@ static void t_keys(cs_client_t *a, cs_client_t *b, const char *key_a)
     KVT_OK(strncmp(k, "kv1_", 4) == 0 && strlen(k) == 42, "keys: ... the whole key, shown here");
     KVT_EQ_STR(se_str(&r, "name"), "Zapier", "keys: ... its name trimmed");
     KVT_OK(strncmp(se_str(&r, "prefix") ? se_str(&r, "prefix") : "", k, 12) == 0, "keys: ... its prefix");
+    KVT_EQ_STR(se_str(&r, "scope"), "full", "keys: ... full access when no scope is given");
     kvt_resp_free(&r);
 
     r = cs_req(a, "GET", "/api/v1/api-keys", NULL);
@@ -260,8 +261,17 @@ static void t_keys(cs_client_t *a, cs_client_t *b, const char *key_a)
     r = cs_req(a, "POST", "/api/v1/api-keys", "{}");
     KVT_EQ_INT(r.status, 422, "keys: a key without a name is 422");
     kvt_resp_free(&r);
-    r = cs_req(a, "POST", "/api/v1/api-keys", "{\"name\":\"x\",\"scope\":\"all\"}");
+    r = cs_req(a, "POST", "/api/v1/api-keys", "{\"name\":\"x\",\"expires\":\"never\"}");
     KVT_EQ_INT(r.status, 422, "keys: an unknown field is 422");
+    kvt_resp_free(&r);
+    r = cs_req(a, "POST", "/api/v1/api-keys", "{\"name\":\"x\",\"scope\":\"all\"}");
+    KVT_EQ_INT(r.status, 422, "keys: an unknown scope is 422");
+    KVT_EQ_STR(json_string_value(json_array_get(json_object_get(json_object_get(r.json, "errors"),
+                                                                "scope"), 0)),
+               "The selected scope is invalid: use one of full, read.", "keys: ... errors.scope says which");
+    kvt_resp_free(&r);
+    r = cs_req(a, "POST", "/api/v1/api-keys", "{\"name\":\"x\",\"scope\":1}");
+    KVT_EQ_INT(r.status, 422, "keys: a scope that is not a string is 422");
     kvt_resp_free(&r);
     r = cs_req(a, "GET", "/api/v1/api-keys?per_page=0", NULL);
     KVT_EQ_INT(r.status, 422, "keys: a bad per_page is 422");
@@ -289,6 +299,47 @@ static void t_keys(cs_client_t *a, cs_client_t *b, const char *key_a)
     kvt_resp_free(&r);
     r = cs_req(a, "DELETE", "/api/v1/api-keys/999999999999", NULL);
     KVT_EQ_INT(r.status, 404, "keys: an unknown id is 404");
+    kvt_resp_free(&r);
+}
+
+/* A read-only key from the console: GET works, every write is 403, the
+ * list says which key is which, and deleting it works as for any key. */
+static void t_key_read_only(cs_client_t *a)
+{
+    kvt_resp_t r = cs_req(a, "POST", "/api/v1/api-keys", "{\"name\":\"Website Widget\",\"scope\":\"read\"}");
+    KVT_EQ_INT(r.status, 201, "keys: a session creates a read-only key (201)");
+    KVT_EQ_STR(se_str(&r, "scope"), "read", "keys: ... its scope is read");
+    char k[64] = "";
+    snprintf(k, sizeof k, "%s", se_str(&r, "key") ? se_str(&r, "key") : "");
+    long long kid = se_int(&r, "id");
+    kvt_resp_free(&r);
+
+    r = cs_req(a, "GET", "/api/v1/api-keys?per_page=100", NULL);
+    const char *scope = NULL;
+    json_t *row;
+    size_t i;
+    json_array_foreach(json_object_get(r.json, "data"), i, row)
+        if (json_integer_value(json_object_get(row, "id")) == kid)
+            scope = json_string_value(json_object_get(row, "scope"));
+    KVT_EQ_STR(scope, "read", "keys: the list shows the key's scope");
+    kvt_resp_free(&r);
+
+    r = kvt_api(k, "GET", "/api/v1/customers", NULL);
+    KVT_EQ_INT(r.status, 200, "keys: a read-only key reads (200)");
+    kvt_resp_free(&r);
+    r = kvt_apif(k, "POST", "/api/v1/customers", "{\"name\":\"Not made\",\"phone\":\"+447700900123\"}");
+    KVT_EQ_INT(r.status, 403, "keys: a read-only key cannot write (403)");
+    KVT_OK(gw_is_error(&r, "This API key is read-only: it may only make GET requests."), "keys: ... and says why");
+    kvt_resp_free(&r);
+
+    char path[96];
+    snprintf(path, sizeof path, "/api/v1/api-keys/%lld", kid);
+    r = cs_req(a, "DELETE", path, NULL);
+    KVT_OK(r.status == 200 && se_str(&r, "scope") && strcmp(se_str(&r, "scope"), "read") == 0,
+           "keys: deleting a read-only key answers it, scope and all");
+    kvt_resp_free(&r);
+    r = kvt_api(k, "GET", "/api/v1/customers", NULL);
+    KVT_EQ_INT(r.status, 401, "keys: ... and it stops working");
     kvt_resp_free(&r);
 }
 
@@ -453,6 +504,7 @@ int main(void)
     KVT_EQ_INT(cs_signin(&b, email_b, PW), 200, "signin: B's user signs in");
     t_session_api(&a, key_a, key_b);
     t_keys(&a, &b, key_a);
+    t_key_read_only(&a);
     t_key_limit(&a);
     t_signout(&a);
     t_disable(tb, ub, &b, email_b);

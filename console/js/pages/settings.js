@@ -34,7 +34,7 @@ export async function render(main, ctx) {
       h('div', { class: 'section-head' },
         h('h2', { id: 'keys-title' }, 'API Keys'),
         h('button', { type: 'button', class: 'btn btn-primary', id: 'generate-key', onclick: () => generateKey(keysBox) }, 'Generate New Key')),
-      h('p', { class: 'muted' }, 'Each key gives full access to this salon’s data through the API. Give every integration its own key, named after it, so you can delete one without breaking the others.'),
+      h('p', { class: 'muted' }, 'A full-access key can read and change this salon’s data through the API; a read-only key can only read it. Give every integration its own key, named after it and with no more access than it needs, so you can delete one without breaking the others.'),
       keysBox),
     h('section', { class: 'card section', 'aria-labelledby': 'hooks-title' },
       h('div', { class: 'section-head' },
@@ -314,6 +314,9 @@ export async function render(main, ctx) {
 
 // ---- API keys ------------------------------------------------------------------
 
+// A key's scope as the table shows it (api_keys.scope).
+const SCOPES = { full: 'Full access', read: 'Read only' };
+
 async function loadKeys(box) {
   let list = [];
   try {
@@ -324,11 +327,12 @@ async function loadKeys(box) {
   }
   const rows = list.map((k) => h('tr', {},
     h('td', {}, k.name),
+    h('td', {}, SCOPES[k.scope] || k.scope),
     h('td', {}, h('code', {}, `${k.prefix}…`)),
     h('td', {}, fmtDateTime(k.created_at)),
     h('td', {}, k.last_used_at ? fmtDateTime(k.last_used_at) : 'Never'),
     h('td', { class: 'actions' }, h('button', { type: 'button', class: 'btn btn-small btn-danger-quiet', 'aria-label': `Delete key ${k.name}`, onclick: () => deleteKey(box, k) }, 'Delete'))));
-  clear(box).append(table('API keys', ['Name', 'Key prefix', 'Created', 'Last used', 'Actions'], rows,
+  clear(box).append(table('API keys', ['Name', 'Access', 'Key prefix', 'Created', 'Last used', 'Actions'], rows,
     { empty: 'No API keys yet.' }));
 }
 
@@ -337,12 +341,17 @@ function generateKey(box) {
     h('div', { class: 'field' },
       h('label', { for: 'key-name' }, 'Key name'),
       h('input', { id: 'key-name', name: 'name', type: 'text', required: true, maxlength: 200, autocomplete: 'off', 'aria-describedby': 'key-name-hint' }),
-      h('p', { class: 'hint', id: 'key-name-hint' }, 'Say where it is used, e.g. Zapier, Website Widget, CRM Sync.')));
+      h('p', { class: 'hint', id: 'key-name-hint' }, 'Say where it is used, e.g. Zapier, Website Widget, CRM Sync.')),
+    h('fieldset', { class: 'field' },
+      h('legend', {}, 'Access'),
+      h('div', { class: 'checks', 'data-name': 'scope' },
+        h('label', { class: 'check' }, h('input', { type: 'radio', name: 'scope', value: 'full', checked: true }), ' Full access (read and change data)'),
+        h('label', { class: 'check' }, h('input', { type: 'radio', name: 'scope', value: 'read' }), ' Read only (every change is refused)'))));
   let created = null;
   const reveal = () => openDialog({
     title: 'Your new API key',
     body: [
-      h('p', {}, 'The key “', created.name, '” is ready.'),
+      h('p', {}, 'The ', created.scope === 'read' ? 'read-only ' : '', 'key “', created.name, '” is ready.'),
       secretBox('API key', created.key),
       h('p', { class: 'warning', role: 'note' }, 'Copy the key now: it is shown only once and will not be shown again. If you lose it, delete it and generate a new one.'),
     ],
@@ -352,7 +361,7 @@ function generateKey(box) {
   const create = async () => {
     formAlert(form, '');
     try {
-      const res = await api('POST', '/api/v1/api-keys', { name: form.name.value });
+      const res = await api('POST', '/api/v1/api-keys', { name: form.name.value, scope: form.scope.value });
       created = res.data;
       await loadKeys(box);
       return true;
