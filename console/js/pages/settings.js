@@ -361,7 +361,12 @@ function generateKey(box) {
   const create = async () => {
     formAlert(form, '');
     try {
-      const res = await api('POST', '/api/v1/api-keys', { name: form.name.value, scope: form.scope.value });
+      // scope only when it is not the default: a gateway of the version
+      // before read-only console keys refuses the field (422), which is
+      // right for a read-only key and needless for a full one.
+      const body = { name: form.name.value };
+      if (form.scope.value !== 'full') body.scope = form.scope.value;
+      const res = await api('POST', '/api/v1/api-keys', body);
       created = res.data;
       await loadKeys(box);
       return true;
