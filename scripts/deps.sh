@@ -54,6 +54,8 @@ if (( DEV )); then
     PACKAGES+=(chromium fonts-dejavu-core)
     # promtool and a real Prometheus for the metrics tests (deploy/prometheus)
     PACKAGES+=(prometheus)
+    # the compose file's load balancer, run for real by tests/shell/test_haproxy.sh
+    PACKAGES+=(haproxy)
 fi
 
 missing=()

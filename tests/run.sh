@@ -33,8 +33,9 @@
 # always the runner's own.
 #
 # tests/shell/test_*.sh run after the end-to-end tests (test_examples.sh
-# against this stack, with its Node receiver on base+50; test_stack_env.sh
-# on a stack of its own, base+56..63).
+# against this stack, with its Node receiver on base+50; test_haproxy.sh
+# with HAProxy in front of this stack, base+64..69 and +76..77;
+# test_stack_env.sh on a stack of its own, base+56..63).
 #
 # The stack runs two gateways (KAIVOX_GATEWAYS=2): every service instance
 # registers with both, publishes to both and subscribes at both, as in a
@@ -349,7 +350,7 @@ script_check() {
 
 echo "== shell tests (${#SHELL_TESTS[@]}): examples, scripts, docs"
 for t in "${SHELL_TESTS[@]+"${SHELL_TESTS[@]}"}"; do
-    if [[ "${t##*/}" == test_examples.sh && $STACK_OK != 1 ]]; then
+    if [[ "${t##*/}" == test_examples.sh || "${t##*/}" == test_haproxy.sh ]] && [[ $STACK_OK != 1 ]]; then
         echo "   shell/${t##*/} skipped: the stack did not start"
     elif [[ "${t##*/}" == test_examples.sh ]] && { (( NODE_OK == 0 )) || [[ ! -d "$ROOT/node_modules/standardwebhooks" ]]; }; then
         fail_one "shell/test_examples.sh: node_modules/standardwebhooks is missing (run scripts/deps.sh --dev)"

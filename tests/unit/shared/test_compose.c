@@ -185,6 +185,17 @@ int main(void)
     KVT_OK(lb && strstr(lb, "option httpchk GET /readyz"), "HAProxy checks the gateways on /readyz");
     KVT_OK(lb && strstr(lb, "server-template") && strstr(lb, "gateway:8080") && strstr(lb, "resolvers"),
            "and finds every gateway by DNS");
+    /* HAProxy's own answers are the API's envelope: every errorfile it
+     * names is mounted (tests/shell/test_haproxy.sh runs it for real) */
+    static const int lb_codes[] = { 502, 503, 504 };
+    for (size_t i = 0; i < sizeof lb_codes / sizeof lb_codes[0]; i++) {
+        char want[96];
+        snprintf(want, sizeof want, "errorfile %d /usr/local/etc/haproxy/errors/%d.http", lb_codes[i],
+                 lb_codes[i]);
+        KVT_OK(lb && strstr(lb, want), "HAProxy answers %d with its JSON error file", lb_codes[i]);
+    }
+    KVT_OK(compose && strstr(compose, "./deploy/haproxy/errors:/usr/local/etc/haproxy/errors:ro"),
+           "the compose file mounts deploy/haproxy/errors where HAProxy reads them");
     free(lb);
     free(ignore);
     free(compose);
