@@ -185,7 +185,6 @@ static const char *s_name(json_t *body, json_t *errors, int required)
     return s;
 }
 
-
 /* Loads tenant tid; answers 404/503 itself and returns NULL then.  Caller
  * owns the result (PQclear). */
 static PGresult *s_tenant(gw_req_t *r, kv_db_t *db, const char *tid)
