@@ -3,7 +3,8 @@
 # containers: builds the image, brings the stack up with two instances of
 # every tier behind HAProxy, creates a tenant, a key and a webhook
 # endpoint, checks that the gateways share the host's poll lock (one
-# gateway's container holds it, the other must defer its polls), and while a steady mixed load runs through the load balancer
+# gateway's container holds it, the other must defer its polls), and while
+# a steady mixed load runs through the load balancer
 # (tests/tools/kvload: reads and writes over every tier, webhooks received
 # here) it restarts every instance of every tier, one at a time (SIGTERM:
 # each drains), then SIGKILLs one gateway and starts it again.  Then it
