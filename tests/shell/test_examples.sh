@@ -28,9 +28,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-pass() { printf 'PASS %s\n' "$*"; }
-fail() { printf 'FAIL %s\n' "$*"; }
-check() { local what="$1"; shift; if "$@"; then pass "$what"; else fail "$what"; fi; }
+. "$ROOT/tests/shell/lib.sh"
 field() { jq -er '(.data // .)[$f] | tostring' --arg f "$1"; }
 
 # ---- a tenant of its own: a service, a staff member working every day ----

@@ -40,9 +40,7 @@ ERRORS="$ROOT/deploy/haproxy/errors"
 WORK="$(mktemp -d)"
 HPID="" NPID=""
 
-pass() { printf 'PASS %s\n' "$*"; }
-fail() { printf 'FAIL %s\n' "$*"; }
-check() { local what="$1"; shift; if "$@"; then pass "$what"; else fail "$what"; fi; }
+. "$ROOT/tests/shell/lib.sh"
 
 cleanup() {
     [[ -n "$HPID" ]] && kill "$HPID" 2>/dev/null && wait "$HPID" 2>/dev/null

@@ -19,9 +19,7 @@ BIN="${KAIVOX_BIN_DIR:-$ROOT/bin}"
 HTTP=$((BASE + 60))
 OUT="$(mktemp)"
 
-pass() { printf 'PASS %s\n' "$*"; }
-fail() { printf 'FAIL %s\n' "$*"; }
-check() { local what="$1"; shift; if "$@"; then pass "$what"; else fail "$what"; fi; }
+. "$ROOT/tests/shell/lib.sh"
 
 # bare CMD...: runs CMD with no KAIVOX_* variable of this environment but
 # KAIVOX_VAR_DIR (and those given as NAME=VALUE before CMD).
