@@ -299,9 +299,7 @@ static void *s_resolver(void *arg)
     (void)arg;
     int ivl = (int)kv_env_int("KAIVOX_BUS_RESOLVE_MS", 2000, 100, 60000);
     for (;;) {
-        struct timespec ts = { ivl / 1000, (long)(ivl % 1000) * 1000000L };
-        while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-            ;
+        kv_sleep_ms(ivl);
         pthread_mutex_lock(&s_mu);
         kv_disc_t *list = s_discs;
         pthread_mutex_unlock(&s_mu);

@@ -56,3 +56,12 @@ int64_t kv_mono_ms(void)
 {
     return kv_mono_ns() / 1000000;
 }
+
+void kv_sleep_ms(int64_t ms)
+{
+    if (ms <= 0)
+        return;
+    struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}

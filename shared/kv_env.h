@@ -25,4 +25,8 @@ int64_t kv_mono_ms(void);
 int64_t kv_mono_us(void);
 int64_t kv_mono_ns(void);
 
+/* Sleeps ms milliseconds (nothing when ms <= 0), all of them: a signal
+ * handled meanwhile does not cut the sleep short. */
+void kv_sleep_ms(int64_t ms);
+
 #endif

@@ -110,13 +110,6 @@ void *kv_service_zmq(void)
     return s_zmq;
 }
 
-static void s_sleep_ms(int ms)
-{
-    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
 /* ---- the operation table ------------------------------------------------ */
 
 static void s_ping(kv_ctx_t *ctx, const kv_req_t *req, kv_rep_t *rep)
@@ -242,7 +235,7 @@ static void s_test_delay(const char *op)
 {
     for (int i = 0; i < s_nslow; i++)
         if (strcmp(s_slow[i].op, op) == 0)
-            s_sleep_ms(s_slow[i].ms);
+            kv_sleep_ms(s_slow[i].ms);
 }
 
 /* ---- one request ----------------------------------------------------------- */
@@ -796,7 +789,7 @@ static void s_serve(kv_ctx_t *ctx, s_links_t *ls)
         }
         int timeout = draining ? 50 : 200;
         if (n == 0)
-            s_sleep_ms(timeout);
+            kv_sleep_ms(timeout);
         else
             zmq_poll(items, n, timeout);
         kv_mem_idle(0);   /* a second without requests gives freed memory back */
@@ -865,7 +858,7 @@ static int s_migrate(void)
             break;
         }
         kv_warn(NULL, "database not reachable, retrying in %d ms", wait_ms);
-        s_sleep_ms(wait_ms);
+        kv_sleep_ms(wait_ms);
         if (wait_ms < 4000)
             wait_ms *= 2;
     }

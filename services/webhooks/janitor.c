@@ -32,12 +32,6 @@
 #define S_BATCH    500
 #define S_PAUSE_MS 20
 
-static void s_sleep_ms(int ms)
-{
-    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-    nanosleep(&ts, NULL);
-}
-
 /* Prunes with stmt in batches until the table's old rows are behind;
  * returns the rows deleted, or -1 when the database failed. */
 static long long s_prune(kv_db_t *db, const char *stmt)
@@ -64,7 +58,7 @@ static long long s_prune(kv_db_t *db, const char *stmt)
         PQclear(r);
         if (done)
             break;
-        s_sleep_ms(S_PAUSE_MS);
+        kv_sleep_ms(S_PAUSE_MS);
     }
     return deleted;
 }
@@ -96,7 +90,7 @@ void hook_janitor_run(void)
             s_pass(db);
             next = kv_mono_ms() + (int64_t)hook_config.prune_s * 1000;
         }
-        s_sleep_ms(200);
+        kv_sleep_ms(200);
     }
     kv_db_destroy(&db);
 }

@@ -32,6 +32,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kv_env.h"
+
 /* ---- one CURL handle per thread ---------------------------------------- */
 
 static pthread_once_t s_once = PTHREAD_ONCE_INIT;
@@ -488,7 +490,5 @@ int kvt_stack(const char *args)
 
 void kvt_sleep_ms(int ms)
 {
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-        ;
+    kv_sleep_ms(ms);
 }

@@ -193,13 +193,6 @@ static size_t s_collect(char *p, size_t size, size_t n, void *arg)
     return add;
 }
 
-static void s_sleep_ms(long ms)
-{
-    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
 /* One HTTP exchange: its status (0: no answer) and body in *out. */
 static long s_exchange(CURL *c, const char *method, const char *path, const char *body,
                        const char *idem, s_buf_t *out)
@@ -253,7 +246,7 @@ static long s_request(CURL *c, const char *method, const char *path, const char 
             break;
         if (attempt == 1)
             atomic_fetch_add(&s_retried, 1);
-        s_sleep_ms(S_RETRY_MS);
+        kv_sleep_ms(S_RETRY_MS);
     }
     atomic_fetch_add(&s_requests, 1);
     int ok = st >= 200 && st < 300;
@@ -371,7 +364,7 @@ static void *s_thread(void *arg)
     for (long i = t->index; !atomic_load(&s_stop_load); i++) {
         long now = kv_mono_ms();
         if (next > now)
-            s_sleep_ms(next - now);
+            kv_sleep_ms(next - now);
         next += ivl;
         if (next < kv_mono_ms() - 1000)
             next = kv_mono_ms();            /* fell behind (slow answers): no burst */
@@ -495,7 +488,7 @@ int main(int argc, char **argv)
     }
     long until = kv_mono_ms() + s_cfg.seconds * 1000L;
     while (!atomic_load(&s_stop_load) && kv_mono_ms() < until) {
-        s_sleep_ms(1000);
+        kv_sleep_ms(1000);
         s_write_stats();
     }
     atomic_store(&s_stop_load, 1);
@@ -504,7 +497,7 @@ int main(int argc, char **argv)
     /* the load is over: keep receiving until told to stop */
     while (!atomic_load(&s_stop_all)) {
         s_write_stats();
-        s_sleep_ms(500);
+        kv_sleep_ms(500);
     }
     MHD_stop_daemon(d);
     s_write_stats();

@@ -62,6 +62,7 @@
 #include <openssl/hmac.h>
 
 #include "../lib/kvt.h"
+#include "kv_env.h"
 
 #define S_BODY_MAX (4 * 1024 * 1024)
 #define S_PATHS_MAX 4096
@@ -369,10 +370,7 @@ static enum MHD_Result s_handler(void *cls, struct MHD_Connection *conn, const c
     }
     if (!s_quiet)
         fprintf(stderr, "webhook_receiver: %s %s #%d -> %d\n", method, url, n, status);
-    if (hang_ms > 0) {
-        struct timespec ts = { hang_ms / 1000, (long)(hang_ms % 1000) * 1000000L };
-        nanosleep(&ts, NULL);
-    }
+    kv_sleep_ms(hang_ms);
     return s_reply(conn, status, location, retry_after[0] ? retry_after : NULL);
 }
 

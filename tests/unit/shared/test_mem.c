@@ -42,12 +42,6 @@ static long s_rss_kb(void)
     return res * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
-static void s_sleep_ms(int ms)
-{
-    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-    nanosleep(&ts, NULL);
-}
-
 /* Allocates and touches 24 MiB in 4 KiB blocks, then frees all but every
  * 32nd, so the free space lies inside the arena, not at its top. */
 static void *s_churn(void *arg)
@@ -104,7 +98,7 @@ int main(void)
 
     /* the first check only takes the baseline */
     kv_mem_idle(0);
-    s_sleep_ms(1100);
+    kv_sleep_ms(1100);
     kv_mem_idle(0);
     KVT_EQ_INT(kv_mem_trim_count(), t0, "no work and no growth: no trim");
 
@@ -117,7 +111,7 @@ int main(void)
            peak - before);
 
     kv_mem_idle(0);    /* may fall inside the same second as the last check */
-    s_sleep_ms(1100);
+    kv_sleep_ms(1100);
     kv_mem_idle(0);
     KVT_EQ_INT(kv_mem_trim_count(), t0 + 1,
                "resident size grown by a MiB with no work reported: one trim");
@@ -127,7 +121,7 @@ int main(void)
                "the other thread's arena gave its free pages back (%ld kB of %ld)",
                peak - after, peak - before);
 
-    s_sleep_ms(1100);
+    kv_sleep_ms(1100);
     kv_mem_idle(0);
     KVT_EQ_INT(kv_mem_trim_count(), t0 + 1, "after a trim, without new growth: no trim");
 
@@ -135,12 +129,12 @@ int main(void)
      * is freed without the resident size growing: the free heap grew */
     KVT_OK(pthread_create(&t, NULL, s_hold, NULL) == 0 && pthread_join(t, NULL) == 0,
            "a thread allocated 24 MiB and keeps it");
-    s_sleep_ms(1100);
+    kv_sleep_ms(1100);
     kv_mem_idle(0);
     KVT_EQ_INT(kv_mem_trim_count(), t0 + 2, "grown by memory in use: one trim");
     peak = s_rss_kb();
     s_release();
-    s_sleep_ms(1100);
+    kv_sleep_ms(1100);
     kv_mem_idle(0);
     if (!S_ASAN) {   /* ASan's free() keeps the memory: glibc's free heap does not grow */
         KVT_EQ_INT(kv_mem_trim_count(), t0 + 3,
@@ -155,7 +149,7 @@ int main(void)
     kv_mem_idle(0);
     if (kv_mono_ms() - busy_at < 900)   /* a stall of a second would make it quiet */
         KVT_EQ_INT(kv_mem_trim_count(), c, "right after work: no trim");
-    s_sleep_ms(1100);
+    kv_sleep_ms(1100);
     c = kv_mem_trim_count();
     kv_mem_idle(0);
     KVT_EQ_INT(kv_mem_trim_count(), c + 1, "a quiet second after work: one trim");
